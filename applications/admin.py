@@ -1,0 +1,293 @@
+"""The admin console for applications and the scopes catalogue.
+
+django-oauth-toolkit registers the Application model with this class
+(OAUTH2_PROVIDER["APPLICATION_ADMIN_CLASS"]). Saving goes through applications.services,
+and the plaintext client secret is rendered once, in the response to the request that made it.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from applications import policies, services
+from applications.models import ApiResource, Application, PreviousClientSecret, Scope
+from branding.models import Branding
+
+URI_LIST_HELP = "One per line; matched exactly, character for character."
+SECRET_TEMPLATE = "admin/applications/application/secret_once.html"
+
+
+class ApplicationAdminForm(forms.ModelForm):
+    auth_methods = forms.MultipleChoiceField(
+        label="Sign-in methods",
+        choices=[(m, m) for m in policies.AUTH_METHODS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Sign-in methods this application accepts.",
+    )
+
+    class Meta:
+        model = Application
+        fields = [
+            "name",
+            "description",
+            "type",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "allowed_origins",
+            "allowed_scopes",
+            "m2m_roles",
+            "required_roles",
+            "auth_methods",
+            "trusted",
+            "pkce_required",
+            "access_token_ttl",
+            "refresh_token_ttl",
+            "id_token_ttl",
+            "refresh_token_rotation",
+            "owner",
+            "is_active",
+        ]
+        labels = {"allowed_origins": "CORS origins", "post_logout_redirect_uris": "Sign-out redirect URIs"}
+        help_texts = {
+            "redirect_uris": URI_LIST_HELP + " https, or http on localhost/127.0.0.1 for development; "
+            "native apps may use a custom scheme (com.example.app:/callback).",
+            "post_logout_redirect_uris": URI_LIST_HELP + " Where users may be sent after signing out.",
+            "allowed_origins": "One per line (https://app.example.com): browser origins allowed to call "
+            "the token, userinfo, revocation and introspection endpoints.",
+        }
+        widgets = {
+            "redirect_uris": forms.Textarea(attrs={"rows": 3}),
+            "post_logout_redirect_uris": forms.Textarea(attrs={"rows": 2}),
+            "allowed_origins": forms.Textarea(attrs={"rows": 2}),
+            "allowed_scopes": forms.CheckboxSelectMultiple,
+            "m2m_roles": forms.CheckboxSelectMultiple,
+            "required_roles": forms.CheckboxSelectMultiple,
+        }
+
+    def clean(self) -> dict:
+        data = super().clean()
+        app_type = data.get("type") or self.instance.type
+        if app_type:
+            for field, problems in policies.application_relation_errors(
+                app_type=app_type,
+                allowed_scopes=data.get("allowed_scopes") or (),
+                required_roles=data.get("required_roles") or (),
+                m2m_roles=data.get("m2m_roles") or (),
+            ).items():
+                for problem in problems:
+                    self.add_error(field if field in self.fields else None, problem)
+        return data
+
+
+class BrandingInline(admin.StackedInline):
+    model = Branding
+    can_delete = True
+    max_num = 1
+    extra = 0
+    verbose_name_plural = "branding"
+
+
+class PreviousClientSecretInline(admin.TabularInline):
+    model = PreviousClientSecret
+    fields = ["retired_at", "expires_at", "last_used_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = True
+    verbose_name = "previous client secret (still valid during its grace period)"
+    verbose_name_plural = "previous client secrets"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.action(description="Rotate client secret now (old secret stops working)")
+def rotate_secret_now(modeladmin, request, queryset):
+    return modeladmin.rotate_secrets(request, queryset, grace_period_seconds=0)
+
+
+@admin.action(description="Rotate client secret with a 24-hour grace period")
+def rotate_secret_with_grace(modeladmin, request, queryset):
+    return modeladmin.rotate_secrets(request, queryset, grace_period_seconds=24 * 3600)
+
+
+@admin.action(description="Deactivate selected applications")
+def deactivate(modeladmin, request, queryset):
+    for application in queryset:
+        services.application_deactivate(acting_user=request.user, application=application)
+    modeladmin.message_user(request, f"Deactivated {queryset.count()} application(s).", messages.SUCCESS)
+
+
+class ApplicationAdmin(admin.ModelAdmin):
+    form = ApplicationAdminForm
+    list_display = ["name", "type", "client_id", "is_active", "owner", "created"]
+    list_filter = ["type", "is_active"]
+    search_fields = ["name", "client_id", "description"]
+    list_select_related = ["owner"]
+    ordering = ["name"]
+    raw_id_fields = ["owner"]
+    actions = [rotate_secret_now, rotate_secret_with_grace, deactivate]
+
+    def _type_for(self, request, obj) -> str | None:
+        app_type = obj.type if obj is not None else request.GET.get("type")
+        return app_type if app_type in policies.ApplicationType.values else None
+
+    def get_fieldsets(self, request, obj=None):
+        app_type = self._type_for(request, obj)
+        rule = policies.rule_for(app_type)
+        applies = set(rule.fields)
+        label = policies.ApplicationType(app_type).label
+
+        def only(*names: str) -> list[str]:
+            return [n for n in names if n in applies]
+
+        fieldsets = [
+            (label, {"fields": ["name", "description", "type"], "description": rule.description}),
+        ]
+        if obj is not None:
+            fieldsets.append(("Credentials", {"fields": ["client_id", "secret_status", "client_secret_last_used_at"]}))
+        groups = [
+            ("Redirects and origins", only("redirect_uris", "post_logout_redirect_uris", "allowed_origins")),
+            ("Scopes and access", only("allowed_scopes", "m2m_roles", "required_roles", "auth_methods", "trusted")),
+            (
+                "Tokens",
+                only(
+                    "access_token_ttl", "refresh_token_ttl", "id_token_ttl", "refresh_token_rotation", "pkce_required"
+                ),
+            ),
+        ]
+        fieldsets += [(title, {"fields": fields}) for title, fields in groups if fields]
+        fieldsets.append(("Status", {"fields": ["owner", "is_active"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["type", "client_id", "secret_status", "client_secret_last_used_at"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["widgets"] = {"type": forms.HiddenInput}
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.is_confidential:
+            return [BrandingInline, PreviousClientSecretInline]
+        return [BrandingInline]
+
+    @admin.display(description="client secret")
+    def secret_status(self, obj: Application) -> str:
+        if not obj.is_confidential:
+            return "None: this type of application is public and has no secret."
+        return "Set (stored as a hash; rotate it to get a new one)."
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self._type_for(request, None) is None:
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Add application: choose its type",
+                "types": [
+                    {"value": t.value, "label": t.label, "description": policies.TYPE_RULES[t].description}
+                    for t in policies.ApplicationType
+                ],
+            }
+            return TemplateResponse(request, "admin/applications/application/choose_type.html", context)
+        return super().add_view(request, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        choices = {
+            k: form.cleaned_data[k] for k in ("allowed_scopes", "required_roles", "m2m_roles") if k in form.cleaned_data
+        }
+        try:
+            if change:
+                services.application_update(acting_user=request.user, application=obj, **choices)
+            else:
+                request.latchkey_new_secret = services.application_create(
+                    acting_user=request.user, application=obj, **choices
+                )
+        except ValidationError as exc:  # a race the form could not see (e.g. the same name at once)
+            raise ValidationError(exc.messages) from exc
+
+    def save_related(self, request, form, formsets, change):
+        # The service already saved the many-to-many choices; only the inlines remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        plaintext = getattr(request, "latchkey_new_secret", None)
+        if plaintext:
+            return self._secret_page(request, [(obj, plaintext)], "Application created")
+        return super().response_add(request, obj, post_url_continue)
+
+    def rotate_secrets(self, request, queryset, *, grace_period_seconds: int):
+        rotated, skipped = [], []
+        for application in queryset:
+            if not application.is_confidential:
+                skipped.append(application.name)
+                continue
+            rotated.append(
+                (
+                    application,
+                    services.application_rotate_secret(
+                        acting_user=request.user,
+                        application=application,
+                        grace_period_seconds=grace_period_seconds,
+                    ),
+                )
+            )
+        if skipped:
+            self.message_user(
+                request, f"No secret to rotate (public applications): {', '.join(skipped)}.", messages.WARNING
+            )
+        if not rotated:
+            return None
+        title = "Client secret rotated" + (" (the old one works for 24 hours)" if grace_period_seconds else "")
+        return self._secret_page(request, rotated, title)
+
+    def _secret_page(self, request, pairs, title: str) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "secrets": [{"application": app, "client_secret": secret} for app, secret in pairs],
+        }
+        response = TemplateResponse(request, SECRET_TEMPLATE, context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ScopeInline(admin.TabularInline):
+    model = Scope
+    extra = 1
+    fields = ["name", "description"]
+
+
+@admin.register(ApiResource)
+class ApiResourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "identifier", "scope_names", "created"]
+    search_fields = ["name", "identifier", "scopes__name"]
+    inlines = [ScopeInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("scopes")
+
+    @admin.display(description="scopes")
+    def scope_names(self, obj: ApiResource) -> str:
+        return ", ".join(s.name for s in obj.scopes.all())
+
+
+@admin.register(Scope)
+class ScopeAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "resource_display"]
+    list_filter = [("resource", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "description"]
+    list_select_related = ["resource"]
+
+    @admin.display(description="API resource")
+    def resource_display(self, obj: Scope):
+        return obj.resource.name if obj.resource else format_html("<em>{}</em>", "standard (OpenID Connect)")

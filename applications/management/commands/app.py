@@ -1,0 +1,207 @@
+"""manage.py app create | list | show | rotate-secret"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+from applications import policies, selectors, services
+from applications.models import Application
+from config.cli import SubcommandCommand
+from identity.selectors import roles_by_name
+
+
+class Command(SubcommandCommand):
+    help = "Register and manage OAuth applications (clients)."
+
+    def add_verbs(self, subparsers) -> None:
+        create = subparsers.add_parser("create", help="Register an application; prints its client secret once.")
+        create.add_argument("--name", required=True)
+        create.add_argument("--type", required=True, choices=policies.ApplicationType.values, dest="app_type")
+        create.add_argument("--description", default="")
+        create.add_argument(
+            "--redirect-uri", action="append", default=[], dest="redirect_uris", help="Repeatable. Exact redirect URI."
+        )
+        create.add_argument(
+            "--post-logout-uri",
+            action="append",
+            default=[],
+            dest="post_logout_uris",
+            help="Repeatable. Exact post-logout redirect URI.",
+        )
+        create.add_argument(
+            "--scope",
+            action="append",
+            default=[],
+            dest="scopes",
+            help="Repeatable. A scope from the catalogue the app may request.",
+        )
+        create.add_argument(
+            "--cors-origin",
+            action="append",
+            default=[],
+            dest="cors_origins",
+            help="Repeatable. Browser origin allowed for CORS (required for spa).",
+        )
+        create.add_argument(
+            "--required-role",
+            action="append",
+            default=[],
+            dest="required_roles",
+            help="Repeatable. Users must hold this role to sign in.",
+        )
+        create.add_argument(
+            "--m2m-role",
+            action="append",
+            default=[],
+            dest="m2m_roles",
+            help="Repeatable, m2m only. A role whose scopes the app's tokens may carry.",
+        )
+        create.add_argument(
+            "--auth-method",
+            action="append",
+            default=None,
+            dest="auth_methods",
+            choices=policies.AUTH_METHODS,
+            help="Repeatable. Default: every method.",
+        )
+        create.add_argument("--trusted", action="store_true", help="First-party: skip the consent screen.")
+        create.add_argument("--pkce-required", action="store_true", help="web only: require PKCE.")
+        create.add_argument(
+            "--access-token-ttl", type=int, default=policies.DEFAULT_ACCESS_TOKEN_TTL, metavar="SECONDS"
+        )
+        create.add_argument(
+            "--refresh-token-ttl", type=int, default=policies.DEFAULT_REFRESH_TOKEN_TTL, metavar="SECONDS"
+        )
+        create.add_argument("--id-token-ttl", type=int, default=policies.DEFAULT_ID_TOKEN_TTL, metavar="SECONDS")
+        create.add_argument(
+            "--no-refresh-token-rotation", action="store_true", help="Keep the same refresh token across refreshes."
+        )
+        create.add_argument("--inactive", action="store_true", help="Register it switched off.")
+        create.add_argument("--owner", metavar="EMAIL", help="The user responsible for it.")
+        create.add_argument("--logo-url", default="")
+        create.add_argument("--primary-color", default="", metavar="#RRGGBB")
+        create.add_argument("--secondary-color", default="", metavar="#RRGGBB")
+        create.add_argument("--json", action="store_true", help="Print JSON.")
+
+        listing = subparsers.add_parser("list", help="List applications.")
+        listing.add_argument("--type", choices=policies.ApplicationType.values, dest="app_type")
+        listing.add_argument("--json", action="store_true", help="Print JSON.")
+
+        show = subparsers.add_parser("show", help="Show one application.")
+        show.add_argument("client_id", metavar="CLIENT_ID")
+        show.add_argument("--json", action="store_true", help="Print JSON.")
+
+        rotate = subparsers.add_parser("rotate-secret", help="Issue a new client secret; prints it once.")
+        rotate.add_argument("client_id", metavar="CLIENT_ID")
+        rotate.add_argument(
+            "--grace-period",
+            type=int,
+            default=0,
+            metavar="SECONDS",
+            help="Keep the old secret working this long (at most 604800, 7 days). Default: 0.",
+        )
+        rotate.add_argument("--json", action="store_true", help="Print JSON.")
+
+    def handle_create(self, **o) -> None:
+        owner = None
+        if o["owner"]:
+            owner = get_user_model().objects.filter(email__iexact=o["owner"].strip()).first()
+            if owner is None:
+                raise ValidationError({"owner": [f"No user with email {o['owner']!r}."]})
+        errors: dict[str, list[str]] = {}
+        relations = {}
+        for field, lookup in (
+            ("allowed_scopes", lambda: selectors.scopes_by_name(o["scopes"])),
+            ("required_roles", lambda: roles_by_name(o["required_roles"], field="required_roles")),
+            ("m2m_roles", lambda: roles_by_name(o["m2m_roles"], field="m2m_roles")),
+        ):
+            try:
+                relations[field] = lookup()
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        if errors:
+            raise ValidationError(errors)
+        application = Application(
+            name=o["name"],
+            type=o["app_type"],
+            description=o["description"],
+            redirect_uris=policies.join_uris(o["redirect_uris"]),
+            post_logout_redirect_uris=policies.join_uris(o["post_logout_uris"]),
+            allowed_origins=policies.join_uris(o["cors_origins"]),
+            auth_methods=o["auth_methods"] if o["auth_methods"] is not None else policies.default_auth_methods(),
+            trusted=o["trusted"],
+            pkce_required=o["pkce_required"],
+            access_token_ttl=o["access_token_ttl"],
+            refresh_token_ttl=o["refresh_token_ttl"],
+            id_token_ttl=o["id_token_ttl"],
+            refresh_token_rotation=not o["no_refresh_token_rotation"],
+            is_active=not o["inactive"],
+            owner=owner,
+        )
+        branding = {k: o[k] for k in ("logo_url", "primary_color", "secondary_color") if o[k]}
+        secret = services.application_create(
+            acting_user=None, application=application, branding=branding or None, **relations
+        )
+        application = selectors.applications_for_listing().get(pk=application.pk)
+        if o["json"]:
+            self.emit_json({**selectors.application_as_dict(application), "client_secret": secret})
+            return
+        self.stdout.write(f"Created {application.type} application {application.name!r} (id {application.pk})")
+        self.stdout.write(f"client_id:     {application.client_id}")
+        if secret:
+            self.stdout.write(f"client_secret: {secret}")
+            self.stdout.write("Store the secret now: it is not shown again.")
+        else:
+            self.stdout.write("client_secret: none (public client)")
+
+    def handle_list(self, **o) -> None:
+        queryset = selectors.applications_for_listing()
+        if o["app_type"]:
+            queryset = queryset.filter(type=o["app_type"])
+        apps = list(queryset)
+        if o["json"]:
+            self.emit_json([selectors.application_as_dict(app) for app in apps])
+            return
+        if not apps:
+            self.stdout.write("No applications.")
+        for app in apps:
+            state = "active" if app.is_active else "inactive"
+            self.stdout.write(f"{app.client_id}  {app.type:<6}  {state:<8}  {app.name}")
+
+    def _get(self, client_id: str) -> Application:
+        application = selectors.applications_for_listing().filter(client_id=client_id).first()
+        if application is None:
+            raise CommandError(f"No application with client_id {client_id!r}.")
+        return application
+
+    def handle_show(self, **o) -> None:
+        data = selectors.application_as_dict(self._get(o["client_id"]))
+        if o["json"]:
+            self.emit_json(data)
+            return
+        for key, value in data.items():
+            self.stdout.write(f"{key}: {value}")
+
+    def handle_rotate_secret(self, **o) -> None:
+        application = self._get(o["client_id"])
+        secret = services.application_rotate_secret(
+            acting_user=None, application=application, grace_period_seconds=o["grace_period"]
+        )
+        previous = application.previous_secrets.filter(expires_at__isnull=False).first() if o["grace_period"] else None
+        if o["json"]:
+            self.emit_json(
+                {
+                    "client_id": application.client_id,
+                    "client_secret": secret,
+                    "previous_secret_expires_at": previous.expires_at.isoformat() if previous else None,
+                }
+            )
+            return
+        self.stdout.write(f"client_id:     {application.client_id}")
+        self.stdout.write(f"client_secret: {secret}")
+        if previous:
+            self.stdout.write(f"The previous secret keeps working until {previous.expires_at:%Y-%m-%d %H:%M:%S} UTC.")
+        else:
+            self.stdout.write("The previous secret no longer works.")

@@ -1,0 +1,232 @@
+"""OAuth clients (the swapped django-oauth-toolkit Application) and the scopes catalogue.
+
+Every rule about what a valid Application looks like lives in `applications.policies`;
+`Application.clean()` only asks it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from oauth2_provider.models import AbstractApplication
+
+from applications import policies
+
+SCOPE_NAME_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9_.:/-]+$",
+    "A scope name uses letters, digits and _ . : / - (no spaces), e.g. stream:live.",
+)
+
+
+class ApiResource(models.Model):
+    """An API that access tokens are issued for; its identifier is the token audience."""
+
+    identifier = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text="Absolute URI naming the API, used as the access-token audience "
+        "(e.g. https://api.example.com). Cannot contain a fragment.",
+    )
+    name = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API resource"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.identifier})"
+
+    def clean(self) -> None:
+        policies.raise_errors(policies.api_resource_errors(identifier=self.identifier))
+
+
+class ScopeQuerySet(models.QuerySet):
+    def standard(self) -> ScopeQuerySet:
+        return self.filter(resource__isnull=True)
+
+
+class Scope(models.Model):
+    """One entry of the scopes catalogue that applications and roles pick from.
+
+    Standard OpenID Connect scopes have no resource; custom scopes belong to an API resource.
+    """
+
+    name = models.CharField(max_length=100, unique=True, validators=[SCOPE_NAME_VALIDATOR])
+    description = models.CharField(
+        max_length=255, help_text="Shown to users on the consent screen, e.g. 'Watch live streams'."
+    )
+    resource = models.ForeignKey(ApiResource, on_delete=models.CASCADE, null=True, blank=True, related_name="scopes")
+
+    objects = ScopeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_standard(self) -> bool:
+        return self.resource_id is None
+
+
+class Application(AbstractApplication):
+    """A platform of the organisation that signs users in (or calls APIs) through Latchkey.
+
+    django-oauth-toolkit's `client_type` and `authorization_grant_type` are derived from
+    `type` on save; nothing else sets them. Redirect URIs, post-logout URIs and CORS origins
+    keep django-oauth-toolkit's space-separated storage, which its protocol code reads.
+    """
+
+    Type = policies.ApplicationType
+    # Set by Latchkey itself (from `type`, or by secret issuing), never entered: skipped by full_clean.
+    DERIVED_FIELDS = ("client_secret", "hash_client_secret", "client_type", "authorization_grant_type")
+
+    type = models.CharField(max_length=8, choices=Type.choices)
+    description = models.TextField(blank=True, help_text="Shown on the consent screen.")
+    allowed_scopes = models.ManyToManyField(
+        Scope,
+        related_name="applications",
+        blank=True,
+        help_text="Scopes this application may request; a request for any other scope gets invalid_scope.",
+    )
+    pkce_required = models.BooleanField(
+        "require PKCE",
+        default=False,
+        help_text="Web apps only: require PKCE (S256) on every authorization. SPA and native apps always do.",
+    )
+    access_token_ttl = models.PositiveIntegerField(
+        "access token lifetime (s)",
+        default=policies.DEFAULT_ACCESS_TOKEN_TTL,
+        validators=[MinValueValidator(policies.ACCESS_TOKEN_TTL_MIN), MaxValueValidator(policies.ACCESS_TOKEN_TTL_MAX)],
+    )
+    refresh_token_ttl = models.PositiveIntegerField(
+        "refresh token lifetime (s)",
+        default=policies.DEFAULT_REFRESH_TOKEN_TTL,
+        validators=[
+            MinValueValidator(policies.REFRESH_TOKEN_TTL_MIN),
+            MaxValueValidator(policies.REFRESH_TOKEN_TTL_MAX),
+        ],
+    )
+    id_token_ttl = models.PositiveIntegerField(
+        "ID token lifetime (s)",
+        default=policies.DEFAULT_ID_TOKEN_TTL,
+        validators=[MinValueValidator(policies.ID_TOKEN_TTL_MIN), MaxValueValidator(policies.ID_TOKEN_TTL_MAX)],
+    )
+    refresh_token_rotation = models.BooleanField(
+        default=True,
+        help_text="Issue a new refresh token on every refresh; reuse of an old one revokes the whole grant.",
+    )
+    auth_methods = models.JSONField(
+        "sign-in methods",
+        default=policies.default_auth_methods,
+        help_text="Sign-in methods this application accepts.",
+    )
+    required_roles = models.ManyToManyField(
+        "identity.Role",
+        related_name="gated_applications",
+        blank=True,
+        help_text="Users must hold every one of these roles to sign in. Empty: all users.",
+    )
+    m2m_roles = models.ManyToManyField(
+        "identity.Role",
+        related_name="machine_applications",
+        blank=True,
+        verbose_name="machine-to-machine roles",
+        help_text="M2M apps only: the scopes of these roles bound its client-credentials tokens.",
+    )
+    trusted = models.BooleanField(default=False, help_text="First-party application: users are not asked for consent.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_applications",
+        help_text="Who is responsible for this registration.",
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Inactive applications cannot sign users in and their tokens stop working.",
+    )
+    client_secret_last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="applications_application_name_ci_unique",
+                violation_error_message="An application with this name already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
+
+    def natural_key(self) -> tuple[str]:
+        return (self.client_id,)
+
+    # -- lists kept in django-oauth-toolkit's space-separated columns --
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return self.redirect_uris.split()
+
+    @property
+    def post_logout_redirect_uri_list(self) -> list[str]:
+        return self.post_logout_redirect_uris.split()
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return self.allowed_origins.split()
+
+    @property
+    def rule(self) -> policies.TypeRule:
+        return policies.TYPE_RULES[self.Type(self.type)]
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.rule.confidential
+
+    def clean(self) -> None:
+        # Replaces django-oauth-toolkit's clean(): our policies are stricter and type-aware.
+        policies.raise_errors(policies.application_errors(self))
+
+    def save(self, *args, **kwargs) -> None:
+        if self.type:
+            self.client_type, self.authorization_grant_type = policies.dot_client_fields(self.type)
+        super().save(*args, **kwargs)
+
+    def allows_grant_type(self, *grant_types: str) -> bool:
+        return any(grant in self.rule.grants for grant in grant_types)
+
+    def is_usable(self, request) -> bool:
+        return self.is_active
+
+    def get_allowed_schemes(self) -> list[str]:
+        return policies.allowed_redirect_schemes(self)
+
+    def validate_constraints(self, exclude=None) -> None:
+        # The case-insensitive name rule is reported on `name` by policies.application_errors;
+        # the constraint stays as the database's backstop against a race.
+        super().validate_constraints(exclude={*(exclude or ()), "name"})
+
+
+class PreviousClientSecret(models.Model):
+    """A rotated-out client secret that still works until `expires_at` (the grace period)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="previous_secrets")
+    secret_hash = models.CharField(max_length=255)
+    retired_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-retired_at"]
+
+    def __str__(self) -> str:
+        return f"previous secret of {self.application} (until {self.expires_at:%Y-%m-%d %H:%M} UTC)"

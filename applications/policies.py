@@ -1,0 +1,394 @@
+"""The one place that decides what an Application may be and do.
+
+Type rules (confidentiality, grants, PKCE, which URIs and origins), URI rules and lifetime
+bounds are read from here by the model's clean(), the admin, the commands and, later, the
+API and the protocol. Functions return errors keyed by field so every caller reports them
+the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+if TYPE_CHECKING:
+    from applications.models import Application
+
+FieldErrors = dict[str, list[str]]
+
+GRANT_AUTHORIZATION_CODE = "authorization-code"
+GRANT_CLIENT_CREDENTIALS = "client-credentials"
+GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+CLIENT_CONFIDENTIAL = "confidential"
+CLIENT_PUBLIC = "public"
+
+DEFAULT_ACCESS_TOKEN_TTL = 3600
+ACCESS_TOKEN_TTL_MIN, ACCESS_TOKEN_TTL_MAX = 60, 86400
+DEFAULT_ID_TOKEN_TTL = 3600
+ID_TOKEN_TTL_MIN, ID_TOKEN_TTL_MAX = 60, 86400
+DEFAULT_REFRESH_TOKEN_TTL = 2592000
+REFRESH_TOKEN_TTL_MIN, REFRESH_TOKEN_TTL_MAX = 300, 31536000
+
+MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 3600
+MAX_URI_LENGTH = 2000
+
+# Sign-in methods an application can accept. Social providers join this list when they exist.
+AUTH_METHOD_PASSWORD = "password"
+AUTH_METHODS = (AUTH_METHOD_PASSWORD,)
+
+# Scopes that describe a signed-in user; meaningless for a machine-to-machine client.
+USER_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access"})
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Schemes a native app may never register, even as "custom": they run code or reach
+# something other than the app (RFC 8252 §7.1 asks for a private-use scheme).
+FORBIDDEN_SCHEMES = frozenset(
+    {
+        "javascript",
+        "data",
+        "file",
+        "vbscript",
+        "about",
+        "blob",
+        "filesystem",
+        "view-source",
+        "ftp",
+        "ws",
+        "wss",
+        "mailto",
+        "tel",
+        "sms",
+        "chrome",
+        "chrome-extension",
+        "intent",
+    }
+)
+SCHEME_PATTERN = re.compile(r"^[a-z][a-z0-9+.-]*$")
+
+
+class ApplicationType(models.TextChoices):
+    WEB = "web", "Web application"
+    SPA = "spa", "Single-page application"
+    NATIVE = "native", "Native (mobile, desktop, TV) application"
+    M2M = "m2m", "Machine-to-machine"
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    description: str
+    confidential: bool
+    grants: frozenset[str]
+    pkce_always: bool  # PKCE S256 on every authorization, whatever the app says
+    pkce_optional: bool  # the app may opt in (web)
+    redirect_uris: bool  # registers (and needs) redirect URIs
+    custom_schemes: bool  # RFC 8252 private-use URI schemes
+    cors_origins: str  # "required", "allowed" or "forbidden"
+    # Fields an admin edits for this type, in form order (common fields come first).
+    fields: tuple[str, ...]
+
+
+_USER_FACING_FIELDS = (
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "allowed_origins",
+    "allowed_scopes",
+    "access_token_ttl",
+    "refresh_token_ttl",
+    "id_token_ttl",
+    "refresh_token_rotation",
+    "auth_methods",
+    "required_roles",
+    "trusted",
+)
+
+TYPE_RULES: dict[ApplicationType, TypeRule] = {
+    ApplicationType.WEB: TypeRule(
+        description="A server-side web application that can keep a client secret. "
+        "Authorization code flow, with PKCE if you opt in; refresh tokens.",
+        confidential=True,
+        grants=frozenset({GRANT_AUTHORIZATION_CODE}),
+        pkce_always=False,
+        pkce_optional=True,
+        redirect_uris=True,
+        custom_schemes=False,
+        cors_origins="allowed",
+        fields=_USER_FACING_FIELDS + ("pkce_required",),
+    ),
+    ApplicationType.SPA: TypeRule(
+        description="A browser application with no secret. Authorization code + PKCE (S256); "
+        "its browser origins must be listed for CORS.",
+        confidential=False,
+        grants=frozenset({GRANT_AUTHORIZATION_CODE}),
+        pkce_always=True,
+        pkce_optional=False,
+        redirect_uris=True,
+        custom_schemes=False,
+        cors_origins="required",
+        fields=_USER_FACING_FIELDS,
+    ),
+    ApplicationType.NATIVE: TypeRule(
+        description="A mobile, desktop or TV application with no secret. Authorization code + "
+        "PKCE (S256) with custom-scheme or loopback redirects (RFC 8252), or device code.",
+        confidential=False,
+        grants=frozenset({GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE}),
+        pkce_always=True,
+        pkce_optional=False,
+        redirect_uris=True,
+        custom_schemes=True,
+        cors_origins="allowed",
+        fields=_USER_FACING_FIELDS,
+    ),
+    ApplicationType.M2M: TypeRule(
+        description="A backend service calling APIs as itself. Client credentials only, with a "
+        "secret; its scopes come from its allowed scopes and its roles.",
+        confidential=True,
+        grants=frozenset({GRANT_CLIENT_CREDENTIALS}),
+        pkce_always=False,
+        pkce_optional=False,
+        redirect_uris=False,
+        custom_schemes=False,
+        cors_origins="forbidden",
+        fields=("allowed_scopes", "m2m_roles", "access_token_ttl"),
+    ),
+}
+
+
+def default_auth_methods() -> list[str]:
+    return list(AUTH_METHODS)
+
+
+def rule_for(app_type: str) -> TypeRule:
+    return TYPE_RULES[ApplicationType(app_type)]
+
+
+def dot_client_fields(app_type: str) -> tuple[str, str]:
+    """django-oauth-toolkit's (client_type, authorization_grant_type) for one of our types."""
+    rule = rule_for(app_type)
+    grant = GRANT_CLIENT_CREDENTIALS if app_type == ApplicationType.M2M else GRANT_AUTHORIZATION_CODE
+    return (CLIENT_CONFIDENTIAL if rule.confidential else CLIENT_PUBLIC), grant
+
+
+def pkce_required(application: Application) -> bool:
+    rule = application.rule
+    return rule.pkce_always or (rule.pkce_optional and application.pkce_required)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    return (host or "").lower() in LOOPBACK_HOSTS
+
+
+def split_uris(value: str | Iterable[str] | None) -> list[str]:
+    """Accepts a list or django-oauth-toolkit's whitespace-separated text."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    return [item.strip() for item in value if item and item.strip()]
+
+
+def join_uris(value: str | Iterable[str] | None) -> str:
+    """The stored form: one URI per line, which django-oauth-toolkit reads with str.split()."""
+    return "\n".join(split_uris(value))
+
+
+def _parse(uri: str) -> tuple[object | None, str | None]:
+    if not uri:
+        return None, "is empty."
+    if len(uri) > MAX_URI_LENGTH:
+        return None, f"is longer than {MAX_URI_LENGTH} characters."
+    if any(ch.isspace() for ch in uri):
+        return None, "contains whitespace."
+    if "*" in uri:
+        return None, "contains a wildcard; register every URI exactly."
+    if "#" in uri:
+        return None, "has a fragment (#...), which RFC 6749 §3.1.2 forbids."
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return None, "is not a valid URI."
+    if not parts.scheme:
+        return None, "is not an absolute URI (it needs a scheme such as https://)."
+    if "@" in parts.netloc:
+        return None, "carries credentials (user@host), which are not allowed."
+    return parts, None
+
+
+def redirect_uri_error(uri: str, app_type: str) -> str | None:
+    """Why `uri` cannot be registered as a redirect or post-logout URI, or None."""
+    rule = rule_for(app_type)
+    parts, problem = _parse(uri)
+    if problem:
+        return f"{uri!r} {problem}" if uri else f"A URI {problem}"
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        if not parts.hostname:
+            return f"{uri!r} has no host."
+        return None
+    if scheme == "http":
+        if not parts.hostname:
+            return f"{uri!r} has no host."
+        if is_loopback_host(parts.hostname):
+            return None
+        return f"{uri!r} uses http, which is only allowed for loopback (localhost, 127.0.0.1, [::1]); use https."
+    if not rule.custom_schemes:
+        return f"{uri!r} uses the custom scheme {scheme!r}; custom schemes are only for native apps."
+    if not SCHEME_PATTERN.match(scheme) or scheme in FORBIDDEN_SCHEMES:
+        return f"{uri!r} uses the scheme {scheme!r}, which cannot be a redirect URI."
+    if not (parts.netloc or parts.path.strip("/")):
+        return f"{uri!r} has nothing after the scheme; use e.g. com.example.app:/callback."
+    return None
+
+
+def cors_origin_error(origin: str) -> str | None:
+    parts, problem = _parse(origin)
+    if problem:
+        return f"{origin!r} {problem}" if origin else f"An origin {problem}"
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not parts.hostname:
+        return f"{origin!r} is not a web origin (https://host[:port])."
+    if scheme == "http" and not is_loopback_host(parts.hostname):
+        return f"{origin!r} uses http, which is only allowed for loopback; use https."
+    if parts.path or parts.query:
+        return f"{origin!r} is not an origin: remove the path (an origin is scheme://host[:port])."
+    return None
+
+
+def _list_errors(values: list[str], check) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            problems.append(f"{value!r} is listed twice.")
+            continue
+        seen.add(value)
+        problem = check(value)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def application_errors(app: Application) -> FieldErrors:
+    """Rules on one Application row (its own columns), keyed by field."""
+    from applications.models import Application as ApplicationModel
+
+    errors: FieldErrors = defaultdict(list)
+    name = (app.name or "").strip()
+    if not name:
+        errors["name"].append("An application needs a name.")
+    elif ApplicationModel.objects.filter(name__iexact=name).exclude(pk=app.pk).exists():
+        errors["name"].append("An application with this name already exists.")
+    if app.type not in ApplicationType.values:
+        errors["type"].append(f"Choose one of: {', '.join(ApplicationType.values)}.")
+        return dict(errors)
+    rule = rule_for(app.type)
+    label = ApplicationType(app.type).label
+
+    redirect_uris = split_uris(app.redirect_uris)
+    post_logout_uris = split_uris(app.post_logout_redirect_uris)
+    origins = split_uris(app.allowed_origins)
+    if rule.redirect_uris:
+        if not redirect_uris:
+            errors["redirect_uris"].append(f"A {label.lower()} needs at least one redirect URI.")
+        errors["redirect_uris"] += _list_errors(redirect_uris, lambda u: redirect_uri_error(u, app.type))
+        errors["post_logout_redirect_uris"] += _list_errors(post_logout_uris, lambda u: redirect_uri_error(u, app.type))
+    else:
+        if redirect_uris:
+            errors["redirect_uris"].append(f"A {label.lower()} has no redirect URIs; remove them.")
+        if post_logout_uris:
+            errors["post_logout_redirect_uris"].append(f"A {label.lower()} has no sign-out redirect URIs; remove them.")
+
+    if rule.cors_origins == "forbidden" and origins:
+        errors["allowed_origins"].append(f"A {label.lower()} makes no browser calls; remove the CORS origins.")
+    else:
+        if rule.cors_origins == "required" and not origins:
+            errors["allowed_origins"].append(
+                f"A {label.lower()} calls the token endpoint from the browser: list its origins "
+                "(e.g. https://app.example.com)."
+            )
+        errors["allowed_origins"] += _list_errors(origins, cors_origin_error)
+
+    if app.pkce_required and not rule.pkce_optional and not rule.pkce_always:
+        errors["pkce_required"].append(f"PKCE does not apply to a {label.lower()}.")
+
+    methods = app.auth_methods
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        errors["auth_methods"].append("Give a list of sign-in method names.")
+    else:
+        unknown = [m for m in methods if m not in AUTH_METHODS]
+        if unknown:
+            errors["auth_methods"].append(
+                f"Unknown sign-in method(s): {', '.join(unknown)}. Known: {', '.join(AUTH_METHODS)}."
+            )
+        if len(set(methods)) != len(methods):
+            errors["auth_methods"].append("A sign-in method is listed twice.")
+        if rule.redirect_uris and not methods:
+            errors["auth_methods"].append("Allow at least one sign-in method.")
+
+    for field, low, high in (
+        ("access_token_ttl", ACCESS_TOKEN_TTL_MIN, ACCESS_TOKEN_TTL_MAX),
+        ("id_token_ttl", ID_TOKEN_TTL_MIN, ID_TOKEN_TTL_MAX),
+        ("refresh_token_ttl", REFRESH_TOKEN_TTL_MIN, REFRESH_TOKEN_TTL_MAX),
+    ):
+        value = getattr(app, field)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            errors[field].append(f"Give a whole number of seconds from {low} to {high}.")
+    return {field: problems for field, problems in errors.items() if problems}
+
+
+def application_relation_errors(
+    *, app_type: str, allowed_scopes: Iterable = (), required_roles: Iterable = (), m2m_roles: Iterable = ()
+) -> FieldErrors:
+    """Rules on an Application's many-to-many choices, which exist only beside the row."""
+    errors: FieldErrors = {}
+    if app_type not in ApplicationType.values:
+        return errors
+    if app_type == ApplicationType.M2M:
+        user_scopes = sorted(s.name for s in allowed_scopes if s.name in USER_SCOPES)
+        if user_scopes:
+            errors["allowed_scopes"] = [
+                f"{', '.join(user_scopes)}: user scopes mean nothing to a machine-to-machine app, which has no user."
+            ]
+        if list(required_roles):
+            errors["required_roles"] = ["Access control applies to users; a machine-to-machine app has none."]
+    elif list(m2m_roles):
+        errors["m2m_roles"] = ["Only machine-to-machine apps hold roles."]
+    return errors
+
+
+def api_resource_errors(*, identifier: str) -> FieldErrors:
+    parts, problem = _parse(identifier or "")
+    if problem:
+        return {"identifier": [f"The identifier {problem}"]}
+    if not parts.netloc and parts.scheme in ("http", "https"):
+        return {"identifier": ["The identifier has no host."]}
+    return {}
+
+
+def grace_period_error(seconds: object) -> str | None:
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_GRACE_PERIOD_SECONDS:
+        return f"Give a grace period from 0 to {MAX_GRACE_PERIOD_SECONDS} seconds (7 days)."
+    return None
+
+
+def raise_errors(errors: FieldErrors) -> None:
+    if errors:
+        raise ValidationError({field: [ValidationError(m) for m in msgs] for field, msgs in errors.items()})
+
+
+def allowed_redirect_schemes(application: Application) -> list[str]:
+    """Schemes a redirect to this app may use: https/http plus a native app's registered ones."""
+    schemes = ["https", "http"]
+    if application.rule.custom_schemes:
+        for uri in application.redirect_uri_list + application.post_logout_redirect_uri_list:
+            scheme = uri.split(":", 1)[0].lower()
+            if scheme not in schemes:
+                schemes.append(scheme)
+    return schemes

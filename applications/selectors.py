@@ -1,0 +1,68 @@
+"""Reads of applications and the scopes catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from applications.models import Application, Scope
+
+
+def applications_for_listing() -> QuerySet[Application]:
+    return (
+        Application.objects.select_related("owner", "branding")
+        .prefetch_related("allowed_scopes", "required_roles", "m2m_roles")
+        .order_by("name")
+    )
+
+
+def application_as_dict(application: Application) -> dict:
+    """The public description of an application (never its secret or secret hash)."""
+    branding = getattr(application, "branding", None)
+    return {
+        "id": application.pk,
+        "name": application.name,
+        "description": application.description,
+        "type": application.type,
+        "client_id": application.client_id,
+        "redirect_uris": application.redirect_uri_list,
+        "post_logout_redirect_uris": application.post_logout_redirect_uri_list,
+        "allowed_scopes": sorted(s.name for s in application.allowed_scopes.all()),
+        "cors_origins": application.cors_origin_list,
+        "access_token_ttl": application.access_token_ttl,
+        "refresh_token_ttl": application.refresh_token_ttl,
+        "id_token_ttl": application.id_token_ttl,
+        "refresh_token_rotation": application.refresh_token_rotation,
+        "pkce_required": application.pkce_required,
+        "branding": None
+        if branding is None
+        else {
+            "logo_url": branding.logo_url,
+            "primary_color": branding.primary_color,
+            "secondary_color": branding.secondary_color,
+        },
+        "auth_methods": list(application.auth_methods),
+        "access_control": {"required_roles": sorted(r.name for r in application.required_roles.all())},
+        "trusted": application.trusted,
+        "owner": application.owner.email if application.owner_id else None,
+        "is_active": application.is_active,
+        "m2m_roles": sorted(r.name for r in application.m2m_roles.all()),
+        "client_secret_last_used_at": (
+            application.client_secret_last_used_at.isoformat() if application.client_secret_last_used_at else None
+        ),
+        "created": application.created.isoformat(),
+    }
+
+
+def scopes_by_name(names: Iterable[str], *, field: str = "allowed_scopes") -> list[Scope]:
+    """The catalogue entries for `names`; unknown names are a field error, not a silent drop."""
+    wanted = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    found = {s.name: s for s in Scope.objects.filter(name__in=wanted)}
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise ValidationError(
+            {field: [f"Unknown scope(s): {', '.join(missing)}. Define them on an API resource first."]}
+        )
+    return [found[n] for n in wanted]

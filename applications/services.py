@@ -1,0 +1,178 @@
+"""Writes to applications and the scopes catalogue. The admin, the commands and the API call these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from applications import policies
+from applications import secrets as client_secrets
+from applications.models import ApiResource, Application, Scope
+from branding.models import Branding
+
+
+def _name_conflict() -> ValidationError:
+    return ValidationError({"name": ["An application with this name already exists."]})
+
+
+def _save(application: Application) -> None:
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError as exc:
+        # Two writers raced past the name check; the case-insensitive constraint caught it.
+        if Application.objects.filter(name__iexact=application.name).exclude(pk=application.pk).exists():
+            raise _name_conflict() from exc
+        raise
+
+
+def application_create(
+    *,
+    acting_user,
+    application: Application,
+    allowed_scopes: Iterable[Scope] = (),
+    required_roles: Iterable = (),
+    m2m_roles: Iterable = (),
+    branding: dict | None = None,
+) -> str | None:
+    """Validate and save a new application with its choices; return its secret, shown once.
+
+    Public types (spa, native) have no secret and get None. Nothing is saved on any error.
+    """
+    allowed_scopes, required_roles, m2m_roles = list(allowed_scopes), list(required_roles), list(m2m_roles)
+    application.name = (application.name or "").strip()
+    application.redirect_uris = policies.join_uris(application.redirect_uris)
+    application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
+    application.allowed_origins = policies.join_uris(application.allowed_origins)
+    if application.owner_id is None and getattr(acting_user, "pk", None):
+        application.owner = acting_user
+    errors: dict[str, list[str]] = {}
+    try:
+        application.full_clean(exclude=Application.DERIVED_FIELDS)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    for field, problems in policies.application_relation_errors(
+        app_type=application.type,
+        allowed_scopes=allowed_scopes,
+        required_roles=required_roles,
+        m2m_roles=m2m_roles,
+    ).items():
+        errors.setdefault(field, []).extend(problems)
+    brand = None
+    if branding:
+        brand = Branding(application=application, **branding)
+        try:
+            brand.full_clean(exclude=["application"])
+        except ValidationError as exc:
+            errors.update({f"branding.{k}": v for k, v in exc.message_dict.items()})
+    policies.raise_errors(errors)
+
+    with transaction.atomic():
+        plaintext = client_secrets.issue_client_secret(application)
+        _save(application)
+        application.allowed_scopes.set(allowed_scopes)
+        application.required_roles.set(required_roles)
+        application.m2m_roles.set(m2m_roles)
+        if brand is not None:
+            brand.application = application
+            brand.save()
+    return plaintext
+
+
+def application_update(
+    *,
+    acting_user,
+    application: Application,
+    allowed_scopes: Iterable[Scope] | None = None,
+    required_roles: Iterable | None = None,
+    m2m_roles: Iterable | None = None,
+) -> Application:
+    """Validate and save changes to an application's columns and, when given, its choices.
+
+    The type is fixed at creation: it decides whether the app has a secret at all.
+    """
+    stored_type = Application.objects.filter(pk=application.pk).values_list("type", flat=True).first()
+    errors: dict[str, list[str]] = {}
+    if stored_type and stored_type != application.type:
+        errors["type"] = ["The type of an application cannot change; register a new application instead."]
+    application.name = (application.name or "").strip()
+    application.redirect_uris = policies.join_uris(application.redirect_uris)
+    application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
+    application.allowed_origins = policies.join_uris(application.allowed_origins)
+    try:
+        application.full_clean(exclude=Application.DERIVED_FIELDS)
+    except ValidationError as exc:
+        for field, problems in exc.message_dict.items():
+            errors.setdefault(field, []).extend(problems)
+    current = {
+        "allowed_scopes": list(application.allowed_scopes.all()) if allowed_scopes is None else list(allowed_scopes),
+        "required_roles": list(application.required_roles.all()) if required_roles is None else list(required_roles),
+        "m2m_roles": list(application.m2m_roles.all()) if m2m_roles is None else list(m2m_roles),
+    }
+    for field, problems in policies.application_relation_errors(app_type=application.type, **current).items():
+        errors.setdefault(field, []).extend(problems)
+    policies.raise_errors(errors)
+    with transaction.atomic():
+        _save(application)
+        if allowed_scopes is not None:
+            application.allowed_scopes.set(current["allowed_scopes"])
+        if required_roles is not None:
+            application.required_roles.set(current["required_roles"])
+        if m2m_roles is not None:
+            application.m2m_roles.set(current["m2m_roles"])
+    return application
+
+
+def application_deactivate(*, acting_user, application: Application) -> Application:
+    """Inactive: authorize shows an error page, token requests fail, its tokens stop working."""
+    if application.is_active:
+        application.is_active = False
+        application.save(update_fields=["is_active", "updated"])
+    return application
+
+
+def application_delete(*, acting_user, application: Application) -> None:
+    """Delete the application; its grants and tokens go with it in the same transaction."""
+    with transaction.atomic():
+        application.delete()
+
+
+def application_rotate_secret(*, acting_user, application: Application, grace_period_seconds: int = 0) -> str:
+    """Issue a new client secret, returned once. With a grace period the old one works until it ends."""
+    if not application.is_confidential:
+        raise ValidationError({"type": [f"A {application.get_type_display().lower()} has no client secret."]})
+    if problem := policies.grace_period_error(grace_period_seconds):
+        raise ValidationError({"grace_period_seconds": [problem]})
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        plaintext = client_secrets.rotate_client_secret(locked, grace_period_seconds=grace_period_seconds)
+    application.refresh_from_db(fields=["client_secret", "hash_client_secret", "client_secret_last_used_at", "updated"])
+    return plaintext
+
+
+def api_resource_create(*, acting_user, identifier: str, name: str, scopes: dict[str, str]) -> ApiResource:
+    """Create an API resource with its scopes ({name: description}) in one transaction."""
+    resource = ApiResource(identifier=identifier.strip(), name=name.strip())
+    errors: dict[str, list[str]] = {}
+    try:
+        resource.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    new_scopes = [Scope(name=n.strip(), description=(d or n).strip(), resource=resource) for n, d in scopes.items()]
+    scope_problems: list[str] = []
+    for scope in new_scopes:
+        try:
+            scope.full_clean(exclude=["resource"])
+        except ValidationError as exc:
+            scope_problems += [f"{scope.name}: {m}" for msgs in exc.message_dict.values() for m in msgs]
+    if scope_problems:
+        errors["scopes"] = scope_problems
+    policies.raise_errors(errors)
+    with transaction.atomic():
+        resource.save()
+        for scope in new_scopes:
+            scope.resource = resource
+        Scope.objects.bulk_create(new_scopes)
+    return resource

@@ -1,0 +1,17 @@
+"""Test settings: only what makes the suite faster; behaviour stays production's."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "latchkey-test-only-secret-key-0123456789abcdef")
+
+from config.settings.base import *  # noqa: E402,F403
+
+# The slow PBKDF2 hash for user passwords only slows tests; the client-secret hasher stays.
+PASSWORD_HASHERS = [  # noqa: F405
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "applications.secrets.ClientSecretHasher",
+]
+OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True  # noqa: F405
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
