@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+
+from applications import services
+from applications.models import Application, Scope
+from tests.applications.factories import make_application
+from tests.identity.factories import RoleFactory, UserFactory
+
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+Grant = get_grant_model()
+
+
+@pytest.mark.django_db
+def test_create_sets_owner_to_acting_user_and_dot_fields_from_type():
+    admin = UserFactory()
+    application = Application(name="Portal", type="web", redirect_uris="https://portal.example.com/cb")
+    services.application_create(acting_user=admin, application=application)
+    application.refresh_from_db()
+    assert application.owner == admin
+    assert (application.client_type, application.authorization_grant_type) == ("confidential", "authorization-code")
+    assert len(application.client_id) >= 32
+
+
+@pytest.mark.django_db
+def test_create_stores_uri_lists_one_per_line_as_given():
+    application, _ = make_application(
+        type="web", redirect_uris=["https://a.example.com/cb?x=1", "http://localhost:3000/cb"]
+    )
+    application.refresh_from_db()
+    assert application.redirect_uri_list == ["https://a.example.com/cb?x=1", "http://localhost:3000/cb"]
+    assert application.redirect_uri_allowed("https://a.example.com/cb?x=1")
+    assert not application.redirect_uri_allowed("https://a.example.com/cb")
+
+
+@pytest.mark.django_db
+def test_update_cannot_change_type():
+    application, _ = make_application(type="spa")
+    application.type = "web"
+    with pytest.raises(ValidationError) as caught:
+        services.application_update(acting_user=None, application=application)
+    assert "type" in caught.value.message_dict
+    assert Application.objects.get(pk=application.pk).type == "spa"
+
+
+@pytest.mark.django_db
+def test_update_validates_with_the_same_rules():
+    application, _ = make_application(type="web")
+    application.redirect_uris = "http://not-loopback.example.com/cb"
+    with pytest.raises(ValidationError) as caught:
+        services.application_update(acting_user=None, application=application)
+    assert "redirect_uris" in caught.value.message_dict
+    assert Application.objects.get(pk=application.pk).redirect_uris == "https://web.example.com/callback"
+
+
+@pytest.mark.django_db
+def test_update_relations_checked_against_type():
+    application, _ = make_application(type="web")
+    with pytest.raises(ValidationError) as caught:
+        services.application_update(acting_user=None, application=application, m2m_roles=[RoleFactory()])
+    assert "m2m_roles" in caught.value.message_dict
+    services.application_update(
+        acting_user=None, application=application, allowed_scopes=Scope.objects.filter(name="openid")
+    )
+    assert [s.name for s in application.allowed_scopes.all()] == ["openid"]
+
+
+@pytest.mark.django_db
+def test_update_keeps_own_name_and_rejects_another_apps_name():
+    first, _ = make_application(type="web", name="First")
+    second, _ = make_application(type="web", name="Second")
+    first.description = "still First"
+    services.application_update(acting_user=None, application=first)
+    second.name = "FIRST"
+    with pytest.raises(ValidationError) as caught:
+        services.application_update(acting_user=None, application=second)
+    assert caught.value.message_dict["name"] == ["An application with this name already exists."]
+
+
+@pytest.mark.django_db
+def test_database_constraint_backs_case_insensitive_name():
+    make_application(type="web", name="Race")
+    with pytest.raises(IntegrityError):
+        Application.objects.create(name="RACE", type="m2m")
+
+
+@pytest.mark.django_db
+def test_deactivate_makes_application_unusable():
+    application, _ = make_application(type="web")
+    services.application_deactivate(acting_user=None, application=application)
+    application.refresh_from_db()
+    assert application.is_active is False
+    assert application.is_usable(None) is False
+
+
+@pytest.mark.django_db
+def test_delete_removes_tokens_and_grants_at_once():
+    user = UserFactory()
+    application, _ = make_application(type="web")
+    later = timezone.now() + timedelta(hours=1)
+    access = AccessToken.objects.create(user=user, application=application, token="at-1", expires=later, scope="openid")
+    RefreshToken.objects.create(user=user, application=application, token="rt-1", access_token=access)
+    Grant.objects.create(
+        user=user,
+        application=application,
+        code="code-1",
+        expires=later,
+        redirect_uri="https://web.example.com/callback",
+    )
+    services.application_delete(acting_user=None, application=application)
+    assert not AccessToken.objects.exists()
+    assert not RefreshToken.objects.exists()
+    assert not Grant.objects.exists()
