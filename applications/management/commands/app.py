@@ -111,6 +111,14 @@ class Command(SubcommandCommand):
             if owner is None:
                 raise ValidationError({"owner": [f"No user with email {o['owner']!r}."]})
         errors: dict[str, list[str]] = {}
+        for field, values in (
+            ("redirect_uris", o["redirect_uris"]),
+            ("post_logout_redirect_uris", o["post_logout_uris"]),
+            ("allowed_origins", o["cors_origins"]),
+        ):
+            spaced = [v for v in values if len(v.split()) > 1]
+            if spaced:
+                errors[field] = [f"{v!r} contains whitespace; give each URI with its own flag." for v in spaced]
         relations = {}
         for field, lookup in (
             ("allowed_scopes", lambda: selectors.scopes_by_name(o["scopes"])),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from applications import policies, services
 from applications.models import ApiResource, Application, Scope
+from config.cli import validation_error_line
 from identity import services as identity_services
 from identity.models import Role, User
 
@@ -71,12 +74,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, admin_password: str | None = None, **options) -> None:
-        if admin_password is None and not settings.DEBUG:
+        try:
+            self.seed(admin_password)
+        except ValidationError as exc:
+            raise CommandError(validation_error_line(exc)) from exc
+
+    def seed(self, admin_password: str | None) -> None:
+        if admin_password is not None:
+            if not admin_password.strip():
+                raise CommandError("--admin-password is empty; give a real password or leave the flag out.")
+            password_validation.validate_password(admin_password)
+        elif not settings.DEBUG:
             raise CommandError(
                 "Refusing to create a demo admin with a published password while DJANGO_DEBUG is "
                 "off; pass --admin-password."
             )
-        admin_password = admin_password or DEMO_ADMIN_PASSWORD
         created_secrets: list[tuple[str, str, str]] = []
         with transaction.atomic():
             roles = {
@@ -85,7 +97,13 @@ class Command(BaseCommand):
             }
             admin = User.objects.filter(email=DEMO_ADMIN_EMAIL).first()
             if admin is None:
-                admin = User.objects.create_superuser(DEMO_ADMIN_EMAIL, admin_password, name="Demo Admin")
+                admin = User.objects.create_superuser(
+                    DEMO_ADMIN_EMAIL, admin_password or DEMO_ADMIN_PASSWORD, name="Demo Admin"
+                )
+            elif admin_password is not None:
+                # An explicit password is what the operator wants the admin to have now.
+                admin.set_password(admin_password)
+                admin.save(update_fields=["password"])
             identity_services.role_assign(acting_user=None, user=admin, role=roles["latchkey:admin"])
             alice = User.objects.filter(email=DEMO_USER_EMAIL).first()
             if alice is None:
@@ -129,7 +147,12 @@ class Command(BaseCommand):
         base = settings.LATCHKEY_ISSUER
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Admin console: {base}/admin/")
-        shown_password = admin_password if admin_password == DEMO_ADMIN_PASSWORD else "(the password you gave)"
+        if admin_password is not None:
+            shown_password = "(the password you gave)"
+        elif admin.check_password(DEMO_ADMIN_PASSWORD):
+            shown_password = DEMO_ADMIN_PASSWORD
+        else:
+            shown_password = "(unchanged: the account existed with another password)"
         self.stdout.write(f"  Admin:         {DEMO_ADMIN_EMAIL} / {shown_password}")
         self.stdout.write(f"  Demo user:     {DEMO_USER_EMAIL} / {DEMO_USER_PASSWORD}")
         for name, client_id, secret in created_secrets:
