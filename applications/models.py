@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
-from oauth2_provider.models import AbstractApplication
+from oauth2_provider.models import AbstractApplication, AbstractGrant
 
 from applications import policies
 
@@ -230,3 +230,15 @@ class PreviousClientSecret(models.Model):
 
     def __str__(self) -> str:
         return f"previous secret of {self.application} (until {self.expires_at:%Y-%m-%d %H:%M} UTC)"
+
+
+class Grant(AbstractGrant):
+    """An authorization code, swapped in to remember when the user actually signed in.
+
+    OIDC's `auth_time` must come from the sign-in that produced the code, not `last_login`.
+    """
+
+    auth_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

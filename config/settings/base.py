@@ -127,6 +127,7 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "applications.Application"
+OAUTH2_PROVIDER_GRANT_MODEL = "applications.Grant"
 
 OAUTH2_PROVIDER = {
     "CLIENT_SECRET_HASHER": "latchkey_hmac_sha256",
