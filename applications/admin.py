@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -105,17 +106,17 @@ class PreviousClientSecretInline(admin.TabularInline):
         return False
 
 
-@admin.action(description="Rotate client secret now (old secret stops working)")
+@admin.action(description="Rotate client secret now (old secret stops working)", permissions=["change"])
 def rotate_secret_now(modeladmin, request, queryset):
     return modeladmin.rotate_secrets(request, queryset, grace_period_seconds=0)
 
 
-@admin.action(description="Rotate client secret with a 24-hour grace period")
+@admin.action(description="Rotate client secret with a 24-hour grace period", permissions=["change"])
 def rotate_secret_with_grace(modeladmin, request, queryset):
     return modeladmin.rotate_secrets(request, queryset, grace_period_seconds=24 * 3600)
 
 
-@admin.action(description="Deactivate selected applications")
+@admin.action(description="Deactivate selected applications", permissions=["change"])
 def deactivate(modeladmin, request, queryset):
     for application in queryset:
         services.application_deactivate(acting_user=request.user, application=application)
@@ -170,9 +171,20 @@ class ApplicationAdmin(admin.ModelAdmin):
         return ["type", "client_id", "secret_status", "client_secret_last_used_at"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["widgets"] = {"type": forms.HiddenInput}
-        return super().get_form(request, obj, change=change, **kwargs)
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            return form_class
+        chosen_type = self._type_for(request, None)
+
+        class AddForm(form_class):
+            """The type comes from the chooser (?type=), never from the posted form."""
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                field = self.fields["type"]
+                field.disabled, field.initial, field.widget = True, chosen_type, forms.HiddenInput()
+
+        return AddForm
 
     def get_inlines(self, request, obj):
         if obj is not None and obj.is_confidential:
@@ -186,6 +198,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         return "Set (stored as a hash; rotate it to get a new one)."
 
     def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         if self._type_for(request, None) is None:
             context = {
                 **self.admin_site.each_context(request),
@@ -199,19 +213,25 @@ class ApplicationAdmin(admin.ModelAdmin):
             return TemplateResponse(request, "admin/applications/application/choose_type.html", context)
         return super().add_view(request, form_url, extra_context)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            # Only a race the form could not see gets here (another admin saved the same name
+            # between validation and save); the transaction is rolled back, nothing is half-saved.
+            self.message_user(request, "Not saved: " + "; ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change):
         choices = {
             k: form.cleaned_data[k] for k in ("allowed_scopes", "required_roles", "m2m_roles") if k in form.cleaned_data
         }
-        try:
-            if change:
-                services.application_update(acting_user=request.user, application=obj, **choices)
-            else:
-                request.latchkey_new_secret = services.application_create(
-                    acting_user=request.user, application=obj, **choices
-                )
-        except ValidationError as exc:  # a race the form could not see (e.g. the same name at once)
-            raise ValidationError(exc.messages) from exc
+        if change:
+            services.application_update(acting_user=request.user, application=obj, **choices)
+        else:
+            request.latchkey_new_secret = services.application_create(
+                acting_user=request.user, application=obj, **choices
+            )
 
     def save_related(self, request, form, formsets, change):
         # The service already saved the many-to-many choices; only the inlines remain.
