@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models.functions import Lower
 from oauth2_provider.models import AbstractApplication, AbstractGrant
+from oauth2_provider.settings import oauth2_settings
 
 from applications import policies
 
@@ -239,6 +240,53 @@ class Grant(AbstractGrant):
     """
 
     auth_time = models.DateTimeField(null=True, blank=True)
+    # A code is marked redeemed instead of deleted, so a second redemption is recognised and the
+    # tokens issued from the first are revoked (RFC 6749 §4.1.2). cleartokens removes old rows.
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    access_token = models.ForeignKey(
+        oauth2_settings.ACCESS_TOKEN_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The access token issued when the code was redeemed.",
+    )
+    token_family = models.UUIDField(null=True, blank=True, help_text="Refresh-token family started by this code.")
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
+
+
+class SigningKeyQuerySet(models.QuerySet):
+    def published(self, now=None) -> SigningKeyQuerySet:
+        """Keys in the JWKS: the active ones, and retired ones until tokens they signed expire."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return self.filter(models.Q(retired_at__isnull=True) | models.Q(published_until__gt=now))
+
+
+class SigningKey(models.Model):
+    """A key that signs ID tokens. The newest unretired one signs; all published ones verify."""
+
+    class Algorithm(models.TextChoices):
+        RS256 = "RS256", "RSA 2048 with SHA-256"
+        ES256 = "ES256", "ECDSA P-256 with SHA-256"
+
+    kid = models.CharField("key ID", max_length=64, unique=True)
+    algorithm = models.CharField(max_length=5, choices=Algorithm.choices, default=Algorithm.RS256)
+    private_key_pem = models.TextField(editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    published_until = models.DateTimeField(
+        null=True, blank=True, help_text="A retired key stays in the JWKS until tokens it signed have expired."
+    )
+
+    objects = SigningKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        state = "active" if self.retired_at is None else f"retired {self.retired_at:%Y-%m-%d}"
+        return f"{self.algorithm} {self.kid} ({state})"

@@ -44,7 +44,7 @@ AUTH_METHOD_PASSWORD = "password"
 AUTH_METHODS = (AUTH_METHOD_PASSWORD,)
 
 # Scopes that describe a signed-in user; meaningless for a machine-to-machine client.
-USER_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access"})
+USER_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access", "roles"})
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Schemes a native app may never register, even as "custom": they run code or reach
@@ -392,3 +392,28 @@ def allowed_redirect_schemes(application: Application) -> list[str]:
             if scheme not in schemes:
                 schemes.append(scheme)
     return schemes
+
+
+def token_lifetime(application: Application, kind: str) -> int:
+    """Seconds a token of `kind` ("access", "refresh" or "id") lives for this application."""
+    return {
+        "access": application.access_token_ttl,
+        "refresh": application.refresh_token_ttl,
+        "id": application.id_token_ttl,
+    }[kind]
+
+
+def access_token_expires_in(request) -> int:
+    """oauthlib's `token_expires_in` hook (EXTRA_SERVER_KWARGS): the client's own access-token TTL."""
+    return token_lifetime(request.client, "access")
+
+
+def access_allowed(user, application: Application, *, user_role_names: set[str] | None = None) -> bool:
+    """Access control: the user holds every role the application requires (checked on every authorization)."""
+    if not getattr(user, "is_active", False):
+        return False
+    required = {role.name for role in application.required_roles.all()}
+    if not required:
+        return True
+    held = user_role_names if user_role_names is not None else set(user.roles.values_list("name", flat=True))
+    return required <= held

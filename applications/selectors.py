@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from applications.models import Application, Scope
 
@@ -66,3 +66,11 @@ def scopes_by_name(names: Iterable[str], *, field: str = "allowed_scopes") -> li
             {field: [f"Unknown scope(s): {', '.join(missing)}. Define them on an API resource first."]}
         )
     return [found[n] for n in wanted]
+
+
+def available_scope_names(application: Application) -> set[str]:
+    """Scopes the application may be granted: its allowed scopes, plus its roles' scopes for m2m."""
+    query = Q(applications=application)
+    if application.type == Application.Type.M2M:
+        query |= Q(roles__machine_applications=application)
+    return set(Scope.objects.filter(query).values_list("name", flat=True).distinct())

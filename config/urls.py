@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Latchkey"
@@ -10,5 +10,7 @@ admin.site.index_title = "Identity provider administration"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("applications.oauth.urls")),
+    path("", include("identity.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

@@ -8,6 +8,7 @@ STANDARD_SCOPES = {
     "email": "See your email address",
     "phone": "See your phone number",
     "offline_access": "Stay signed in when you are not using the app",
+    "roles": "See the roles you hold",
 }
 
 

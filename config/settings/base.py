@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
+from applications.policies import REFRESH_TOKEN_TTL_MAX, access_token_expires_in
 from config.env import BASE_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -86,7 +87,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "identity.User"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "identity:login"
 
 # User passwords keep Django's slow hasher (first in the list). Client secrets are
 # generated with 256 bits of entropy, so a slow hash buys nothing there: they use the
@@ -128,8 +129,26 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "applications.Application"
 OAUTH2_PROVIDER_GRANT_MODEL = "applications.Grant"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+
+# Seconds the signing keys, JWKS and discovery are memoised per process; a new signing key
+# is published at once and signs only after this long, so every process lists it first.
+LATCHKEY_KEY_CACHE_SECONDS = env.int("LATCHKEY_KEY_CACHE_SECONDS", default=60)
 
 OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "applications.oauth.validator.LatchkeyValidator",
+    "SCOPES_BACKEND_CLASS": "applications.oauth.scopes.CatalogueScopes",
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": LATCHKEY_ISSUER,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    # oauthlib's hook takes a callable (not an import string): each client's own access-token TTL.
+    "EXTRA_SERVER_KWARGS": {"token_expires_in": access_token_expires_in},
+    # The longest per-app refresh lifetime; each app's own refresh_token_ttl is checked by the validator.
+    "REFRESH_TOKEN_EXPIRE_SECONDS": REFRESH_TOKEN_TTL_MAX,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "CLIENT_SECRET_HASHER": "latchkey_hmac_sha256",
     "APPLICATION_ADMIN_CLASS": "applications.admin.ApplicationAdmin",
     "PKCE_REQUIRED": True,

@@ -15,3 +15,4 @@ PASSWORD_HASHERS = [  # noqa: F405
 ]
 OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+LATCHKEY_KEY_CACHE_SECONDS = 0

@@ -1147,5 +1147,6 @@ def test_scope_changelist_resource_empty_filter_lists_only_standard_scopes(admin
         "email",
         "phone",
         "offline_access",
+        "roles",
     }
     assert [s.name for s in custom.context["cl"].result_list] == ["invoices:read"]

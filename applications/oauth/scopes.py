@@ -1,0 +1,27 @@
+"""django-oauth-toolkit's scopes backend, read from the scopes catalogue (SCOPES_BACKEND_CLASS)."""
+
+from __future__ import annotations
+
+from oauth2_provider.scopes import BaseScopes
+
+from applications.models import Scope
+from applications.selectors import available_scope_names
+
+
+class CatalogueScopes(BaseScopes):
+    def get_all_scopes(self) -> dict[str, str]:
+        return dict(Scope.objects.values_list("name", "description"))
+
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        if application is None:
+            return []
+        cached = getattr(request, "latchkey_available_scopes", None)
+        if cached is None:
+            cached = sorted(available_scope_names(application))
+            if request is not None:
+                request.latchkey_available_scopes = cached
+        return cached
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        """No `scope` parameter: everything the application may have (RFC 6749 §3.3)."""
+        return self.get_available_scopes(application, request)

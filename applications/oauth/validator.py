@@ -1,0 +1,270 @@
+"""Latchkey's django-oauth-toolkit validator (OAUTH2_VALIDATOR_CLASS).
+
+Each override is small and asks `applications.policies`, `applications.secrets` or the keys
+module; overrides of private methods name the django-oauth-toolkit version they were read from.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+from datetime import timedelta
+from urllib.parse import unquote_plus
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from jwcrypto import jws, jwt
+from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from applications import policies
+from applications import secrets as client_secrets
+from applications.models import Grant
+from applications.oauth import claims as oidc_claims
+from applications.oauth import keys
+
+log = logging.getLogger(__name__)
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+IDToken = get_id_token_model()
+
+
+def _basic_credentials(request) -> tuple[str, str] | None:
+    header = request.headers.get("HTTP_AUTHORIZATION") or request.headers.get("Authorization") or ""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+class LatchkeyValidator(OAuth2Validator):
+    # --- clients -------------------------------------------------------------------------
+    def authenticate_client(self, request, *args, **kwargs) -> bool:
+        """client_secret_basic or client_secret_post, checked against the hashed secrets (grace included)."""
+        basic = _basic_credentials(request)
+        if basic is not None:
+            client_id, secret = basic
+            if request.client_id and request.client_id != client_id:
+                return False  # two different client identities in one request
+        else:
+            client_id, secret = request.client_id, getattr(request, "client_secret", None) or ""
+        if not client_id or self._load_application(client_id, request) is None:
+            return False
+        if not request.client.is_confidential:
+            # A public client has no secret; it may only present an empty one.
+            return secret == ""
+        return client_secrets.verify_client_secret(request.client, secret)
+
+    def is_pkce_required(self, client_id, request) -> bool:
+        client = request.client if request.client else self._load_application(client_id, request)
+        if client is None:
+            return True
+        return policies.pkce_required(client)
+
+    def rotate_refresh_token(self, request) -> bool:
+        return request.client.refresh_token_rotation
+
+    # --- authorization codes -------------------------------------------------------------
+    def _grant(self, code: str, request) -> Grant | None:
+        cached = getattr(request, "latchkey_grant", None)
+        if cached is not None and cached.code == code:
+            return cached
+        if request.client is None:
+            # oauthlib's token dispatcher asks for the scopes before the client is authenticated.
+            return Grant.objects.filter(code=code).first()
+        grant = Grant.objects.filter(code=code, application=request.client).first()
+        request.latchkey_grant = grant
+        return grant
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        """One redemption per code; a replay revokes what the first redemption issued (RFC 6749 §4.1.2)."""
+        try:
+            with transaction.atomic():
+                # NOWAIT: a parallel redemption of the same code is refused without waiting for the
+                # winner and without mistaking the race for a replay.
+                grant = (
+                    Grant.objects.select_for_update(nowait=True)
+                    .select_related("user")
+                    .filter(code=code, application=client)
+                    .first()
+                )
+        except DatabaseError:
+            log.info("authorization code redeemed concurrently; refused (client %s)", client.client_id)
+            return False
+        if grant is None:
+            return False
+        request.latchkey_grant = grant
+        if grant.redeemed_at is not None:
+            log.warning("authorization code replayed; revoking its tokens (client %s)", client.client_id)
+            self._revoke_tokens_of(grant)
+            return False
+        if grant.is_expired() or not grant.user.is_active:
+            return False
+        if not grant.code_challenge and request.code_verifier:
+            return False  # a verifier for a code issued without a challenge: PKCE downgrade
+        request.scopes = grant.scope.split()
+        request.user = grant.user
+        request.latchkey_auth_time = grant.auth_time
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        return True
+
+    def _revoke_tokens_of(self, grant: Grant) -> None:
+        if grant.token_family:
+            RefreshToken.revoke_family(grant.token_family)
+        if grant.access_token_id:
+            AccessToken.objects.filter(pk=grant.access_token_id).delete()
+
+    def get_code_challenge(self, code, request):
+        grant = self._grant(code, request)
+        return (grant.code_challenge or None) if grant else None
+
+    def get_code_challenge_method(self, code, request):
+        grant = self._grant(code, request)
+        return (grant.code_challenge_method or None) if grant else None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None, *args, **kwargs) -> bool:
+        if request is not None:
+            grant = self._grant(code, request)
+        else:
+            grant = Grant.objects.filter(code=code, application=client).first()
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return grant.scope.split() if grant else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return (grant.nonce or None) if grant else None
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
+        """Mark the code redeemed (not deleted) and remember what it produced."""
+        access_token = getattr(request, "latchkey_access_token", None)
+        refresh_token = getattr(request, "latchkey_refresh_token", None)
+        updated = Grant.objects.filter(code=code, application=request.client, redeemed_at__isnull=True).update(
+            redeemed_at=timezone.now(),
+            access_token=access_token,
+            token_family=refresh_token.token_family if refresh_token else None,
+        )
+        if not updated:
+            raise errors.InvalidGrantError(request=request)
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
+        # django-oauth-toolkit 3.4.1 creates the row with a fixed field list; the sign-in time
+        # (passed by the authorize view as a credential) is added to it.
+        grant = self._create_authorization_code(request, code)
+        auth_time = getattr(request, "auth_time", None)
+        if auth_time is not None:
+            Grant.objects.filter(pk=grant.pk).update(auth_time=auth_time)
+
+    # --- tokens ----------------------------------------------------------------------------
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        # Refresh tokens only for offline_access (OIDC Core §11); the dict is the response body.
+        if "offline_access" not in token.get("scope", "").split():
+            token.pop("refresh_token", None)
+        return super().save_bearer_token(token, request, *args, **kwargs)
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        # django-oauth-toolkit 3.4.1: remember the row so the code can point at what it produced.
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        request.latchkey_access_token = access_token
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        # django-oauth-toolkit 3.4.1: as above, for the refresh-token family.
+        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        request.latchkey_refresh_token = refresh_token
+        return refresh_token
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        instance = request.refresh_token_instance
+        if instance.created + timedelta(seconds=policies.token_lifetime(client, "refresh")) <= timezone.now():
+            return False
+        if not request.user.is_active:
+            return False
+        if instance.token_family:
+            request.latchkey_auth_time = (
+                Grant.objects.filter(token_family=instance.token_family).values_list("auth_time", flat=True).first()
+            )
+        return True
+
+    # --- OpenID Connect --------------------------------------------------------------------
+    def validate_silent_login(self, request) -> bool:
+        return True  # the authorize view decides with the session (prompt=none → login_required)
+
+    def validate_silent_authorization(self, request) -> bool:
+        return True  # the authorize view decides with consent (prompt=none → consent_required)
+
+    def get_oidc_claims(self, token, token_handler, request) -> dict:
+        return oidc_claims.user_claims(request.user, request.scopes)
+
+    def get_userinfo_claims(self, request) -> dict:
+        return oidc_claims.user_claims(request.user, request.scopes)
+
+    def get_discovery_claims(self, request) -> list[str]:
+        return list(oidc_claims.SUPPORTED_CLAIMS)
+
+    def get_id_token_dictionary(self, token, token_handler, request):
+        claims = self.get_oidc_claims(token, token_handler, request)
+        now = timezone.now()
+        expires = now + timedelta(seconds=policies.token_lifetime(request.client, "id"))
+        claims.update(
+            iss=self.get_oidc_issuer_endpoint(request),
+            exp=int(expires.timestamp()),
+            jti=str(uuid.uuid4()),
+        )
+        auth_time = getattr(request, "latchkey_auth_time", None)
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
+        return claims, expires
+
+    def finalize_id_token(self, id_token, token, token_handler, request) -> str:
+        claims, expires = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce  # oauthlib #746
+        keyset = keys.current()
+        header = {"typ": "JWT", "alg": keyset.signing.algorithm, "kid": keyset.signing.kid}
+        signed = jwt.JWT(header=json.dumps(header), claims=json.dumps(id_token, default=str))
+        signed.make_signed_token(keyset.signing_jwk)
+        saved = self._save_id_token(id_token["jti"], request, expires)
+        request.access_token = saved
+        request.id_token = saved
+        return signed.serialize()
+
+    def _get_key_for_token(self, token):
+        # django-oauth-toolkit 3.4.1 looks the key up by audience; ours are chosen by `kid`.
+        try:
+            unverified = jws.JWS()
+            unverified.deserialize(token)
+            header = unverified.jose_header
+        except Exception:  # noqa: BLE001  (any malformed token simply has no key)
+            return None
+        return keys.key_for_kid(header.get("kid"))
+
+    def validate_bearer_token(self, token, scopes, request) -> bool:
+        """django-oauth-toolkit checks the token and its application; a deactivated user's tokens stop too."""
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        user = getattr(request, "user", None)
+        if user is not None and not user.is_active:
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is invalid."}
+            return False
+        return True

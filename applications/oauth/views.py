@@ -1,0 +1,257 @@
+"""The protocol endpoints: django-oauth-toolkit views, subclassed where Latchkey decides more."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider import views as dot_views
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import get_access_token_model
+from oauth2_provider.views.mixins import OAuthLibMixin
+
+from applications import policies
+from applications.models import Application, Scope
+from applications.oauth import claims as oidc_claims
+from applications.oauth import keys
+from identity.auth_time import session_auth_time
+
+log = logging.getLogger(__name__)
+AccessToken = get_access_token_model()
+
+_discovery_memo: dict[str, tuple[float, bytes]] = {}
+
+
+def _issuer() -> str:
+    return settings.LATCHKEY_ISSUER
+
+
+def discovery_document() -> dict:
+    issuer = _issuer()
+    scopes = sorted(Scope.objects.values_list("name", flat=True))
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}{reverse('oauth:authorize')}",
+        "token_endpoint": f"{issuer}{reverse('oauth:token')}",
+        "userinfo_endpoint": f"{issuer}{reverse('oauth:userinfo')}",
+        "jwks_uri": f"{issuer}{reverse('oauth:jwks')}",
+        "revocation_endpoint": f"{issuer}{reverse('oauth:revoke')}",
+        "introspection_endpoint": f"{issuer}{reverse('oauth:introspect')}",
+        "end_session_endpoint": f"{issuer}{reverse('oauth:logout')}",
+        "device_authorization_endpoint": f"{issuer}{reverse('oauth:device-authorization')}",
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": oidc_claims.SUPPORTED_CLAIMS,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+def _discovery_bytes() -> bytes:
+    import json
+
+    ttl = keys.cache_seconds()
+    cached = _discovery_memo.get("doc")
+    if cached is None or time.monotonic() - cached[0] >= ttl:
+        cached = (time.monotonic(), json.dumps(discovery_document(), separators=(",", ":")).encode())
+        _discovery_memo["doc"] = cached
+    return cached[1]
+
+
+class DiscoveryView(View):
+    """OpenID Provider metadata and RFC 8414 metadata: one document, served from memory."""
+
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        response = HttpResponse(_discovery_bytes(), content_type="application/json")
+        response["Cache-Control"] = f"public, max-age={keys.cache_seconds()}"
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+
+
+class JwksView(View):
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        response = HttpResponse(keys.current().jwks_json, content_type="application/json")
+        response["Cache-Control"] = f"public, max-age={keys.cache_seconds()}"
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+
+
+def _with_params(uri: str, params: dict[str, str]) -> str:
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [(k, v) for k, v in params.items() if v is not None]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class AuthorizeView(dot_views.AuthorizationView):
+    """GET /oauth/authorize: validate, then sign-in, access control and consent, in that order.
+
+    The request is validated before the login check, so an unknown client or a mismatched
+    redirect URI shows an error page and never redirects (RFC 6749 §4.1.2.1).
+    """
+
+    template_name = "oauth/authorize.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.oauth2_data = {}
+        # Skips LoginRequiredMixin: sign-in is decided after the request is validated.
+        return View.dispatch(self, request, *args, **kwargs)
+
+    # --- errors --------------------------------------------------------------------------
+    def error_response(self, error, application, **kwargs):
+        redirect, response = OAuthLibMixin.error_response(self, error, **kwargs)
+        if redirect and application is None:
+            # oauthlib only redirects once client_id and redirect_uri are valid for each other.
+            application = Application.objects.filter(client_id=self.request.GET.get("client_id", "")).first()
+        if redirect:
+            return self.redirect(_with_params(response["url"], {"iss": _issuer()}), application)
+        oauth_error = response["error"]
+        return render(
+            self.request,
+            "oauth/error.html",
+            {"error": oauth_error.error, "description": oauth_error.description, "application": application},
+            status=oauth_error.status_code,
+        )
+
+    def _error_redirect(self, credentials: dict, application: Application, error: str, description: str):
+        uri = _with_params(
+            credentials["redirect_uri"],
+            {"error": error, "error_description": description, "state": credentials.get("state"), "iss": _issuer()},
+        )
+        return self.redirect(uri, application)
+
+    # --- the flow --------------------------------------------------------------------------
+    def get(self, request, *args, **kwargs):
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        application = Application.objects.select_related("branding").get(client_id=credentials["client_id"])
+
+        if credentials.get("code_challenge") and credentials.get("code_challenge_method") != "S256":
+            return self._error_redirect(
+                credentials, application, "invalid_request", "code_challenge_method must be S256."
+            )
+        prompt = set(request.GET.get("prompt", "").split())
+        user = request.user
+        if not (user.is_authenticated and user.is_active):
+            if "none" in prompt:
+                return self._error_redirect(credentials, application, "login_required", "The user is not signed in.")
+            return redirect_to_login(request.get_full_path())
+
+        max_age = request.GET.get("max_age")
+        if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
+            return self._error_redirect(credentials, application, "invalid_request", "max_age must be whole seconds.")
+        auth_time = session_auth_time(request)
+        too_old = max_age is not None and (
+            auth_time is None or timezone.now().timestamp() - auth_time.timestamp() > int(max_age)
+        )
+        if "login" in prompt or too_old:
+            if "none" in prompt:
+                return self._error_redirect(credentials, application, "login_required", "Sign-in is too old.")
+            remaining = [(k, v) for k, v in parse_qsl(urlsplit(request.get_full_path()).query) if k != "prompt"]
+            if "login" in prompt:
+                remaining.append(("prompt", " ".join(sorted(prompt - {"login"}))))
+                remaining = [(k, v) for k, v in remaining if not (k == "prompt" and not v)]
+            return redirect_to_login(f"{request.path}?{urlencode(remaining)}")
+
+        if not policies.access_allowed(user, application):
+            if "none" in prompt:
+                return self._error_redirect(
+                    credentials, application, "access_denied", "The user may not use this application."
+                )
+            return render(request, "oauth/no_access.html", {"application": application}, status=403)
+
+        if "consent" not in prompt and (application.trusted or self._consented(user, application, scopes)):
+            try:
+                uri, headers, body, status = self.create_authorization_response(
+                    request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+                )
+            except OAuthToolkitError as error:
+                return self.error_response(error, application)
+            return self.redirect(uri, application)
+        if "none" in prompt:
+            return self._error_redirect(credentials, application, "consent_required", "The user has not consented.")
+
+        descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
+        kwargs.update(credentials)
+        kwargs["application"] = application
+        kwargs["scopes"] = scopes
+        kwargs["scope_items"] = [(scope, descriptions.get(scope, scope)) for scope in scopes]
+        self.oauth2_data = kwargs
+        kwargs["form"] = self.get_form(self.get_form_class())
+        return self.render_to_response(self.get_context_data(**kwargs))
+
+    def post(self, request, *args, **kwargs):
+        if not (request.user.is_authenticated and request.user.is_active):
+            return redirect_to_login(reverse("oauth:authorize"))
+        return super().post(request, *args, **kwargs)
+
+    def _consented(self, user, application, scopes) -> bool:
+        """Until consent records exist: a live token for the same scopes counts as consent."""
+        tokens = AccessToken.objects.filter(user=user, application=application, expires__gt=timezone.now())
+        return any(token.allow_scopes(scopes) for token in tokens)
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        if allow:
+            if not policies.access_allowed(request.user, Application.objects.get(client_id=credentials["client_id"])):
+                allow = False
+            credentials = {**credentials, "auth_time": session_auth_time(request)}
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class TokenView(dot_views.TokenView):
+    """POST /oauth/token. Code and refresh exchanges run in one transaction, so their row locks hold."""
+
+    def post(self, request, *args, **kwargs):
+        if request.POST.get("grant_type") in ("authorization_code", "refresh_token"):
+            with transaction.atomic():
+                return super().post(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)
+
+
+class UserInfoView(dot_views.UserInfoView):
+    pass
+
+
+class RevokeView(dot_views.RevokeTokenView):
+    pass
+
+
+class IntrospectView(dot_views.IntrospectTokenView):
+    pass
+
+
+class LogoutView(dot_views.RPInitiatedLogoutView):
+    pass
+
+
+class DeviceAuthorizationView(dot_views.DeviceAuthorizationView):
+    pass

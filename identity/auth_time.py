@@ -1,0 +1,24 @@
+"""When the user actually signed in (OIDC `auth_time`), kept in the session.
+
+`last_login` is shared by every session of the user; `auth_time` belongs to this sign-in.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+AUTH_TIME_SESSION_KEY = "latchkey_auth_time"
+
+
+def record_sign_in(sender, request, user, **kwargs) -> None:
+    """user_logged_in receiver: every sign-in (ours or the admin's) stamps the session."""
+    if request is not None and hasattr(request, "session"):
+        request.session[AUTH_TIME_SESSION_KEY] = int(time.time())
+
+
+def session_auth_time(request) -> datetime | None:
+    value = request.session.get(AUTH_TIME_SESSION_KEY) if hasattr(request, "session") else None
+    if not isinstance(value, int):
+        return None
+    return datetime.fromtimestamp(value, tz=UTC)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from identity import views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("login", views.SignInView.as_view(), name="login"),
+    path("logout", views.SignOutView.as_view(), name="logout"),
+]

@@ -1,0 +1,123 @@
+"""End-to-end protocol tests: a real server (live_server) driven by Authlib and a browser-like session."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.identity.factories import UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Server:
+    base: str
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base, path)
+
+    def discovery(self) -> dict:
+        return requests.get(self.url("/.well-known/openid-configuration"), timeout=10).json()
+
+    def decode_id_token(self, id_token: str, *, client_id: str, nonce: str | None = None):
+        keyset = KeySet.import_key_set(requests.get(self.url("/.well-known/jwks.json"), timeout=10).json())
+        token = jwt.decode(id_token, keyset, algorithms=["RS256", "ES256"])
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self.base},
+            aud={"essential": True, "value": client_id},
+            exp={"essential": True},
+            iat={"essential": True},
+            sub={"essential": True},
+        ).validate(token.claims)
+        if nonce is not None:
+            assert token.claims["nonce"] == nonce
+        return token.claims
+
+
+@pytest.fixture
+def server(live_server, settings) -> Server:
+    settings.LATCHKEY_ISSUER = live_server.url
+    # The live server speaks http; Secure cookies would never come back to it.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    from django.conf import settings as django_settings
+
+    django_settings.OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = live_server.url
+    from applications.oauth import views
+
+    views._discovery_memo.clear()
+    return Server(live_server.url)
+
+
+class Browser:
+    """A user agent: a cookie jar that signs in through the real login form and follows nothing by itself."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.session = requests.Session()
+
+    def sign_in(self, email: str, password: str = PASSWORD, next_url: str = "") -> requests.Response:
+        page = self.session.get(self.server.url("/login"), params={"next": next_url} if next_url else None, timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        return self.session.post(
+            self.server.url("/login"),
+            data={"username": email, "password": password, "csrfmiddlewaretoken": token, "next": next_url},
+            headers={"Referer": self.server.url("/login")},
+            allow_redirects=False,
+            timeout=10,
+        )
+
+    def get(self, url: str, **kwargs) -> requests.Response:
+        return self.session.get(url, allow_redirects=False, timeout=10, **kwargs)
+
+    def consent(self, page: requests.Response, decision: str = "allow") -> requests.Response:
+        """Submit the consent form found on `page` with the allow or deny button."""
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        fields = {k: v.replace("&amp;", "&").replace("&quot;", '"').replace("&#x27;", "'") for k, v in fields.items()}
+        fields[decision] = "1"
+        return self.session.post(
+            self.server.url("/oauth/authorize"),
+            data=fields,
+            headers={"Referer": page.url},
+            allow_redirects=False,
+            timeout=10,
+        )
+
+    def authorize(self, authorization_url: str, *, approve: bool = True) -> requests.Response:
+        """Follow an authorization request to the redirect back to the client (consenting if asked)."""
+        response = self.get(authorization_url)
+        if response.status_code == 200 and 'data-testid="consent-approve"' in response.text:
+            response = self.consent(response, "allow" if approve else "deny")
+        return response
+
+
+def query_of(response: requests.Response) -> dict[str, str]:
+    location = response.headers["Location"]
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+@pytest.fixture(autouse=True)
+def standard_scopes(transactional_db):
+    """Transactional tests flush tables between tests, data-migration rows included."""
+    from applications.models import Scope
+
+    for name in ("openid", "profile", "email", "phone", "offline_access", "roles"):
+        Scope.objects.get_or_create(name=name, defaults={"description": f"The {name} scope", "resource": None})
+
+
+@pytest.fixture
+def browser(server) -> Browser:
+    return Browser(server)
+
+
+@pytest.fixture
+def user(transactional_db):
+    return UserFactory(
+        email="ada@example.com", given_name="Ada", family_name="Lovelace", name="Ada Lovelace", email_verified=True
+    )
