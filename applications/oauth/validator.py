@@ -26,6 +26,8 @@ from applications import secrets as client_secrets
 from applications.models import Grant
 from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
+from applications.oauth.cors import CorsRules
+from applications.oauth.device import DeviceGrantRules
 
 log = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
@@ -49,7 +51,7 @@ def _basic_credentials(request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-class LatchkeyValidator(OAuth2Validator):
+class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
     # --- clients -------------------------------------------------------------------------
     def authenticate_client(self, request, *args, **kwargs) -> bool:
         """client_secret_basic or client_secret_post, checked against the hashed secrets (grace included)."""
