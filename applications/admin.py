@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from applications import policies, services
-from applications.models import ApiResource, Application, PreviousClientSecret, Scope
+from applications.models import ApiResource, Application, PreviousClientSecret, Scope, SigningKey
 from branding.models import Branding
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
@@ -132,6 +132,13 @@ class ApplicationAdmin(admin.ModelAdmin):
     ordering = ["name"]
     raw_id_fields = ["owner"]
     actions = [rotate_secret_now, rotate_secret_with_grace, deactivate]
+
+    def delete_model(self, request, obj) -> None:
+        services.application_delete(acting_user=request.user, application=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for application in queryset:
+            services.application_delete(acting_user=request.user, application=application)
 
     def _type_for(self, request, obj) -> str | None:
         app_type = obj.type if obj is not None else request.GET.get("type")
@@ -311,3 +318,23 @@ class ScopeAdmin(admin.ModelAdmin):
     @admin.display(description="API resource")
     def resource_display(self, obj: Scope):
         return obj.resource.name if obj.resource else format_html("<em>{}</em>", "standard (OpenID Connect)")
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """Read-only: `manage.py keys rotate` adds and retires keys; the private key is never shown."""
+
+    list_display = ["kid", "algorithm", "created", "retired_at", "published_until"]
+    list_filter = ["algorithm", ("retired_at", admin.EmptyFieldListFilter)]
+    search_fields = ["kid"]
+    fields = list_display
+    readonly_fields = list_display
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

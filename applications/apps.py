@@ -6,4 +6,10 @@ class ApplicationsConfig(AppConfig):
     verbose_name = "Applications"
 
     def ready(self) -> None:
+        from corsheaders.signals import check_request_enabled
+
+        from applications.oauth import cors
         from config import checks  # noqa: F401  (registers latchkey.E00x)
+
+        # django-cors-headers sends this with sender=None; the receiver decides per-app origins.
+        check_request_enabled.connect(cors.request_allowed, dispatch_uid="latchkey.cors.request_allowed")

@@ -243,9 +243,12 @@ class Grant(AbstractGrant):
     # A code is marked redeemed instead of deleted, so a second redemption is recognised and the
     # tokens issued from the first are revoked (RFC 6749 §4.1.2). cleartokens removes old rows.
     redeemed_at = models.DateTimeField(null=True, blank=True)
+    # No database constraint: deleting an access token (every refresh does) must not cost an
+    # extra UPDATE here; a dangling id simply matches nothing when a replay revokes it.
     access_token = models.ForeignKey(
         oauth2_settings.ACCESS_TOKEN_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",

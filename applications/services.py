@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from applications import policies
 from applications import secrets as client_secrets
 from applications.models import ApiResource, Application, Scope
+from applications.oauth import cors
 from branding.models import Branding
 
 
@@ -78,6 +79,7 @@ def application_create(
         if brand is not None:
             brand.application = application
             brand.save()
+        cors.origins_invalidate()
     return plaintext
 
 
@@ -122,6 +124,7 @@ def application_update(
             application.required_roles.set(current["required_roles"])
         if m2m_roles is not None:
             application.m2m_roles.set(current["m2m_roles"])
+        cors.origins_invalidate()
     return application
 
 
@@ -130,6 +133,7 @@ def application_deactivate(*, acting_user, application: Application) -> Applicat
     if application.is_active:
         application.is_active = False
         application.save(update_fields=["is_active", "updated"])
+        cors.origins_invalidate()
     return application
 
 
@@ -137,6 +141,7 @@ def application_delete(*, acting_user, application: Application) -> None:
     """Delete the application; its grants and tokens go with it in the same transaction."""
     with transaction.atomic():
         application.delete()
+        cors.origins_invalidate()
 
 
 def application_rotate_secret(*, acting_user, application: Application, grace_period_seconds: int = 0) -> str:

@@ -68,3 +68,19 @@ def check_application_model(app_configs, **kwargs) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+@checks.register()
+def check_signing_algorithm(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    from applications.oauth.keys import ALGORITHMS
+
+    algorithm = getattr(settings, "LATCHKEY_SIGNING_ALGORITHM", "RS256")
+    if algorithm not in ALGORITHMS:
+        return [
+            checks.Error(
+                f"LATCHKEY_SIGNING_ALGORITHM={algorithm!r} is not a supported signing algorithm.",
+                hint=f"Use one of {', '.join(ALGORITHMS)}.",
+                id="latchkey.E006",
+            )
+        ]
+    return []

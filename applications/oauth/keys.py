@@ -1,25 +1,55 @@
-"""Signing keys: kept in the database, generated when none exists, rotated by command.
+"""Signing keys: kept in the database, generated when none exists, rotated by `manage.py keys rotate`.
 
-Signing and the JWKS document are served from a per-process memo rebuilt at most every
-LATCHKEY_KEY_CACHE_SECONDS. A new key is published at once but only signs once that interval
-has passed, so every process already lists it in its JWKS before the first token signed by it.
+Signing and the JWKS document come from a per-process memo rebuilt at most every
+c = LATCHKEY_KEY_CACHE_SECONDS. A rotation at time t runs like this:
+
+- t: the new key is published (in this process at once, in every process by t + c);
+- t + 2c: it starts signing. By then every process has listed it for c seconds, so a JWKS a
+  relying party fetched and cached (max-age c) before the new key appeared has expired too;
+- t + 3c at the latest: the old key signs its last token (a process whose memo was built just
+  before t + 2c keeps it for c more seconds);
+- published_until = t + 3c + the longest token lifetime + clock leeway: the old key leaves the JWKS;
+- published_until + REFRESH_TOKEN_TTL_MAX: it stops verifying `id_token_hint` at logout. Expired
+  ID tokens are accepted there (OIDC RP-Initiated Logout §2) and a relying party's session lasts
+  as long as its refresh token, so the hint outlives the JWKS entry. Only we verify hints, so the
+  key need not stay public for that.
+
+Private keys are stored encrypted (Fernet) with a key derived from LATCHKEY_KEY_ENCRYPTION_KEY, or
+SECRET_KEY when that is unset; SECRET_KEY and SECRET_KEY_FALLBACKS still decrypt, so setting the
+dedicated key later or rotating SECRET_KEY the Django way keeps old rows readable.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from jwcrypto import jwk
 
 from applications import policies
 from applications.models import SigningKey
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = tuple(SigningKey.Algorithm.values)
+CLOCK_LEEWAY = timedelta(minutes=5)
+# An unknown `kid` rebuilds the memo at most this often, so junk tokens cannot make every request
+# hit the database.
+MISS_REFRESH_SECONDS = 5
+_PLAINTEXT_PREFIX = "-----BEGIN"  # rows written before encryption at rest
 
 _lock = threading.Lock()
 _memo: dict[str, KeySet] = {}
@@ -29,22 +59,92 @@ _memo: dict[str, KeySet] = {}
 class KeySet:
     signing: SigningKey
     signing_jwk: jwk.JWK
-    by_kid: dict[str, jwk.JWK]
+    by_kid: dict[str, jwk.JWK]  # public keys that verify: the JWKS, plus retired keys for logout hints
     jwks_json: bytes
     built_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    key: SigningKey
+    state: str  # "signing", "published" (not signing yet), "retired-published" or "retired"
+    signs_from: datetime | None
+
+    def as_dict(self) -> dict:
+        """What operators see; never the private key."""
+
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "kid": self.key.kid,
+            "algorithm": self.key.algorithm,
+            "created": iso(self.key.created),
+            "state": self.state,
+            "signs_from": iso(self.signs_from),
+            "retired_at": iso(self.key.retired_at),
+            "published_until": iso(self.key.published_until),
+        }
+
+
+# --- settings ------------------------------------------------------------------------------------
 
 
 def cache_seconds() -> int:
     return int(getattr(settings, "LATCHKEY_KEY_CACHE_SECONDS", 60))
 
 
+def default_algorithm() -> str:
+    return getattr(settings, "LATCHKEY_SIGNING_ALGORITHM", SigningKey.Algorithm.RS256)
+
+
+def propagation_delay() -> timedelta:
+    """How long a new key is published before it signs (see the module docstring)."""
+    return timedelta(seconds=2 * cache_seconds())
+
+
 def retention() -> timedelta:
-    """How long a retired key stays published: until every token it signed has expired."""
+    """How long after retirement a key stays in the JWKS: until every token it signed has expired."""
     longest = max(policies.ID_TOKEN_TTL_MAX, policies.ACCESS_TOKEN_TTL_MAX)
-    return timedelta(seconds=longest + 2 * cache_seconds())
+    return timedelta(seconds=longest + 3 * cache_seconds()) + CLOCK_LEEWAY
 
 
-def generate_key(algorithm: str = SigningKey.Algorithm.RS256) -> SigningKey:
+def hint_retention() -> timedelta:
+    """How long after leaving the JWKS a key still verifies an (expired) `id_token_hint` at logout."""
+    return timedelta(seconds=policies.REFRESH_TOKEN_TTL_MAX)
+
+
+# --- encryption at rest ----------------------------------------------------------------------------
+
+
+def _fernet() -> MultiFernet:
+    primary = getattr(settings, "LATCHKEY_KEY_ENCRYPTION_KEY", "") or settings.SECRET_KEY
+    secrets = dict.fromkeys(s for s in (primary, settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS) if s)
+    return MultiFernet(
+        [
+            Fernet(
+                base64.urlsafe_b64encode(salted_hmac("latchkey.signing-key", "", secret=s, algorithm="sha256").digest())
+            )
+            for s in secrets
+        ]
+    )
+
+
+def _encrypt(pem: bytes) -> str:
+    return _fernet().encrypt(pem).decode()
+
+
+def _decrypt(stored: str) -> bytes:
+    if stored.startswith(_PLAINTEXT_PREFIX):
+        return stored.encode()
+    return _fernet().decrypt(stored.encode())
+
+
+# --- writes ----------------------------------------------------------------------------------------
+
+
+def generate_key(algorithm: str | None = None) -> SigningKey:
+    algorithm = algorithm or default_algorithm()
     if algorithm == SigningKey.Algorithm.ES256:
         key = jwk.JWK.generate(kty="EC", crv="P-256")
     elif algorithm == SigningKey.Algorithm.RS256:
@@ -54,65 +154,131 @@ def generate_key(algorithm: str = SigningKey.Algorithm.RS256) -> SigningKey:
     return SigningKey.objects.create(
         kid=key.thumbprint(),
         algorithm=algorithm,
-        private_key_pem=key.export_to_pem(private_key=True, password=None).decode(),
+        private_key_pem=_encrypt(key.export_to_pem(private_key=True, password=None)),
     )
 
 
-def signing_key_rotate(*, acting_user=None, algorithm: str = SigningKey.Algorithm.RS256) -> SigningKey:
-    """Add a new signing key and retire the current ones; they stay in the JWKS until their tokens expire."""
+def signing_key_rotate(*, acting_user=None, algorithm: str | None = None) -> SigningKey:
+    """Add a new signing key and retire the active ones; they stay in the JWKS until their tokens expire."""
     now = timezone.now()
     with transaction.atomic():
-        SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=now, published_until=now + retention())
+        retired = SigningKey.objects.filter(retired_at__isnull=True).update(
+            retired_at=now, published_until=now + retention()
+        )
         key = generate_key(algorithm)
     clear_cache()
+    log.info("signing key rotated: new %s key %s, %d retired", key.algorithm, key.kid, retired)
     return key
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+
+def _is_published(key: SigningKey, now: datetime) -> bool:
+    return key.retired_at is None or (key.published_until is not None and key.published_until > now)
+
+
+def _choose_signing(published: list[SigningKey], now: datetime) -> SigningKey:
+    """The newest key published long enough; the longest-published one when none is (a fresh install)."""
+    ready = now - propagation_delay()
+    return next((k for k in published if k.created <= ready), published[-1])
+
+
+def signing_key_statuses(*, now: datetime | None = None) -> list[KeyStatus]:
+    """Every key, newest first, with what it does now (what the memo would choose; no decryption)."""
+    now = now or timezone.now()
+    keys = list(SigningKey.objects.all())
+    published = [k for k in keys if _is_published(k, now)]
+    signing = _choose_signing(published, now) if published else None
+    statuses = []
+    for key in keys:
+        if key == signing:
+            state = "signing"
+        elif key.retired_at is None:
+            state = "published"
+        elif _is_published(key, now):
+            state = "retired-published"
+        else:
+            state = "retired"
+        signs_from = key.created + propagation_delay() if state == "published" else None
+        statuses.append(KeyStatus(key=key, state=state, signs_from=signs_from))
+    return statuses
 
 
 def clear_cache() -> None:
     _memo.clear()
 
 
-def _private_jwk(key: SigningKey) -> jwk.JWK:
-    private = jwk.JWK.from_pem(key.private_key_pem.encode())
+def _private_jwk(key: SigningKey) -> jwk.JWK | None:
+    try:
+        private = jwk.JWK.from_pem(_decrypt(key.private_key_pem))
+    except InvalidToken:
+        log.error(
+            "signing key %s cannot be decrypted: LATCHKEY_KEY_ENCRYPTION_KEY or SECRET_KEY changed; "
+            "restore the old value (or list it in SECRET_KEY_FALLBACKS) or run `manage.py keys rotate`",
+            key.kid,
+        )
+        return None
     private.update(kid=key.kid, alg=key.algorithm, use="sig")
     return private
 
 
-def _build() -> KeySet:
+def _build() -> tuple[KeySet, bool]:
+    """The key set from the database, and whether a first key had to be generated for it."""
     now = timezone.now()
-    keys = list(SigningKey.objects.published(now))
-    if not keys:
-        keys = [generate_key()]
-    # The newest key old enough that every process publishes it; the newest at all when none is.
-    ready = now - timedelta(seconds=cache_seconds())
-    signing = next((k for k in keys if k.created <= ready), keys[0])
-    by_kid = {k.kid: _private_jwk(k) for k in keys}
-    public = [json.loads(by_kid[k.kid].export_public()) for k in keys]
-    return KeySet(
+    verifiable = Q(retired_at__isnull=True) | Q(published_until__gt=now - hint_retention())
+    keys = list(SigningKey.objects.filter(verifiable))
+    generated = not any(k.retired_at is None for k in keys)
+    if generated:
+        keys.insert(0, generate_key())
+    private = {k.kid: _private_jwk(k) for k in keys}
+    usable = [k for k in keys if private[k.kid] is not None]
+    published = [k for k in usable if _is_published(k, now)]
+    if not published:
+        raise ImproperlyConfigured(
+            "No signing key can be decrypted. Restore LATCHKEY_KEY_ENCRYPTION_KEY / SECRET_KEY, "
+            "or run `manage.py keys rotate` to add a new key."
+        )
+    signing = _choose_signing(published, now)
+    public = {k.kid: jwk.JWK(**json.loads(private[k.kid].export_public())) for k in usable}
+    keyset = KeySet(
         signing=signing,
-        signing_jwk=by_kid[signing.kid],
-        by_kid=by_kid,
-        jwks_json=json.dumps({"keys": public}, separators=(",", ":")).encode(),
+        signing_jwk=private[signing.kid],
+        by_kid=public,
+        jwks_json=json.dumps(
+            {"keys": [public[k.kid].export_public(as_dict=True) for k in published]}, separators=(",", ":")
+        ).encode(),
     )
+    return keyset, generated
 
 
-def current() -> KeySet:
+def _fresh(max_age: float) -> KeySet:
     keyset = _memo.get("keys")
-    if keyset is None or time.monotonic() - keyset.built_at >= cache_seconds():
-        with _lock:
-            keyset = _memo.get("keys")
-            if keyset is None or time.monotonic() - keyset.built_at >= cache_seconds():
-                keyset = _build()
+    if keyset is not None and time.monotonic() - keyset.built_at < max_age:
+        return keyset
+    with _lock:  # one build per process at a time; the others use its result
+        keyset = _memo.get("keys")
+        if keyset is None or time.monotonic() - keyset.built_at >= max_age:
+            keyset, generated = _build()
+            if generated:
+                # Inside a transaction the new key may yet roll back: memoise it only once it is saved.
+                _memo.pop("keys", None)
+                transaction.on_commit(partial(_memo.__setitem__, "keys", keyset))
+            else:
                 _memo["keys"] = keyset
     return keyset
 
 
+def current() -> KeySet:
+    return _fresh(cache_seconds())
+
+
 def key_for_kid(kid: str | None) -> jwk.JWK | None:
-    keyset = current()
-    found = keyset.by_kid.get(kid or "")
-    if found is None and kid and time.monotonic() - keyset.built_at > 5:
-        # A key published after the memo was built (e.g. rotated in another process); at most
-        # one rebuild every few seconds, so unknown kids cannot make every request hit the database.
-        clear_cache()
-        found = current().by_kid.get(kid)
+    """The public key that verifies tokens with this `kid`; None when there is none."""
+    if not kid:
+        return None
+    found = current().by_kid.get(kid)
+    if found is None:
+        # Perhaps generated by another process since the memo was built.
+        found = _fresh(min(MISS_REFRESH_SECONDS, cache_seconds())).by_kid.get(kid)
     return found

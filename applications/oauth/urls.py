@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from applications.oauth import views
+from applications.oauth import device_views, introspection, logout, views
 
 app_name = "oauth"
 
@@ -12,9 +12,11 @@ urlpatterns = [
     path(".well-known/jwks.json", views.JwksView.as_view(), name="jwks"),
     path("oauth/authorize", views.AuthorizeView.as_view(), name="authorize"),
     path("oauth/token", views.TokenView.as_view(), name="token"),
-    path("oauth/revoke", views.RevokeView.as_view(), name="revoke"),
-    path("oauth/introspect", views.IntrospectView.as_view(), name="introspect"),
+    path("oauth/revoke", introspection.RevokeView.as_view(), name="revoke"),
+    path("oauth/introspect", introspection.IntrospectView.as_view(), name="introspect"),
     path("oauth/userinfo", views.UserInfoView.as_view(), name="userinfo"),
-    path("oauth/logout", views.LogoutView.as_view(), name="logout"),
-    path("oauth/device", views.DeviceAuthorizationView.as_view(), name="device-authorization"),
+    path("oauth/logout", logout.LogoutView.as_view(), name="logout"),
+    path("oauth/device", device_views.DeviceAuthorizationView.as_view(), name="device-authorization"),
+    path("device", device_views.DeviceCodeView.as_view(), name="device"),
+    path("device/confirm", device_views.DeviceConfirmView.as_view(), name="device-confirm"),
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import uuid
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 from jwcrypto import jws, jwt
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
@@ -49,6 +50,33 @@ def _basic_credentials(request) -> tuple[str, str] | None:
         return None
     # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     return unquote_plus(client_id), unquote_plus(secret)
+
+
+class GrantInUse(Exception):
+    """Another request holds the code or refresh token being presented."""
+
+
+def lock_presented_grant(grant_type: str, params) -> None:
+    """Lock the authorization code or refresh token a token request presents (NOWAIT).
+
+    Call inside the token request's transaction. django-oauth-toolkit 3.4.1 reads both unlocked,
+    so two concurrent requests could both pass validation: two token sets from one code, or a
+    refresh race mistaken for a replay that revokes the winner's new tokens. Here the second
+    request is refused at once (GrantInUse) and never looks like a replay.
+    """
+    if grant_type == "authorization_code":
+        query = Grant.objects.filter(code=params.get("code") or "")
+    elif grant_type == "refresh_token":
+        checksum = hashlib.sha256((params.get("refresh_token") or "").encode("utf-8")).hexdigest()
+        query = RefreshToken.objects.filter(token_checksum=checksum)
+    else:
+        return
+    try:
+        list(query.select_for_update(nowait=True).values_list("pk", flat=True))
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+            raise GrantInUse from exc
+        raise
 
 
 class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
@@ -92,19 +120,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         """One redemption per code; a replay revokes what the first redemption issued (RFC 6749 §4.1.2)."""
-        try:
-            with transaction.atomic():
-                # NOWAIT: a parallel redemption of the same code is refused without waiting for the
-                # winner and without mistaking the race for a replay.
-                grant = (
-                    Grant.objects.select_for_update(nowait=True)
-                    .select_related("user")
-                    .filter(code=code, application=client)
-                    .first()
-                )
-        except DatabaseError:
-            log.info("authorization code redeemed concurrently; refused (client %s)", client.client_id)
-            return False
+        # The token view has already locked this row (lock_presented_grant).
+        grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
             return False
         request.latchkey_grant = grant
@@ -182,8 +199,19 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         return super().save_bearer_token(token, request, *args, **kwargs)
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
-        # django-oauth-toolkit 3.4.1: remember the row so the code can point at what it produced.
-        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        # django-oauth-toolkit 3.4.1 re-verifies and re-reads the ID token it has just signed and
+        # saved; the saved row is on the request. The row is also remembered for the code.
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=getattr(request, "latchkey_id_token", None) if token.get("id_token") else None,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
         request.latchkey_access_token = access_token
         return access_token
 
@@ -193,7 +221,41 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         request.latchkey_refresh_token = refresh_token
         return refresh_token
 
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        """Rotation of a refresh token in 6 statements instead of django-oauth-toolkit's 14.
+
+        django-oauth-toolkit 3.4.1 re-locks and re-reads the old tokens several times and keeps
+        a grace-period path we do not use (REFRESH_TOKEN_GRACE_PERIOD_SECONDS is 0): the token
+        view already holds the old refresh token's lock. Everything else goes to the parent.
+        """
+        old = getattr(request, "refresh_token_instance", None)
+        if not (
+            request.grant_type == "refresh_token"
+            and token.get("refresh_token")
+            and old is not None
+            and self.rotate_refresh_token(request)
+        ):
+            return super()._save_bearer_token(token, request, *args, **kwargs)
+        if "scope" not in token:
+            raise errors.FatalClientError("Failed to renew access token: missing scope")
+        self._check_and_set_request_resource(request)
+        now = timezone.now()
+        expires = now + timedelta(seconds=token.get("expires_in", policies.token_lifetime(request.client, "access")))
+        RefreshToken.objects.filter(pk=old.pk).update(revoked=now, updated=now)
+        if old.access_token_id:
+            AccessToken.objects.filter(pk=old.access_token_id).delete()
+        access_token = self._create_access_token(expires, request, token, source_refresh_token=old)
+        self._create_refresh_token(request, token["refresh_token"], access_token, old)
+
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        """django-oauth-toolkit judges the token (the token view has locked it); then our rules.
+
+        The toolkit finds the token by checksum before checking its client, so another client
+        presenting a stolen, already-rotated token could revoke a family that is not its own.
+        """
+        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+        if not RefreshToken.objects.filter(token_checksum=checksum, application=client).exists():
+            return False
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         instance = request.refresh_token_instance
@@ -208,6 +270,10 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         return True
 
     # --- OpenID Connect --------------------------------------------------------------------
+    def validate_jwt_bearer_token(self, token, scopes, request) -> bool:
+        """An ID token is for the client, not a credential for userinfo or APIs (OIDC Core §2)."""
+        return False
+
     def validate_silent_login(self, request) -> bool:
         return True  # the authorize view decides with the session (prompt=none → login_required)
 
@@ -249,6 +315,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         saved = self._save_id_token(id_token["jti"], request, expires)
         request.access_token = saved
         request.id_token = saved
+        request.latchkey_id_token = saved
         return signed.serialize()
 
     def _get_key_for_token(self, token):

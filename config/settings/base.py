@@ -134,18 +134,36 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 
 # Seconds the signing keys, JWKS and discovery are memoised per process; a new signing key
-# is published at once and signs only after this long, so every process lists it first.
+# is published at once and signs only after twice this long, so every process (and every JWKS
+# a relying party cached) lists it first.
 LATCHKEY_KEY_CACHE_SECONDS = env.int("LATCHKEY_KEY_CACHE_SECONDS", default=60)
+# Algorithm of the first signing key and of `manage.py keys rotate` (RS256 or ES256; check latchkey.E006).
+LATCHKEY_SIGNING_ALGORITHM = env.str("LATCHKEY_SIGNING_ALGORITHM", default="RS256")
+# Encrypts signing keys at rest; unset, a key derived from SECRET_KEY is used.
+LATCHKEY_KEY_ENCRYPTION_KEY = env.str("LATCHKEY_KEY_ENCRYPTION_KEY", default="")
 
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "applications.oauth.validator.LatchkeyValidator",
+    "OIDC_SERVER_CLASS": "applications.oauth.server.LatchkeyServer",
     "SCOPES_BACKEND_CLASS": "applications.oauth.scopes.CatalogueScopes",
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": LATCHKEY_ISSUER,
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
-    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    # Off: the toolkit's strict mode refuses every http post-logout URI of a public client, even the
+    # loopback ones registration allows; applications.oauth.logout matches registered URIs exactly.
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": False,
+    # A valid id_token_hint for the signed-in user ends the session without asking (OIDC RP-Initiated
+    # Logout §2 requires the prompt only without one); applications.oauth.logout revokes only that app's tokens.
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     # oauthlib's hook takes a callable (not an import string): each client's own access-token TTL.
     "EXTRA_SERVER_KWARGS": {"token_expires_in": access_token_expires_in},
+    # RFC 8628 (applications.oauth.device): where a user types a device's code, and the poll interval.
+    "OAUTH_DEVICE_VERIFICATION_URI": f"{LATCHKEY_ISSUER}/device",
+    "OAUTH_DEVICE_VERIFICATION_URI_COMPLETE": f"{LATCHKEY_ISSUER}/device?user_code={{user_code}}",
+    "DEVICE_FLOW_INTERVAL": 5,
+    # django-oauth-toolkit's hook loads the device grant before the client is authenticated (a 500 for an
+    # unknown code); DeviceGrantRules loads it afterwards and binds it to that client.
+    "OAUTH_PRE_TOKEN_VALIDATION": [],
     # The longest per-app refresh lifetime; each app's own refresh_token_ttl is checked by the validator.
     "REFRESH_TOKEN_EXPIRE_SECONDS": REFRESH_TOKEN_TTL_MAX,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
@@ -167,7 +185,12 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
+# django-cors-headers acts only on these endpoints, for origins listed by an active application
+# (applications.oauth.cors); discovery and JWKS send `Access-Control-Allow-Origin: *` themselves.
+CORS_URLS_REGEX = r"^/oauth/(token|userinfo|revoke|introspect)$"
 CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate"]  # RFC 6750 §3: userinfo's bearer-token errors
 
 LOG_LEVEL = env.str("LATCHKEY_LOG_LEVEL", default="INFO")
 LOGGING = {

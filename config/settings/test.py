@@ -16,3 +16,8 @@ PASSWORD_HASHERS = [  # noqa: F405
 OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LATCHKEY_KEY_CACHE_SECONDS = 0
+
+# On SQLite, a file instead of Django's shared in-memory database: live_server's request threads
+# then open their own connections instead of borrowing the test thread's.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}  # noqa: F405

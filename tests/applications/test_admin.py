@@ -1150,3 +1150,29 @@ def test_scope_changelist_resource_empty_filter_lists_only_standard_scopes(admin
         "roles",
     }
     assert [s.name for s in custom.context["cl"].result_list] == ["invoices:read"]
+
+
+def test_application_delete_from_admin_goes_through_the_service(admin_client, monkeypatch):
+    application, _ = make_application(
+        type="spa",
+        name="Doomed SPA",
+        allowed_origins="https://doomed.example.com",
+        redirect_uris="https://doomed.example.com/cb",
+    )
+    calls = []
+    real = services.application_delete
+
+    def spy(**kwargs):
+        calls.append(kwargs["application"].name)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "application_delete", spy)
+    url = reverse("admin:applications_application_delete", args=[application.pk])
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert calls == ["Doomed SPA"]
+    assert not Application.objects.filter(pk=application.pk).exists()
+
+    second, _ = make_application(type="web", name="Bulk doomed")
+    admin_client.post(CHANGELIST_URL, {"action": "delete_selected", "_selected_action": [second.pk], "post": "yes"})
+    assert calls == ["Doomed SPA", "Bulk doomed"]

@@ -42,17 +42,17 @@ class Server:
 
 
 @pytest.fixture
-def server(live_server, settings) -> Server:
+def server(live_server, settings):
     settings.LATCHKEY_ISSUER = live_server.url
     # The live server speaks http; Secure cookies would never come back to it.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    from django.conf import settings as django_settings
-
-    django_settings.OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = live_server.url
+    # A new dict, so pytest-django restores the original after the test.
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": live_server.url}
     from applications.oauth import views
 
     views._discovery_memo.clear()
-    return Server(live_server.url)
+    yield Server(live_server.url)
+    views._discovery_memo.clear()
 
 
 class Browser:

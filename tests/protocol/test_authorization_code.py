@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
+from django.db import connection
 
 from applications.models import Scope
 from tests.applications.factories import make_application
@@ -345,3 +347,53 @@ def test_inactive_application_shows_error_page(server, browser, user):
     response = browser.get(url)
     assert "Location" not in response.headers
     assert 'data-testid="oauth-error"' in response.text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_parallel_redemptions_of_one_code_leave_exactly_one_set_of_tokens(server, browser, user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    application, secret = web_app(trusted=True)
+    client = OAuth2Session(
+        application.client_id, secret, scope="openid offline_access", redirect_uri="https://rp.example.com/callback"
+    )
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    browser.sign_in(user.email)
+    code = query_of(browser.authorize(url))["code"]
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": "https://rp.example.com/callback"}
+
+    start = threading.Barrier(6)
+
+    def redeem(_):
+        start.wait()  # all at once: this is a race, not a replay after the winner committed
+        return requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=20)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(redeem, range(6)))
+
+    statuses = [r.status_code for r in responses]
+    assert 500 not in statuses
+    assert statuses.count(200) == 1, statuses
+    assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code != 200)
+    assert get_access_token_model().objects.count() == 1
+    assert get_refresh_token_model().objects.count() == 1
+
+
+def test_id_token_is_not_a_bearer_credential_at_userinfo(server, browser, user):
+    application, secret = web_app(trusted=True)
+    client = OAuth2Session(
+        application.client_id, secret, scope="openid email", redirect_uri="https://rp.example.com/callback"
+    )
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    browser.sign_in(user.email)
+    token = client.fetch_token(
+        server.url("/oauth/token"), authorization_response=browser.authorize(url).headers["Location"]
+    )
+
+    response = requests.get(
+        server.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {token['id_token']}"}, timeout=10
+    )
+
+    assert response.status_code == 401

@@ -1,0 +1,88 @@
+"""RFC 8628 views: the device authorization endpoint and the signed-in user's /device pages.
+
+Thin: the rules live in applications.oauth.device and applications.policies.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views import View
+from oauth2_provider import views as dot_views
+
+from applications import policies
+from applications.models import Scope
+from applications.oauth import device
+from identity.auth_time import session_auth_time
+
+
+class DeviceAuthorizationView(dot_views.DeviceAuthorizationView):
+    """POST /oauth/device (RFC 8628 §3.1): DeviceAuthorizationServer validates and saves the grant."""
+
+    server_class = device.DeviceAuthorizationServer
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        headers, body, status = self.create_device_authorization_response(request)
+        response = JsonResponse(body if isinstance(body, dict) else json.loads(body), status=status)
+        for key, value in headers.items():
+            response[key] = value
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _code_page(request, *, user_code: str = "", problem: str | None = None, status: int = 200) -> HttpResponse:
+    context = {"user_code": user_code[:32], "problem": problem}
+    return render(request, "oauth/device_code.html", context, status=status)
+
+
+class DeviceCodeView(LoginRequiredMixin, View):
+    """GET/POST /device: the signed-in user types the code their device shows (RFC 8628 §3.3)."""
+
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        return _code_page(request, user_code=request.GET.get("user_code", ""))
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        typed = request.POST.get("user_code", "")
+        pending = device.device_grant_pending(user_code=typed)
+        if pending.problem:
+            return _code_page(request, user_code=typed, problem=pending.problem, status=400)
+        if not policies.access_allowed(request.user, pending.application):
+            return render(request, "oauth/no_access.html", {"application": pending.application}, status=403)
+        scopes = pending.grant.scope.split()
+        descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
+        context = {
+            "application": pending.application,
+            "user_code": pending.grant.user_code,
+            "display_code": device.user_code_display(pending.grant.user_code),
+            "scope_items": [(scope, descriptions.get(scope, scope)) for scope in scopes],
+        }
+        return render(request, "oauth/device_confirm.html", context)
+
+
+class DeviceConfirmView(LoginRequiredMixin, View):
+    """POST /device/confirm: approve or deny the device (RFC 8628 §3.3), once."""
+
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        return redirect("oauth:device")
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        typed = request.POST.get("user_code", "")
+        action = request.POST.get("action")
+        if action not in ("approve", "deny"):
+            return _code_page(request, user_code=typed, problem="Choose Allow or Deny.", status=400)
+        pending = device.device_grant_pending(user_code=typed)
+        if pending.problem:
+            return _code_page(request, user_code=typed, problem=pending.problem, status=400)
+        application = pending.application
+        if not policies.access_allowed(request.user, application):
+            return render(request, "oauth/no_access.html", {"application": application}, status=403)
+        approve = action == "approve"
+        decided = device.device_grant_decide(
+            grant=pending.grant, acting_user=request.user, approve=approve, auth_time=session_auth_time(request)
+        )
+        if not decided:
+            return _code_page(request, user_code=typed, problem=device.CODE_USED, status=400)
+        return render(request, "oauth/device_done.html", {"application": application, "approved": approve})

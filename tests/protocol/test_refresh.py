@@ -1,0 +1,249 @@
+"""Refresh tokens: rotation per app, replay detection, lifetimes, and concurrent refreshes."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from django.db import connection
+from django.utils import timezone
+from oauth2_provider.models import get_refresh_token_model
+
+from applications.models import Scope
+from tests.applications.factories import make_application
+from tests.protocol.conftest import query_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+RefreshToken = get_refresh_token_model()
+CALLBACK = "https://rp.example.com/callback"
+
+
+def web_app(**fields):
+    allowed = list(Scope.objects.filter(name__in=["openid", "profile", "offline_access"]))
+    return make_application(type="web", redirect_uris=CALLBACK, allowed_scopes=allowed, trusted=True, **fields)
+
+
+def first_tokens(server, browser, user, application, secret) -> dict:
+    client = OAuth2Session(application.client_id, secret, scope="openid profile offline_access", redirect_uri=CALLBACK)
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    browser.sign_in(user.email)
+    response = browser.authorize(url)
+    return client.fetch_token(server.url("/oauth/token"), authorization_response=response.headers["Location"])
+
+
+def refresh(server, application, secret, refresh_token) -> requests.Response:
+    return requests.post(
+        server.url("/oauth/token"),
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=(application.client_id, secret),
+        timeout=20,
+    )
+
+
+def userinfo_status(server, access_token) -> int:
+    return requests.get(
+        server.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {access_token}"}, timeout=10
+    ).status_code
+
+
+def test_refresh_with_rotation_returns_new_token_and_old_one_stops(server, browser, user):
+    application, secret = web_app(access_token_ttl=120)
+    tokens = first_tokens(server, browser, user, application, secret)
+
+    response = refresh(server, application, secret, tokens["refresh_token"])
+
+    assert response.status_code == 200, response.text
+    new = response.json()
+    assert new["refresh_token"] != tokens["refresh_token"]
+    assert new["expires_in"] == 120
+    assert userinfo_status(server, new["access_token"]) == 200
+    claims = server.decode_id_token(new["id_token"], client_id=application.client_id)
+    original = server.decode_id_token(tokens["id_token"], client_id=application.client_id)
+    assert claims["auth_time"] == original["auth_time"]  # the sign-in, not the refresh
+
+
+def test_refresh_replay_of_rotated_token_revokes_the_whole_family(server, browser, user):
+    application, secret = web_app()
+    tokens = first_tokens(server, browser, user, application, secret)
+    newest = refresh(server, application, secret, tokens["refresh_token"]).json()
+
+    replay = refresh(server, application, secret, tokens["refresh_token"])
+
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert refresh(server, application, secret, newest["refresh_token"]).json()["error"] == "invalid_grant"
+    assert userinfo_status(server, newest["access_token"]) == 401
+
+
+def test_refresh_without_rotation_keeps_the_refresh_token(server, browser, user):
+    application, secret = web_app(refresh_token_rotation=False)
+    tokens = first_tokens(server, browser, user, application, secret)
+
+    first = refresh(server, application, secret, tokens["refresh_token"]).json()
+    second = refresh(server, application, secret, tokens["refresh_token"]).json()
+
+    assert first["refresh_token"] == second["refresh_token"] == tokens["refresh_token"]
+    assert userinfo_status(server, second["access_token"]) == 200
+
+
+def test_refresh_after_app_refresh_lifetime_is_invalid_grant(server, browser, user):
+    application, secret = web_app(refresh_token_ttl=3600)
+    tokens = first_tokens(server, browser, user, application, secret)
+    RefreshToken.objects.update(created=timezone.now() - timedelta(seconds=3601))
+
+    response = refresh(server, application, secret, tokens["refresh_token"])
+
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_refresh_by_another_client_is_invalid_grant(server, browser, user):
+    application, secret = web_app()
+    other, other_secret = web_app(name="Other")
+    tokens = first_tokens(server, browser, user, application, secret)
+
+    assert refresh(server, other, other_secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert refresh(server, application, secret, tokens["refresh_token"]).status_code == 200
+
+
+def test_refresh_of_deactivated_user_is_invalid_grant(server, browser, user):
+    application, secret = web_app()
+    tokens = first_tokens(server, browser, user, application, secret)
+    user.is_active = False
+    user.save()
+
+    assert refresh(server, application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_concurrent_refreshes_of_one_token_leave_exactly_one_live_family_member(server, browser, user):
+    application, secret = web_app()
+    tokens = first_tokens(server, browser, user, application, secret)
+
+    start = threading.Barrier(8)
+
+    def race(_):
+        start.wait()  # all at once: this is a race, not a replay after the winner committed
+        return refresh(server, application, secret, tokens["refresh_token"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(race, range(8)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert 500 not in statuses
+    winners = [r.json() for r in responses if r.status_code == 200]
+    assert len(winners) == 1, statuses
+    assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code != 200)
+    live = RefreshToken.objects.filter(revoked__isnull=True)
+    assert live.count() == 1
+    # The race did not count as a replay: the winner's new tokens work.
+    assert userinfo_status(server, winners[0]["access_token"]) == 200
+    assert refresh(server, application, secret, winners[0]["refresh_token"]).status_code == 200
+
+
+@pytest.fixture
+def warm_keys(settings):
+    from applications.oauth import keys
+
+    settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
+    keys.clear_cache()
+    keys.current()
+    yield
+    keys.clear_cache()
+
+
+def test_refresh_query_budget(client, django_assert_max_num_queries, warm_keys):
+    from tests.identity.factories import UserFactory
+
+    user = UserFactory()
+    application, secret = web_app()
+    client.force_login(user)
+    response = client.get(
+        "/oauth/authorize",
+        {
+            "response_type": "code",
+            "client_id": application.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid offline_access",
+        },
+    )
+    code = query_of_location(response["Location"])["code"]
+    tokens = client.post(
+        "/oauth/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "client_id": application.client_id,
+            "client_secret": secret,
+        },
+    ).json()
+    with django_assert_max_num_queries(18):
+        response = client.post(
+            "/oauth/token",
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": application.client_id,
+                "client_secret": secret,
+            },
+        )
+    assert response.status_code == 200, response.content
+
+
+def query_of_location(location: str) -> dict:
+    from urllib.parse import parse_qs, urlsplit
+
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def test_code_exchange_and_userinfo_query_budgets(client, django_assert_max_num_queries, warm_keys):
+    from tests.identity.factories import UserFactory
+
+    user = UserFactory()
+    application, secret = web_app()
+    client.force_login(user)
+    response = client.get(
+        "/oauth/authorize",
+        {
+            "response_type": "code",
+            "client_id": application.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile offline_access",
+        },
+    )
+    code = query_of_location(response["Location"])["code"]
+    with django_assert_max_num_queries(16):
+        tokens = client.post(
+            "/oauth/token",
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": CALLBACK,
+                "client_id": application.client_id,
+                "client_secret": secret,
+            },
+        )
+    assert tokens.status_code == 200, tokens.content
+    with django_assert_max_num_queries(3):
+        info = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access_token']}")
+    assert info.status_code == 200
+
+
+__all__ = ["query_of"]
+
+
+def test_another_client_presenting_a_rotated_token_does_not_revoke_the_family(server, browser, user):
+    application, secret = web_app()
+    other, other_secret = web_app(name="Other")
+    tokens = first_tokens(server, browser, user, application, secret)
+    newest = refresh(server, application, secret, tokens["refresh_token"]).json()
+
+    stolen = refresh(server, other, other_secret, tokens["refresh_token"])
+
+    assert stolen.json()["error"] == "invalid_grant"
+    assert userinfo_status(server, newest["access_token"]) == 200
+    assert refresh(server, application, secret, newest["refresh_token"]).status_code == 200
