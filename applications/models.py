@@ -202,6 +202,12 @@ class Application(AbstractApplication):
             self.client_type, self.authorization_grant_type = policies.dot_client_fields(self.type)
         super().save(*args, **kwargs)
 
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        return policies.redirect_uri_matches(self, uri, self.redirect_uri_list)
+
+    def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
+        return policies.redirect_uri_matches(self, uri, self.post_logout_redirect_uri_list)
+
     def allows_grant_type(self, *grant_types: str) -> bool:
         return any(grant in self.rule.grants for grant in grant_types)
 

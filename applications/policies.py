@@ -417,3 +417,28 @@ def access_allowed(user, application: Application, *, user_role_names: set[str] 
         return True
     held = user_role_names if user_role_names is not None else set(user.roles.values_list("name", flat=True))
     return required <= held
+
+
+def redirect_uri_matches(application: Application, uri: str, registered: list[str]) -> bool:
+    """Exact string match; only a native app's loopback IP URIs may differ in port (RFC 8252 §7.3)."""
+    if uri in registered:
+        return True
+    if not application.rule.custom_schemes:  # native apps only
+        return False
+    try:
+        asked = urlsplit(uri)
+        asked.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return False
+    if asked.scheme != "http" or asked.hostname not in ("127.0.0.1", "::1") or "@" in asked.netloc or "#" in uri:
+        return False
+    for candidate in registered:
+        known = urlsplit(candidate)
+        if (known.scheme, known.hostname, known.path, known.query) == (
+            asked.scheme,
+            asked.hostname,
+            asked.path,
+            asked.query,
+        ):
+            return True
+    return False

@@ -223,3 +223,28 @@ def test_grants_per_type(app_type, grant, allowed):
     from applications.models import Application
 
     assert Application(type=app_type).allows_grant_type(grant) is allowed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("app_type", "registered", "asked", "allowed"),
+    [
+        ("web", "https://rp.example.com/cb", "https://rp.example.com/cb", True),
+        ("web", "https://rp.example.com/cb", "https://rp.example.com/cb/", False),
+        ("web", "https://rp.example.com/cb", "HTTPS://rp.example.com/cb", False),
+        ("web", "https://rp.example.com/cb", "https://rp.example.com:443/cb", False),
+        ("web", "https://rp.example.com/cb?a=1", "https://rp.example.com/cb?a=1&b=2", False),
+        ("web", "http://127.0.0.1:3000/cb", "http://127.0.0.1:4000/cb", False),
+        ("native", "http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", True),
+        ("native", "http://[::1]/cb", "http://[::1]:6000/cb", True),
+        ("native", "http://127.0.0.1/cb", "http://127.0.0.1:51234/other", False),
+        ("native", "http://127.0.0.1/cb", "http://localhost:51234/cb", False),
+        ("native", "http://127.0.0.1/cb", "http://127.0.0.1:99999/cb", False),
+        ("native", "http://127.0.0.1/cb", "http://evil@127.0.0.1:5000/cb", False),
+        ("native", "com.example.app:/cb", "com.example.app:/cb", True),
+        ("native", "com.example.app:/cb", "com.example.app:/cb2", False),
+    ],
+)
+def test_redirect_uri_matching_is_exact_except_native_loopback_port(app_type, registered, asked, allowed):
+    application, _ = make_application(type=app_type, redirect_uris=registered)
+    assert application.redirect_uri_allowed(asked) is allowed
