@@ -250,11 +250,21 @@ class AuthorizeView(dot_views.AuthorizationView):
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 
+def _token_error(error: str, description: str) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=400)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class TokenView(DeviceTokenMixin, dot_views.TokenView):
     """POST /oauth/token. Code and refresh exchanges run in one transaction, so their row locks hold."""
 
     def post(self, request, *args, **kwargs):
+        # RFC 6749 §3.2: parameters MUST NOT repeat (RFC 8707's `resource` is the one that may).
+        repeated = sorted(k for k in request.POST if k != "resource" and len(request.POST.getlist(k)) > 1)
+        if repeated:
+            return _token_error("invalid_request", f"Repeated parameter(s): {', '.join(repeated)}.")
         grant_type = request.POST.get("grant_type")
         if grant_type not in ("authorization_code", "refresh_token"):
             return super().post(request, *args, **kwargs)
@@ -263,12 +273,7 @@ class TokenView(DeviceTokenMixin, dot_views.TokenView):
                 lock_presented_grant(grant_type, request.POST)
                 return super().post(request, *args, **kwargs)
         except GrantInUse:
-            response = JsonResponse(
-                {"error": "invalid_grant", "error_description": "This grant is being redeemed by another request."},
-                status=400,
-            )
-            response["Cache-Control"] = "no-store"
-            return response
+            return _token_error("invalid_grant", "This grant is being redeemed by another request.")
 
     @method_decorator(sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token"))
     def authorization_flow_token_response(self, request, *args, **kwargs) -> HttpResponse:

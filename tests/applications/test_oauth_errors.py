@@ -147,3 +147,21 @@ def test_userinfo_without_token_is_401_with_no_store(client, db):
     response = client.get("/oauth/userinfo")
     assert response.status_code == 401
     assert "WWW-Authenticate" in response
+
+
+@pytest.mark.parametrize("parameter", ["grant_type", "code", "redirect_uri", "client_id", "code_verifier"])
+def test_token_repeated_parameter_is_invalid_request(client, web, parameter):
+    application, secret = web
+    values = {
+        "grant_type": "authorization_code",
+        "code": "abc",
+        "redirect_uri": CALLBACK,
+        "client_id": application.client_id,
+        "client_secret": secret,
+        "code_verifier": "v" * 43,
+    }
+    body = "&".join(f"{k}={v}" for k, v in values.items()) + f"&{parameter}={values[parameter]}"
+    response = client.post("/oauth/token", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert parameter in response.json()["error_description"]

@@ -247,3 +247,16 @@ def test_another_client_presenting_a_rotated_token_does_not_revoke_the_family(se
     assert stolen.json()["error"] == "invalid_grant"
     assert userinfo_status(server, newest["access_token"]) == 200
     assert refresh(server, application, secret, newest["refresh_token"]).status_code == 200
+
+
+def test_deactivating_an_application_stops_its_existing_tokens(server, browser, user):
+    from applications import services
+
+    application, secret = web_app()
+    tokens = first_tokens(server, browser, user, application, secret)
+    assert userinfo_status(server, tokens["access_token"]) == 200
+
+    services.application_deactivate(acting_user=None, application=application)
+
+    assert userinfo_status(server, tokens["access_token"]) == 401
+    assert refresh(server, application, secret, tokens["refresh_token"]).status_code == 401
