@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from applications import policies
 from applications import secrets as client_secrets
@@ -181,3 +182,19 @@ def api_resource_create(*, acting_user, identifier: str, name: str, scopes: dict
             scope.resource = resource
         Scope.objects.bulk_create(new_scopes)
     return resource
+
+
+def user_tokens_revoke(*, user, application: Application) -> None:
+    """Revoke `application`'s tokens for `user`, and no other application's (logout, consent revoked).
+
+    Refresh tokens are marked revoked rather than deleted, so a later replay is still recognised
+    by the reuse protection; access and ID tokens are deleted, as django-oauth-toolkit's revoke() does.
+    """
+    from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
+
+    with transaction.atomic():
+        get_refresh_token_model().objects.filter(user=user, application=application, revoked__isnull=True).update(
+            revoked=timezone.now(), access_token=None
+        )
+        get_access_token_model().objects.filter(user=user, application=application).delete()
+        get_id_token_model().objects.filter(user=user, application=application).delete()

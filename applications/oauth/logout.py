@@ -24,10 +24,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from jwcrypto import jwt
@@ -48,6 +46,7 @@ from oauth2_provider.views import RPInitiatedLogoutView
 from oauthlib.common import add_params_to_uri
 
 from applications.models import Application
+from applications.services import user_tokens_revoke
 
 log = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
@@ -113,20 +112,6 @@ def _subject(claims: dict, signed_in: User | AnonymousUser) -> User | None:
     if signed_in.is_authenticated and signed_in.public_id == public_id:
         return signed_in
     return User.objects.filter(public_id=public_id).first()
-
-
-def application_tokens_revoke(*, user: User, application: Application) -> None:
-    """Revoke `application`'s tokens for `user`, and no other application's.
-
-    Refresh tokens are marked revoked rather than deleted, so a later replay is still recognised
-    by the reuse protection; access and ID tokens are deleted, as the toolkit's revoke() does.
-    """
-    with transaction.atomic():
-        RefreshToken.objects.filter(user=user, application=application, revoked__isnull=True).update(
-            revoked=timezone.now(), access_token=None
-        )
-        AccessToken.objects.filter(user=user, application=application).delete()
-        IDToken.objects.filter(user=user, application=application).delete()
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -222,7 +207,7 @@ class LogoutView(RPInitiatedLogoutView):
     def do_logout(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None) -> HttpResponse:
         user = token_user or self.request.user
         if application is not None and user.is_authenticated and oauth2_settings.OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS:
-            application_tokens_revoke(user=user, application=application)
+            user_tokens_revoke(user=user, application=application)
             log.info("RP-initiated logout revoked the tokens of client %s for user %s", application.client_id, user.pk)
         logout(self.request)
         if not post_logout_redirect_uri:

@@ -29,6 +29,7 @@ from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
 from applications.oauth.device import DeviceTokenMixin
 from applications.oauth.validator import GrantInUse, lock_presented_grant
+from consent.services import consent_grant, consent_new_scopes
 from identity.auth_time import session_auth_time
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,8 @@ class AuthorizeView(dot_views.AuthorizationView):
                 )
             return render(request, "oauth/no_access.html", {"application": application}, status=403)
 
-        if "consent" not in prompt and (application.trusted or self._consented(user, application, scopes)):
+        new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)
+        if "consent" not in prompt and (application.trusted or not new_scopes):
             try:
                 uri, headers, body, status = self.create_authorization_response(
                     request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
@@ -227,7 +229,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         kwargs.update(credentials)
         kwargs["application"] = application
         kwargs["scopes"] = scopes
-        kwargs["scope_items"] = [(scope, descriptions.get(scope, scope)) for scope in scopes]
+        kwargs["scope_items"] = [(scope, descriptions.get(scope, scope), scope in new_scopes) for scope in scopes]
         self.oauth2_data = kwargs
         kwargs["form"] = self.get_form(self.get_form_class())
         return self.render_to_response(self.get_context_data(**kwargs))
@@ -237,17 +239,18 @@ class AuthorizeView(dot_views.AuthorizationView):
             return redirect_to_login(reverse("oauth:authorize"))
         return super().post(request, *args, **kwargs)
 
-    def _consented(self, user, application, scopes) -> bool:
-        """Until consent records exist: a live token for the same scopes counts as consent."""
-        tokens = AccessToken.objects.filter(user=user, application=application, expires__gt=timezone.now())
-        return any(token.allow_scopes(scopes) for token in tokens)
-
     def create_authorization_response(self, request, scopes, credentials, allow):
+        application = None
         if allow:
-            if not policies.access_allowed(request.user, Application.objects.get(client_id=credentials["client_id"])):
+            application = Application.objects.get(client_id=credentials["client_id"])
+            if not policies.access_allowed(request.user, application):
                 allow = False
             credentials = {**credentials, "auth_time": session_auth_time(request)}
-        return super().create_authorization_response(request, scopes, credentials, allow)
+        response = super().create_authorization_response(request, scopes, credentials, allow)
+        if allow and request.method == "POST":
+            # The user pressed Allow on the consent page: remember it (oauthlib accepted the request).
+            consent_grant(user=request.user, application=application, scopes=scopes.split())
+        return response
 
 
 def _token_error(error: str, description: str) -> JsonResponse:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "identity",
     "applications",
     "branding",
+    "consent",
     "config",
 ]
 

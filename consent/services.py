@@ -1,0 +1,57 @@
+"""Consent rules: when to ask, what to record, and what revoking does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+
+from applications.models import Application
+from applications.services import user_tokens_revoke
+from consent.models import Consent
+
+
+def consent_granted_scopes(*, user, application: Application) -> set[str]:
+    scopes = Consent.objects.filter(user=user, application=application).values_list("scopes", flat=True).first()
+    return set(scopes or ())
+
+
+def consent_new_scopes(*, user, application: Application, scopes: Iterable[str]) -> list[str]:
+    """The requested scopes the user has not yet granted this application, in request order."""
+    granted = consent_granted_scopes(user=user, application=application)
+    return [scope for scope in scopes if scope not in granted]
+
+
+def consent_required(*, user, application: Application, scopes: Iterable[str], prompt: set[str]) -> bool:
+    """Ask when prompt=consent, or when the app is not trusted and asks for anything not yet granted."""
+    if "consent" in prompt:
+        return True
+    if application.trusted:
+        return False
+    return bool(consent_new_scopes(user=user, application=application, scopes=scopes))
+
+
+def consent_grant(*, user, application: Application, scopes: Iterable[str]) -> Consent:
+    """Record the union of what was granted before and `scopes`."""
+    wanted = set(scopes)
+    for _ in range(2):  # a concurrent first grant of the same pair loses the insert once, then updates
+        try:
+            with transaction.atomic():
+                consent, created = Consent.objects.select_for_update().get_or_create(
+                    user=user, application=application, defaults={"scopes": sorted(wanted)}
+                )
+                if not created and not wanted <= set(consent.scopes):
+                    consent.scopes = sorted(wanted | set(consent.scopes))
+                    consent.save(update_fields=["scopes", "updated_at"])
+                return consent
+        except IntegrityError:
+            continue
+    raise RuntimeError("consent could not be recorded")  # pragma: no cover
+
+
+def consent_revoke(*, acting_user, user, application: Application) -> bool:
+    """Forget the consent and revoke the app's tokens for this user at once; False if there was none."""
+    with transaction.atomic():
+        deleted, _ = Consent.objects.filter(user=user, application=application).delete()
+        user_tokens_revoke(user=user, application=application)
+    return bool(deleted)
