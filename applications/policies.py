@@ -442,3 +442,19 @@ def redirect_uri_matches(application: Application, uri: str, registered: list[st
         ):
             return True
     return False
+
+
+def sign_in_methods(application: Application | None) -> list[str]:
+    """The sign-in methods a sign-in page offers, in catalogue order: the app's own, or all without an app.
+
+    Methods the catalogue no longer knows are dropped, so an app can end up with none; the page
+    then says so instead of falling back to a method the app never allowed.
+    """
+    if application is None:
+        return list(AUTH_METHODS)
+    allowed = application.auth_methods if isinstance(application.auth_methods, list) else []
+    return [method for method in AUTH_METHODS if method in allowed]
+
+
+def password_sign_in_allowed(application: Application | None) -> bool:
+    return AUTH_METHOD_PASSWORD in sign_in_methods(application)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("applications.oauth.urls")),
     path("", include("identity.urls")),
+    path("", include("consent.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

@@ -1,14 +1,42 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
+
+from applications import policies
+from branding.selectors import request_application
 
 
 class SignInView(auth_views.LoginView):
-    """The sign-in page. `next` is followed only to local paths (Django checks the host)."""
+    """The sign-in page, branded and limited to the sign-in methods of the app in `next`.
+
+    `next` is followed only to this host (Django's url_has_allowed_host_and_scheme); anything
+    else lands on LOGIN_REDIRECT_URL.
+    """
 
     template_name = "identity/login.html"
     redirect_authenticated_user = False
 
+    def setup(self, request, *args, **kwargs) -> None:
+        super().setup(request, *args, **kwargs)
+        self.application = request_application(request)
+        self.methods = policies.sign_in_methods(self.application)
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        if not policies.password_sign_in_allowed(self.application):
+            # The app the user is signing in for does not accept passwords: check nothing, sign in no one.
+            return self.render_to_response(self.get_context_data(refused=True), status=403)
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["application"] = self.application
+        context["sign_in_methods"] = self.methods
+        context["password_allowed"] = policies.password_sign_in_allowed(self.application)
+        return context
+
 
 class SignOutView(auth_views.LogoutView):
+    """POST only; a local `next` (e.g. the authorization request, to switch account) is followed."""
+
     template_name = "identity/logged_out.html"

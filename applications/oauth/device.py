@@ -278,7 +278,10 @@ def device_grant_pending(*, user_code: str) -> PendingDevice:
     grant = DeviceGrant.objects.filter(user_code=code).order_by("-expires").first()
     if grant is None:
         return PendingDevice(problem=CODE_INVALID)
-    application = Application.objects.filter(client_id=grant.client_id, is_active=True).first()
+    # Branding joined in: the /device pages show the application's brand (branding.services).
+    application = (
+        Application.objects.select_related("branding").filter(client_id=grant.client_id, is_active=True).first()
+    )
     if application is None:
         return PendingDevice(problem=CODE_INVALID)
     if grant.status == grant.EXPIRED or grant.expires <= timezone.now():

@@ -157,6 +157,8 @@ class AuthorizeView(dot_views.AuthorizationView):
         if redirect:
             return self.redirect(_with_params(response["url"], {"iss": _issuer()}), application)
         oauth_error = response["error"]
+        if application is not None:
+            self.request.latchkey_application = application
         return render(
             self.request,
             "oauth/error.html",
@@ -178,6 +180,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
         application = Application.objects.select_related("branding").get(client_id=credentials["client_id"])
+        request.latchkey_application = application  # the pages below are branded for it (branding.selectors)
 
         if problem := parameter_problem(request.GET, credentials):
             if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
@@ -226,7 +229,8 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self._error_redirect(credentials, application, "consent_required", "The user has not consented.")
 
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
-        kwargs.update(credentials)
+        # Not oauthlib's `request` from the credentials: templates read Django's request (user, path).
+        kwargs.update({key: value for key, value in credentials.items() if key != "request"})
         kwargs["application"] = application
         kwargs["scopes"] = scopes
         kwargs["scope_items"] = [(scope, descriptions.get(scope, scope), scope in new_scopes) for scope in scopes]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.PageSecurityMiddleware",  # CSP with a per-request nonce, no framing, on end-user pages
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +73,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "branding.context_processors.brand",
+                "config.security.csp_nonce",
             ],
         },
     },
@@ -89,6 +92,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "identity:login"
+# Where signing in without a (safe, local) `next` lands: the user's authorised apps.
+LOGIN_REDIRECT_URL = "/account/apps"
 
 # User passwords keep Django's slow hasher (first in the list). Client secrets are
 # generated with 256 bits of entropy, so a slow hash buys nothing there: they use the
@@ -142,6 +147,13 @@ LATCHKEY_KEY_CACHE_SECONDS = env.int("LATCHKEY_KEY_CACHE_SECONDS", default=60)
 LATCHKEY_SIGNING_ALGORITHM = env.str("LATCHKEY_SIGNING_ALGORITHM", default="RS256")
 # Encrypts signing keys at rest; unset, a key derived from SECRET_KEY is used.
 LATCHKEY_KEY_ENCRYPTION_KEY = env.str("LATCHKEY_KEY_ENCRYPTION_KEY", default="")
+
+# The brand of pages that serve no application (and the colours an application leaves blank);
+# colours are #RRGGBB, the logo an https URL the browser loads (check latchkey.E007).
+LATCHKEY_BRAND_NAME = env.str("LATCHKEY_BRAND_NAME", default="Latchkey")
+LATCHKEY_BRAND_LOGO_URL = env.str("LATCHKEY_BRAND_LOGO_URL", default="")
+LATCHKEY_BRAND_PRIMARY_COLOR = env.str("LATCHKEY_BRAND_PRIMARY_COLOR", default="#1D4ED8")
+LATCHKEY_BRAND_SECONDARY_COLOR = env.str("LATCHKEY_BRAND_SECONDARY_COLOR", default="#F59E0B")
 
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "applications.oauth.validator.LatchkeyValidator",
