@@ -358,8 +358,14 @@ def application_relation_errors(
             ]
         if list(required_roles):
             errors["required_roles"] = ["Access control applies to users; a machine-to-machine app has none."]
-    elif list(m2m_roles):
-        errors["m2m_roles"] = ["Only machine-to-machine apps hold roles."]
+    else:
+        if list(m2m_roles):
+            errors["m2m_roles"] = ["Only machine-to-machine apps hold roles."]
+        management = sorted(s.name for s in allowed_scopes if s.name in MANAGEMENT_SCOPES)
+        if management:
+            errors["allowed_scopes"] = [
+                f"{', '.join(management)}: management scopes are only for machine-to-machine apps."
+            ]
     return errors
 
 
@@ -458,3 +464,8 @@ def sign_in_methods(application: Application | None) -> list[str]:
 
 def password_sign_in_allowed(application: Application | None) -> bool:
     return AUTH_METHOD_PASSWORD in sign_in_methods(application)
+
+
+MANAGEMENT_READ = "management:read"
+MANAGEMENT_WRITE = "management:write"
+MANAGEMENT_SCOPES = frozenset({MANAGEMENT_READ, MANAGEMENT_WRITE})

@@ -10,6 +10,7 @@ admin.site.index_title = "Identity provider administration"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include(("config.api_urls", "api"), namespace="api")),
     path("", include("applications.oauth.urls")),
     path("", include("identity.urls")),
     path("", include("consent.urls")),

@@ -997,6 +997,7 @@ DEMO_APP_TYPES = {
     "Demo Streaming SPA": "spa",
     "Demo TV App": "native",
     "Demo Events Service": "m2m",
+    "Demo Management Client": "m2m",
 }
 
 
@@ -1028,7 +1029,7 @@ def test_seed_demo_in_debug_creates_users_roles_resource_and_one_app_of_each_typ
     resource = ApiResource.objects.get(identifier="https://api.example.com/streaming")
     assert sorted(resource.scopes.values_list("name", flat=True)) == ["events:read", "stream:live"]
     assert dict(Application.objects.values_list("name", "type")) == DEMO_APP_TYPES
-    assert sorted(Application.objects.values_list("type", flat=True)) == ["m2m", "native", "spa", "web"]
+    assert sorted(Application.objects.values_list("type", flat=True)) == ["m2m", "m2m", "native", "spa", "web"]
     assert all(app.owner == admin for app in Application.objects.all())
     spa = Application.objects.get(type="spa")
     assert list(spa.required_roles.values_list("name", flat=True)) == ["streaming:subscriber"]
@@ -1046,7 +1047,7 @@ def test_seed_demo_prints_credentials_and_secrets_of_the_two_confidential_apps(s
     assert "admin@example.com / latchkey-demo-admin" in out
     assert "alice@example.com / latchkey-demo-alice" in out
     secrets = secret_lines(out)
-    assert set(secrets) == {"Demo Web Portal", "Demo Events Service"}
+    assert set(secrets) == {"Demo Web Portal", "Demo Events Service", "Demo Management Client"}
     for name, (client_id, secret) in secrets.items():
         application = Application.objects.get(name=name)
         assert application.client_id == client_id
@@ -1063,10 +1064,10 @@ def test_seed_demo_run_twice_is_idempotent_and_prints_no_secrets_again(settings)
     second = run("seed_demo")
 
     assert db_counts() == counts
-    assert counts["applications"] == 4
+    assert counts["applications"] == 5
     assert counts["users"] == 2
     assert dict(Application.objects.values_list("name", "client_secret")) == stored
-    assert len(secret_lines(first)) == 2
+    assert len(secret_lines(first)) == 3
     assert secret_lines(second) == {}
     assert "client_secret" not in second
     assert "Demo data is ready." in second
@@ -1092,7 +1093,7 @@ def test_seed_demo_without_debug_with_admin_password_uses_it_and_does_not_print_
     assert not admin.check_password("latchkey-demo-admin")
     assert "a-long-private-passphrase" not in out
     assert "admin@example.com / (the password you gave)" in out
-    assert Application.objects.count() == 4
+    assert Application.objects.count() == 5
 
 
 def test_seed_demo_without_debug_with_empty_admin_password_refuses(settings):

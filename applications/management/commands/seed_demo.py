@@ -56,6 +56,12 @@ DEMO_APPS = [
         "scopes": ["openid", "profile", "offline_access", "stream:live"],
     },
     {
+        "name": "Demo Management Client",
+        "type": "m2m",
+        "description": "Automation that manages Latchkey through the management API.",
+        "scopes": ["management:read", "management:write"],
+    },
+    {
         "name": "Demo Events Service",
         "type": "m2m",
         "description": "Backend that syncs the event calendar.",
