@@ -28,6 +28,7 @@ from tests.identity.factories import RoleFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 CHANGELIST_URL = reverse("admin:applications_application_changelist")
+BUILT_IN_RESOURCE = "urn:latchkey:management-api"  # Latchkey's own management API, from a data migration
 ADD_URL = reverse("admin:applications_application_add")
 RESOURCE_ADD_URL = reverse("admin:applications_apiresource_add")
 RESOURCE_CHANGELIST_URL = reverse("admin:applications_apiresource_changelist")
@@ -1079,7 +1080,7 @@ def test_api_resource_add_identifier_with_fragment_shows_error_creates_nothing(a
 
     assert response.status_code == 200
     assert any("fragment" in error for error in field_errors(response, "identifier"))
-    assert not ApiResource.objects.exists()
+    assert not ApiResource.objects.exclude(identifier=BUILT_IN_RESOURCE).exists()
     assert not Scope.objects.filter(name__startswith="invoices").exists()
 
 
@@ -1089,7 +1090,7 @@ def test_api_resource_add_scope_name_with_space_shows_inline_error_creates_nothi
     assert response.status_code == 200
     (inline,) = response.context["inline_admin_formsets"]
     assert inline.formset.forms[1].errors["name"]
-    assert not ApiResource.objects.exists()
+    assert not ApiResource.objects.exclude(identifier=BUILT_IN_RESOURCE).exists()
 
 
 def test_api_resource_add_scope_name_taken_by_standard_scope_shows_error(admin_client):
@@ -1098,7 +1099,7 @@ def test_api_resource_add_scope_name_taken_by_standard_scope_shows_error(admin_c
     assert response.status_code == 200
     (inline,) = response.context["inline_admin_formsets"]
     assert inline.formset.forms[0].errors["name"]
-    assert not ApiResource.objects.exists()
+    assert not ApiResource.objects.exclude(identifier=BUILT_IN_RESOURCE).exists()
 
 
 def test_api_resource_changelist_shows_scope_names(admin_client):
@@ -1149,7 +1150,11 @@ def test_scope_changelist_resource_empty_filter_lists_only_standard_scopes(admin
         "offline_access",
         "roles",
     }
-    assert [s.name for s in custom.context["cl"].result_list] == ["invoices:read"]
+    assert sorted(s.name for s in custom.context["cl"].result_list) == [
+        "invoices:read",
+        "management:read",
+        "management:write",
+    ]
 
 
 def test_application_delete_from_admin_goes_through_the_service(admin_client, monkeypatch):

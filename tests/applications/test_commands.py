@@ -32,6 +32,9 @@ pytestmark = pytest.mark.django_db
 # ---------------------------------------------------------------------------------------------
 
 
+BUILT_IN_RESOURCE = "urn:latchkey:management-api"  # Latchkey's own management API, from a data migration
+
+
 def run(*args: str) -> str:
     """Run a management command; return what it printed on stdout."""
     out, err = StringIO(), StringIO()
@@ -849,7 +852,7 @@ def test_resource_create_without_scopes_text_says_none():
     out = run("resource", "create", "--identifier", "https://api.example.com", "--name", "X")
 
     assert out.splitlines() == ["Created API resource 'X' (https://api.example.com) with scopes: none"]
-    assert ApiResource.objects.get().scopes.count() == 0
+    assert ApiResource.objects.exclude(identifier=BUILT_IN_RESOURCE).get().scopes.count() == 0
 
 
 def test_resource_create_text_lists_scopes():
@@ -956,7 +959,7 @@ def test_resource_list_json_shows_resources_with_their_scopes():
     run("resource", "create", "--identifier", "https://b.example.com", "--name", "Bravo", "--scope", "b:read=Read B")
     run("resource", "create", "--identifier", "https://a.example.com", "--name", "Alpha")
 
-    data = run_json("resource", "list")
+    data = [r for r in run_json("resource", "list") if r["identifier"] != BUILT_IN_RESOURCE]
 
     assert [(r["name"], r["identifier"]) for r in data] == [
         ("Alpha", "https://a.example.com"),
@@ -980,12 +983,14 @@ def test_resource_list_text_shows_identifier_name_and_scopes():
         "a:write",
     )
 
-    assert run("resource", "list").splitlines() == ["https://api.example.com  X: a:read, a:write"]
+    assert run("resource", "list").splitlines() == [
+        "urn:latchkey:management-api  Latchkey Management API: management:read, management:write",
+        "https://api.example.com  X: a:read, a:write",
+    ]
 
 
-def test_resource_list_with_no_resources_is_empty():
-    assert run_json("resource", "list") == []
-    assert run("resource", "list") == ""
+def test_resource_list_fresh_install_shows_only_the_built_in_management_api():
+    assert [r["identifier"] for r in run_json("resource", "list")] == [BUILT_IN_RESOURCE]
 
 
 # ---------------------------------------------------------------------------------------------
