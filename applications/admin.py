@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from applications import policies, services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope, SigningKey
 from branding.models import Branding
+from config.admin_helpers import ServiceDeleteMixin
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
 SECRET_TEMPLATE = "admin/applications/application/secret_once.html"
@@ -295,7 +296,10 @@ class ScopeInline(admin.TabularInline):
 
 
 @admin.register(ApiResource)
-class ApiResourceAdmin(admin.ModelAdmin):
+class ApiResourceAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    def delete_service(self, *, acting_user, obj) -> None:
+        services.api_resource_delete(acting_user=acting_user, resource=obj)
+
     list_display = ["name", "identifier", "scope_names", "created"]
     search_fields = ["name", "identifier", "scopes__name"]
     inlines = [ScopeInline]

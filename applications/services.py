@@ -13,10 +13,42 @@ from applications import secrets as client_secrets
 from applications.models import ApiResource, Application, Scope
 from applications.oauth import cors
 from branding.models import Branding
+from identity.models import Role
+
+# application_update's `branding` when the caller leaves the brand as it is.
+UNCHANGED = object()
 
 
 def _name_conflict() -> ValidationError:
     return ValidationError({"name": ["An application with this name already exists."]})
+
+
+def _uri_item_errors(application: Application) -> dict[str, list[str]]:
+    """A URI given in a list must be one URI: whitespace inside an item would silently split it in storage."""
+    errors: dict[str, list[str]] = {}
+    for field in ("redirect_uris", "post_logout_redirect_uris", "allowed_origins"):
+        value = getattr(application, field)
+        if isinstance(value, str) or value is None:
+            continue
+        bad = [item for item in value if not isinstance(item, str) or any(ch.isspace() for ch in item.strip())]
+        if bad:
+            errors[field] = [f"{item!r} contains whitespace; give one URI per list item." for item in bad]
+    return errors
+
+
+def _branding_prepare(application: Application, values: dict | None) -> tuple[Branding | None, dict[str, list[str]]]:
+    """The application's Branding row with `values` applied and cleaned (not saved), and its errors by field."""
+    if values is None:
+        return None, {}
+    brand = Branding.objects.filter(application_id=application.pk).first() if application.pk else None
+    brand = brand or Branding(application=application)
+    for field in ("logo_url", "primary_color", "secondary_color"):
+        setattr(brand, field, values.get(field) or "")
+    try:
+        brand.full_clean(exclude=["application"])
+    except ValidationError as exc:
+        return brand, {f"branding.{k}": v for k, v in exc.message_dict.items()}
+    return brand, {}
 
 
 def _save(application: Application) -> None:
@@ -44,17 +76,18 @@ def application_create(
     Public types (spa, native) have no secret and get None. Nothing is saved on any error.
     """
     allowed_scopes, required_roles, m2m_roles = list(allowed_scopes), list(required_roles), list(m2m_roles)
+    errors: dict[str, list[str]] = _uri_item_errors(application)
     application.name = (application.name or "").strip()
     application.redirect_uris = policies.join_uris(application.redirect_uris)
     application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
     application.allowed_origins = policies.join_uris(application.allowed_origins)
     if application.owner_id is None and getattr(acting_user, "pk", None):
         application.owner = acting_user
-    errors: dict[str, list[str]] = {}
     try:
         application.full_clean(exclude=Application.DERIVED_FIELDS)
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        for field, problems in exc.message_dict.items():
+            errors.setdefault(field, []).extend(problems)
     for field, problems in policies.application_relation_errors(
         app_type=application.type,
         allowed_scopes=allowed_scopes,
@@ -62,13 +95,8 @@ def application_create(
         m2m_roles=m2m_roles,
     ).items():
         errors.setdefault(field, []).extend(problems)
-    brand = None
-    if branding:
-        brand = Branding(application=application, **branding)
-        try:
-            brand.full_clean(exclude=["application"])
-        except ValidationError as exc:
-            errors.update({f"branding.{k}": v for k, v in exc.message_dict.items()})
+    brand, brand_errors = _branding_prepare(application, branding or None)
+    errors.update(brand_errors)
     policies.raise_errors(errors)
 
     with transaction.atomic():
@@ -91,13 +119,15 @@ def application_update(
     allowed_scopes: Iterable[Scope] | None = None,
     required_roles: Iterable | None = None,
     m2m_roles: Iterable | None = None,
+    branding: dict | None | object = UNCHANGED,
 ) -> Application:
-    """Validate and save changes to an application's columns and, when given, its choices.
+    """Validate and save changes to an application's columns and, when given, its choices and branding.
 
-    The type is fixed at creation: it decides whether the app has a secret at all.
+    `branding` is a dict of logo_url/primary_color/secondary_color (replacing the whole brand), None to
+    remove it, or UNCHANGED. The type is fixed at creation: it decides whether the app has a secret at all.
     """
     stored_type = Application.objects.filter(pk=application.pk).values_list("type", flat=True).first()
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = _uri_item_errors(application)
     if stored_type and stored_type != application.type:
         errors["type"] = ["The type of an application cannot change; register a new application instead."]
     application.name = (application.name or "").strip()
@@ -116,6 +146,10 @@ def application_update(
     }
     for field, problems in policies.application_relation_errors(app_type=application.type, **current).items():
         errors.setdefault(field, []).extend(problems)
+    brand = None
+    if branding is not UNCHANGED:
+        brand, brand_errors = _branding_prepare(application, branding)
+        errors.update(brand_errors)
     policies.raise_errors(errors)
     with transaction.atomic():
         _save(application)
@@ -125,6 +159,10 @@ def application_update(
             application.required_roles.set(current["required_roles"])
         if m2m_roles is not None:
             application.m2m_roles.set(current["m2m_roles"])
+        if brand is not None:
+            brand.save()
+        elif branding is None:
+            Branding.objects.filter(application_id=application.pk).delete()
         cors.origins_invalidate()
     return application
 
@@ -198,3 +236,59 @@ def user_tokens_revoke(*, user, application: Application) -> None:
         )
         get_access_token_model().objects.filter(user=user, application=application).delete()
         get_id_token_model().objects.filter(user=user, application=application).delete()
+
+
+def _scopes_in_use_error(scopes) -> ValidationError | None:
+    """Scopes still held by applications or roles cannot go: removing them would silently change who may do what."""
+    if protected := sorted(s.name for s in scopes if s.name in policies.MANAGEMENT_SCOPES):
+        message = f"{', '.join(protected)}: Latchkey's own management scopes cannot be removed."
+        return ValidationError({"scopes": [ValidationError(message, code="in_use")]})
+    scope_ids = [s.pk for s in scopes]
+    apps = sorted(set(Application.objects.filter(allowed_scopes__in=scope_ids).values_list("name", flat=True)))
+    roles = sorted(set(Role.objects.filter(scopes__in=scope_ids).values_list("name", flat=True)))
+    if not apps and not roles:
+        return None
+    users = [f"applications {', '.join(apps)}" if apps else "", f"roles {', '.join(roles)}" if roles else ""]
+    message = f"In use by {' and '.join(u for u in users if u)}; remove it from them first."
+    return ValidationError({"scopes": [ValidationError(message, code="in_use")]})
+
+
+def api_resource_update(*, acting_user, resource: ApiResource, name: str, identifier: str | None = None) -> ApiResource:
+    """Rename an API resource. Its identifier is the audience of tokens already issued, so it never changes."""
+    errors: dict[str, list[str]] = {}
+    if identifier is not None and identifier.strip() != resource.identifier:
+        errors["identifier"] = ["The identifier is the audience of issued tokens and cannot change."]
+    resource.name = (name or "").strip()
+    try:
+        resource.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    policies.raise_errors(errors)
+    resource.save(update_fields=["name"])
+    return resource
+
+
+def api_resource_delete(*, acting_user, resource: ApiResource) -> None:
+    """Delete a resource and its scopes, refused (code `in_use`) while applications or roles hold any of them."""
+    with transaction.atomic():
+        if error := _scopes_in_use_error(list(resource.scopes.all())):
+            raise error
+        resource.delete()
+
+
+def api_resource_scope_add(*, acting_user, resource: ApiResource, name: str, description: str = "") -> Scope:
+    name = (name or "").strip()
+    scope = Scope(name=name, description=(description or name).strip(), resource=resource)
+    scope.full_clean()
+    scope.save()
+    return scope
+
+
+def api_resource_scope_remove(*, acting_user, scope: Scope) -> None:
+    """Remove a custom scope, refused (code `in_use`) while applications or roles hold it."""
+    if scope.is_standard:
+        raise ValidationError({"scopes": ["Standard OpenID Connect scopes cannot be removed."]})
+    with transaction.atomic():
+        if error := _scopes_in_use_error([scope]):
+            raise error
+        scope.delete()

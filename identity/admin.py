@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from config.admin_helpers import ServiceDeleteMixin
+from identity import services
 from identity.models import Role, RoleAssignment, User
 
 
@@ -69,7 +71,10 @@ class RoleAdminForm(forms.ModelForm):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    def delete_service(self, *, acting_user, obj) -> None:
+        services.role_delete(acting_user=acting_user, role=obj)
+
     form = RoleAdminForm
     list_display = ["name", "description", "created"]
     search_fields = ["name", "description"]

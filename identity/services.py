@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
+from applications.models import Application
+from applications.services import user_tokens_revoke
 from identity.models import Role, RoleAssignment, User, normalize_email
 
 
@@ -53,3 +56,84 @@ def role_assign(*, acting_user, user: User, role: Role) -> RoleAssignment:
 
 def role_unassign(*, acting_user, user: User, role: Role) -> None:
     RoleAssignment.objects.filter(user=user, role=role).delete()
+
+
+def role_update(
+    *, acting_user, role: Role, name: str | None = None, description: str | None = None, scopes: Iterable | None = None
+) -> Role:
+    """Change a role's columns and, when given, its scopes (which bound its m2m applications' tokens)."""
+    if name is not None:
+        role.name = name.strip()
+    if description is not None:
+        role.description = description
+    role.full_clean()
+    with transaction.atomic():
+        role.save()
+        if scopes is not None:
+            role.scopes.set(list(scopes))
+    return role
+
+
+def role_delete(*, acting_user, role: Role) -> None:
+    """Delete a role and its assignments; refused (code `in_use`) while applications use it.
+
+    Deleting a role that gates an application would silently open that application to every user.
+    """
+    with transaction.atomic():
+        apps = sorted(
+            {a.name for a in role.gated_applications.all()} | {a.name for a in role.machine_applications.all()}
+        )
+        if apps:
+            message = f"Used by applications {', '.join(apps)}; remove it from them first."
+            raise ValidationError({"name": [ValidationError(message, code="in_use")]})
+        role.delete()
+
+
+USER_PROFILE_FIELDS = ("email", "name", "given_name", "family_name", "picture", "phone_number")
+
+
+def user_update(*, acting_user, user: User, password: str | None = None, **changes) -> User:
+    """Change profile fields and, when given, the password. A changed email or phone is no longer verified."""
+    unknown = set(changes) - set(USER_PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"user_update() got unexpected fields {sorted(unknown)}")
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+        if changes["email"] != user.email:
+            user.email_verified = False
+    if "phone_number" in changes and changes["phone_number"] != user.phone_number:
+        user.phone_number_verified = False
+    for field, value in changes.items():
+        setattr(user, field, value)
+    errors: dict[str, list[str]] = {}
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if password is not None:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    if password is not None:
+        user.set_password(password)
+    user.save()
+    return user
+
+
+def user_deactivate(*, acting_user, user: User) -> User:
+    """Stop the user signing in and revoke every token any application holds for them, at once.
+
+    Sessions end too: Django's ModelBackend no longer loads an inactive user.
+    """
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        app_ids: set[int] = set()
+        for model in (get_access_token_model(), get_refresh_token_model(), get_id_token_model()):
+            app_ids.update(model.objects.filter(user=user).values_list("application_id", flat=True))
+        for application in Application.objects.filter(pk__in=app_ids):
+            user_tokens_revoke(user=user, application=application)
+    return user

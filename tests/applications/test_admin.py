@@ -22,6 +22,7 @@ from applications import secrets as client_secrets
 from applications import services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope
 from branding.models import Branding
+from identity.models import Role
 from tests.applications.factories import ApiResourceFactory, ScopeFactory, make_application
 from tests.identity.factories import RoleFactory, UserFactory
 
@@ -1181,3 +1182,27 @@ def test_application_delete_from_admin_goes_through_the_service(admin_client, mo
     second, _ = make_application(type="web", name="Bulk doomed")
     admin_client.post(CHANGELIST_URL, {"action": "delete_selected", "_selected_action": [second.pk], "post": "yes"})
     assert calls == ["Doomed SPA", "Bulk doomed"]
+
+
+def test_api_resource_in_use_cannot_be_deleted_from_admin(admin_client):
+    scope = ScopeFactory(name="billing:read")
+    make_application(type="m2m", name="Billing job", allowed_scopes=[scope])
+    url = reverse("admin:applications_apiresource_delete", args=[scope.resource.pk])
+
+    response = admin_client.post(url, {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Not deleted: In use by applications Billing job" in response.content.decode()
+    assert ApiResource.objects.filter(pk=scope.resource.pk).exists()
+
+
+def test_role_gating_an_app_cannot_be_deleted_from_admin(admin_client):
+    role = RoleFactory(name="billing:staff")
+    make_application(type="web", name="Billing portal", required_roles=[role])
+    response = admin_client.post(
+        reverse("admin:identity_role_changelist"),
+        {"action": "delete_selected", "_selected_action": [role.pk], "post": "yes"},
+        follow=True,
+    )
+    assert "Not deleted" in response.content.decode()
+    assert Role.objects.filter(pk=role.pk).exists()

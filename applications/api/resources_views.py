@@ -1,0 +1,129 @@
+"""/api/resources: API resources and their custom scopes. Standard OIDC scopes are not managed here."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from applications import services
+from applications.api.resources_serializers import (
+    ApiResourceCreateSerializer,
+    ApiResourceSerializer,
+    ApiResourceUpdateSerializer,
+    ScopeSerializer,
+)
+from applications.models import ApiResource, Scope
+from config.api_errors import acting_user, conflicts_as_409, error_responses, text_param
+
+TAGS = ["API resources"]
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="resources_list", tags=TAGS, summary="List API resources with their scopes"),
+    retrieve=extend_schema(
+        operation_id="resources_retrieve",
+        tags=TAGS,
+        summary="Read an API resource",
+        responses={200: ApiResourceSerializer, **error_responses(404)},
+    ),
+)
+class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = ApiResource.objects.prefetch_related("scopes").order_by("name", "id")
+    serializer_class = ApiResourceSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def _render(self, resource: ApiResource, code: int = status.HTTP_200_OK) -> Response:
+        resource = self.get_queryset().get(pk=resource.pk)
+        return Response(ApiResourceSerializer(resource).data, status=code)
+
+    @extend_schema(
+        operation_id="resources_create",
+        tags=TAGS,
+        summary="Create an API resource with its scopes",
+        request=ApiResourceCreateSerializer,
+        responses={201: ApiResourceSerializer, **error_responses(400, 409)},
+    )
+    def create(self, request: Request) -> Response:
+        body = ApiResourceCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with conflicts_as_409():
+            resource = services.api_resource_create(
+                acting_user=acting_user(request),
+                identifier=data["identifier"],
+                name=data["name"],
+                scopes={scope["name"]: scope["description"] for scope in data["scopes"]},
+            )
+        return self._render(resource, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="resources_partial_update",
+        tags=TAGS,
+        summary="Rename an API resource",
+        description="The identifier is the audience of issued tokens: it cannot change. "
+        "Add and remove scopes with the `scopes` sub-resource.",
+        request=ApiResourceUpdateSerializer,
+        responses={200: ApiResourceSerializer, **error_responses(400, 404)},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        resource = self.get_object()
+        body = ApiResourceUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        services.api_resource_update(
+            acting_user=acting_user(request),
+            resource=resource,
+            name=data.get("name", resource.name),
+            identifier=data.get("identifier"),
+        )
+        return self._render(resource)
+
+    @extend_schema(
+        operation_id="resources_destroy",
+        tags=TAGS,
+        summary="Delete an API resource and its scopes",
+        description="Refused with 409 while an application or role holds one of its scopes.",
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 409)},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        resource = self.get_object()
+        with conflicts_as_409():
+            services.api_resource_delete(acting_user=acting_user(request), resource=resource)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="resources_scopes_create",
+        tags=TAGS,
+        summary="Add a scope to an API resource",
+        request=ScopeSerializer,
+        responses={201: ApiResourceSerializer, **error_responses(400, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="scopes")
+    def add_scope(self, request: Request, pk: str) -> Response:
+        resource = self.get_object()
+        body = ScopeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with conflicts_as_409():
+            services.api_resource_scope_add(acting_user=acting_user(request), resource=resource, **body.validated_data)
+        return self._render(resource, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="resources_scopes_destroy",
+        tags=TAGS,
+        summary="Remove a scope from an API resource",
+        description="Refused with 409 while an application or role holds the scope.",
+        parameters=[OpenApiParameter("scope_name", str, OpenApiParameter.PATH, description="The scope's name.")],
+        request=None,
+        responses={204: OpenApiResponse(description="Removed."), **error_responses(404, 409)},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"scopes/(?P<scope_name>[^/]+(?:/[^/]+)*)")
+    def remove_scope(self, request: Request, pk: str, scope_name: str) -> Response:
+        resource = self.get_object()
+        scope = get_object_or_404(Scope, resource=resource, name=text_param(scope_name))
+        with conflicts_as_409():
+            services.api_resource_scope_remove(acting_user=acting_user(request), scope=scope)
+        return Response(status=status.HTTP_204_NO_CONTENT)

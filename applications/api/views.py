@@ -1,0 +1,406 @@
+"""/api/applications: thin views that parse, call one applications service and render."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from applications import services
+from applications.api.serializers import (
+    ApplicationListQuerySerializer,
+    ApplicationSerializer,
+    ApplicationWithSecretSerializer,
+    ApplicationWriteSerializer,
+    SecretRotatedSerializer,
+    SecretRotationSerializer,
+    error_example,
+)
+from applications.models import Application
+from applications.selectors import applications_for_listing, scopes_by_name
+from config.api import Conflict, PreconditionFailed
+from config.api_errors import ApiErrorSerializer as ErrorSerializer
+from identity.selectors import roles_by_name
+
+NAME_TAKEN = "An application with this name already exists."
+# API field -> model field, for the columns whose names differ; errors are mapped back.
+COLUMN_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "type": "type",
+    "redirect_uris": "redirect_uris",
+    "post_logout_redirect_uris": "post_logout_redirect_uris",
+    "cors_origins": "allowed_origins",
+    "access_token_ttl": "access_token_ttl",
+    "refresh_token_ttl": "refresh_token_ttl",
+    "id_token_ttl": "id_token_ttl",
+    "refresh_token_rotation": "refresh_token_rotation",
+    "pkce_required": "pkce_required",
+    "auth_methods": "auth_methods",
+    "trusted": "trusted",
+    "is_active": "is_active",
+}
+API_FIELD_OF = {
+    **{model: api for api, model in COLUMN_FIELDS.items()},
+    "required_roles": "access_control.required_roles",
+    "__all__": "non_field_errors",
+}
+
+
+class NameConflict(Conflict):
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__(NAME_TAKEN)
+        self.fields = fields
+
+
+def etag_for(application: Application) -> str:
+    """Changes whenever the application does: every service write saves `updated`."""
+    digest = hashlib.sha256(f"{application.pk}:{application.updated.isoformat()}".encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def _check_if_match(request, application: Application) -> None:
+    """RFC 9110 §13.1.1: strong comparison; a missing If-Match means the client takes the risk."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    tags = [tag.strip() for tag in header.split(",")]
+    if "*" not in tags and etag_for(application) not in tags:
+        raise PreconditionFailed()
+
+
+def _actor(request):
+    """The staff user of a session, or the owner of the m2m application whose token this is."""
+    token = request.auth
+    if token is not None and getattr(token, "application", None) is not None:
+        return token.application.owner
+    user = request.user
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def _api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return {API_FIELD_OF.get(field, field): list(problems) for field, problems in messages.items()}
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """A service's field errors come back under API field names; a taken name alone is a 409."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        fields = _api_errors(exc)
+        # 409 only when the name is all that is wrong; otherwise 400 with every problem, the name's included.
+        if fields.get("name") == [NAME_TAKEN] and len(fields) == 1:
+            raise NameConflict(fields) from exc
+        raise DjangoValidationError(fields) from exc
+
+
+def _relations(data: dict) -> dict:
+    """Names in the request turned into catalogue rows; unknown names are field errors, all at once."""
+    relations, errors = {}, {}
+    lookups = {
+        "allowed_scopes": lambda: scopes_by_name(data["allowed_scopes"]),
+        "required_roles": lambda: roles_by_name(
+            data["access_control"]["required_roles"], field="access_control.required_roles"
+        ),
+        "m2m_roles": lambda: roles_by_name(data["m2m_roles"], field="m2m_roles"),
+    }
+    present = {
+        "allowed_scopes": "allowed_scopes" in data,
+        "required_roles": "required_roles" in data.get("access_control", {}),
+        "m2m_roles": "m2m_roles" in data,
+    }
+    for key, lookup in lookups.items():
+        if not present[key]:
+            continue
+        try:
+            relations[key] = lookup()
+        except DjangoValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise DjangoValidationError(errors)
+    return relations
+
+
+def _branding(data: dict):
+    if "branding" not in data:
+        return services.UNCHANGED
+    return None if data["branding"] is None else dict(data["branding"])
+
+
+STANDARD_ERRORS = {
+    401: OpenApiResponse(
+        ErrorSerializer,
+        description="No token, or an invalid, expired or revoked one (see WWW-Authenticate).",
+        examples=[
+            error_example(
+                "Unauthenticated", "not_authenticated", "Authentication credentials were not provided.", status=401
+            )
+        ],
+    ),
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="The token lacks management:read (reads) or management:write (writes), or is not an m2m app's.",
+        examples=[
+            error_example(
+                "Missing scope",
+                "permission_denied",
+                "This token lacks the management scope this request needs.",
+                status=403,
+            )
+        ],
+    ),
+}
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer,
+    description="No application with this id.",
+    examples=[error_example("Not found", "not_found", "Not found.", status=404)],
+)
+INVALID = OpenApiResponse(
+    ErrorSerializer,
+    description="Invalid fields, keyed by field name.",
+    examples=[
+        error_example(
+            "Invalid redirect URI",
+            "invalid",
+            "The request has invalid fields.",
+            {
+                "redirect_uris": [
+                    "'http://example.com/cb' uses http, which is only allowed for loopback "
+                    "(localhost, 127.0.0.1, [::1]); use https."
+                ]
+            },
+        )
+    ],
+)
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description="Another application already has this name (case-insensitively).",
+    examples=[error_example("Name taken", "conflict", NAME_TAKEN, {"name": [NAME_TAKEN]}, status=409)],
+)
+STALE = OpenApiResponse(
+    ErrorSerializer,
+    description="If-Match does not match the application's current ETag: someone changed it since you read it.",
+    examples=[error_example("Stale", "precondition_failed", PreconditionFailed.default_detail, status=412)],
+)
+ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The application's id.")
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag from a previous GET; the write fails with 412 if the application changed since.",
+)
+WRITE_EXAMPLE = OpenApiExample(
+    "Web application",
+    value={
+        "name": "Billing Portal",
+        "type": "web",
+        "redirect_uris": ["https://billing.example.com/callback"],
+        "allowed_scopes": ["openid", "profile", "email"],
+        "branding": {"logo_url": "https://billing.example.com/logo.png", "primary_color": "#1A73E8"},
+    },
+    request_only=True,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="applications_list",
+        summary="List applications",
+        parameters=[ApplicationListQuerySerializer],
+        responses={200: ApplicationSerializer(many=True), 400: INVALID, **STANDARD_ERRORS},
+    ),
+    create=extend_schema(
+        operation_id="applications_create",
+        summary="Register an application (its client secret is in this response only)",
+        request=ApplicationWriteSerializer,
+        examples=[WRITE_EXAMPLE],
+        responses={201: ApplicationWithSecretSerializer, 400: INVALID, 409: CONFLICT, **STANDARD_ERRORS},
+    ),
+    retrieve=extend_schema(
+        operation_id="applications_retrieve",
+        summary="Read an application (with an ETag header)",
+        parameters=[ID],
+        responses={200: ApplicationSerializer, 404: NOT_FOUND, **STANDARD_ERRORS},
+    ),
+    update=extend_schema(
+        operation_id="applications_replace",
+        summary="Replace an application; fields left out take their defaults, the type cannot change",
+        parameters=[ID, IF_MATCH],
+        request=ApplicationWriteSerializer,
+        examples=[WRITE_EXAMPLE],
+        responses={
+            200: ApplicationSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            412: STALE,
+            **STANDARD_ERRORS,
+        },
+    ),
+    partial_update=extend_schema(
+        operation_id="applications_update",
+        summary="Change some fields of an application",
+        parameters=[ID, IF_MATCH],
+        request=ApplicationWriteSerializer(partial=True),
+        responses={
+            200: ApplicationSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            412: STALE,
+            **STANDARD_ERRORS,
+        },
+    ),
+    destroy=extend_schema(
+        operation_id="applications_delete",
+        summary="Delete an application; all its tokens and grants are revoked with it",
+        parameters=[ID, IF_MATCH],
+        responses={204: None, 404: NOT_FOUND, 412: STALE, **STANDARD_ERRORS},
+    ),
+)
+class ApplicationViewSet(viewsets.GenericViewSet):
+    serializer_class = ApplicationSerializer
+    # Any id reaches the view, so even "1.5" gets the API's JSON 404 rather than Django's HTML page.
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return applications_for_listing()
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, NameConflict):
+            response.data["fields"] = exc.fields
+        return response
+
+    def _fresh(self, application: Application) -> Application:
+        """Re-read after a write: the prefetched relations are stale."""
+        return self.get_queryset().get(pk=application.pk)
+
+    def _rendered(self, application: Application, status_code: int = status.HTTP_200_OK, **headers) -> Response:
+        return Response(
+            ApplicationSerializer(application).data,
+            status=status_code,
+            headers={
+                "ETag": etag_for(application),
+                **headers,
+            },
+        )
+
+    def list(self, request):
+        query = ApplicationListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        applications = self.get_queryset()
+        if "type" in params:
+            applications = applications.filter(type=params["type"])
+        if params.get("is_active") is not None:
+            applications = applications.filter(is_active=params["is_active"])
+        if params.get("search"):
+            applications = applications.filter(name__icontains=params["search"])
+        applications = applications.order_by(params["ordering"], "pk")
+        page = self.paginate_queryset(applications)
+        return self.get_paginated_response(ApplicationSerializer(page, many=True).data)
+
+    def create(self, request):
+        incoming = ApplicationWriteSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        application = Application(**{COLUMN_FIELDS[field]: data[field] for field in COLUMN_FIELDS if field in data})
+        relations = _relations(data)
+        actor = _actor(request)
+        branding = _branding(data)
+        with _service_errors():
+            secret = services.application_create(
+                acting_user=actor,
+                application=application,
+                branding=None if branding is services.UNCHANGED else branding,
+                **relations,
+            )
+        application = self._fresh(application)
+        body = ApplicationWithSecretSerializer(application, context={"client_secret": secret}).data
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{application.pk}")
+        return Response(
+            body, status=status.HTTP_201_CREATED, headers={"ETag": etag_for(application), "Location": location}
+        )
+
+    def retrieve(self, request, pk=None):
+        return self._rendered(self.get_object())
+
+    def update(self, request, pk=None, partial: bool = False):
+        application = self.get_object()
+        incoming = ApplicationWriteSerializer(data=request.data, partial=partial)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        relations = _relations(data)
+        with transaction.atomic():
+            # Changes apply to the locked row, so a concurrent write is neither lost nor half-overwritten.
+            application = Application.objects.select_for_update().get(pk=application.pk)
+            _check_if_match(request, application)
+            for field, model_field in COLUMN_FIELDS.items():
+                if field in data:
+                    setattr(application, model_field, data[field])
+            with _service_errors():
+                services.application_update(
+                    acting_user=_actor(request), application=application, branding=_branding(data), **relations
+                )
+        return self._rendered(self._fresh(application))
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    def destroy(self, request, pk=None):
+        application = self.get_object()
+        with transaction.atomic():
+            _check_if_match(request, Application.objects.select_for_update().get(pk=application.pk))
+            services.application_delete(acting_user=_actor(request), application=application)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="applications_regenerate_secret",
+        summary="Issue a new client secret (in this response only); optionally keep the old one for a grace period",
+        parameters=[ID],
+        request=SecretRotationSerializer,
+        responses={
+            200: SecretRotatedSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="A public application (spa, native) has no secret, or the grace period is out of range.",
+                examples=[
+                    error_example(
+                        "Public application",
+                        "invalid",
+                        "The request has invalid fields.",
+                        {"type": ["A single-page application has no client secret."]},
+                    ),
+                ],
+            ),
+            404: NOT_FOUND,
+            **STANDARD_ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="regenerate-secret")
+    def regenerate_secret(self, request, pk=None):
+        application = self.get_object()
+        incoming = SecretRotationSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        grace = incoming.validated_data["grace_period_seconds"]
+        with _service_errors():
+            secret = services.application_rotate_secret(
+                acting_user=_actor(request), application=application, grace_period_seconds=grace
+            )
+        previous = application.previous_secrets.order_by("-retired_at", "-pk").first() if grace > 0 else None
+        application = self._fresh(application)
+        context = {"client_secret": secret, "previous_secret_expires_at": previous.expires_at if previous else None}
+        return Response(
+            SecretRotatedSerializer(application, context=context).data, headers={"ETag": etag_for(application)}
+        )

@@ -1,0 +1,34 @@
+"""Admin deletes that go through a service and may be refused (a resource or role still in use)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+
+
+class ServiceDeleteMixin:
+    """`delete_service(acting_user=, obj=)` deletes one object or raises ValidationError to refuse."""
+
+    def delete_service(self, *, acting_user, obj) -> None:
+        raise NotImplementedError
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "Not deleted: " + "; ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/change/")
+
+    def delete_model(self, request, obj) -> None:
+        self.delete_service(acting_user=request.user, obj=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        refused = []
+        for obj in queryset:
+            try:
+                self.delete_service(acting_user=request.user, obj=obj)
+            except ValidationError as exc:
+                refused.append(f"{obj}: {'; '.join(exc.messages)}")
+        if refused:
+            self.message_user(request, "Not deleted: " + " | ".join(refused), messages.ERROR)

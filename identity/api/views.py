@@ -1,0 +1,213 @@
+"""/api/users and /api/roles: thin views that parse, call identity.services and render."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from applications.selectors import scopes_by_name
+from config.api_errors import acting_user, conflicts_as_409, error_responses, text_param
+from identity import services
+from identity.api.serializers import (
+    RoleAssignSerializer,
+    RoleSerializer,
+    RoleWriteSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+    UserWriteSerializer,
+)
+from identity.models import Role, User
+from identity.selectors import roles_by_name
+
+ROLE_TAGS = ["Roles"]
+USER_TAGS = ["Users"]
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="roles_list", tags=ROLE_TAGS, summary="List roles with their scopes"),
+    retrieve=extend_schema(
+        operation_id="roles_retrieve",
+        tags=ROLE_TAGS,
+        summary="Read a role",
+        responses={200: RoleSerializer, **error_responses(404)},
+    ),
+)
+class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Role.objects.prefetch_related("scopes").order_by("name", "id")
+    serializer_class = RoleSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def _render(self, role: Role, code: int = status.HTTP_200_OK) -> Response:
+        return Response(RoleSerializer(self.get_queryset().get(pk=role.pk)).data, status=code)
+
+    @extend_schema(
+        operation_id="roles_create",
+        tags=ROLE_TAGS,
+        summary="Create a role",
+        request=RoleWriteSerializer,
+        responses={201: RoleSerializer, **error_responses(400, 409)},
+    )
+    def create(self, request: Request) -> Response:
+        body = RoleWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with conflicts_as_409():
+            role = services.role_create(
+                acting_user=acting_user(request),
+                name=data["name"],
+                description=data["description"],
+                scopes=scopes_by_name(data["scopes"], field="scopes"),
+            )
+        return self._render(role, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="roles_partial_update",
+        tags=ROLE_TAGS,
+        summary="Change a role",
+        description="`scopes`, when given, replaces the role's scopes.",
+        request=RoleWriteSerializer(partial=True),
+        responses={200: RoleSerializer, **error_responses(400, 404, 409)},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        role = self.get_object()
+        body = RoleWriteSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with conflicts_as_409():
+            services.role_update(
+                acting_user=acting_user(request),
+                role=role,
+                name=data.get("name"),
+                description=data.get("description"),
+                scopes=scopes_by_name(data["scopes"], field="scopes") if "scopes" in data else None,
+            )
+        return self._render(role)
+
+    @extend_schema(
+        operation_id="roles_destroy",
+        tags=ROLE_TAGS,
+        summary="Delete a role",
+        description="Users lose it. Refused with 409 while an application requires it or holds it (m2m).",
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 409)},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        role = self.get_object()
+        with conflicts_as_409():
+            services.role_delete(acting_user=acting_user(request), role=role)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="users_list",
+        tags=USER_TAGS,
+        summary="List users",
+        parameters=[OpenApiParameter("search", str, description="Part of the email address, any case.")],
+    ),
+    retrieve=extend_schema(
+        operation_id="users_retrieve",
+        tags=USER_TAGS,
+        summary="Read a user",
+        responses={200: UserSerializer, **error_responses(404)},
+    ),
+)
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = UserSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[User]:
+        users = User.objects.prefetch_related("roles").order_by("email", "id")
+        if self.action == "list" and (search := self.request.query_params.get("search", "").strip()):
+            users = users.filter(email__icontains=search) if text_param(search) else users.none()
+        return users
+
+    def _render(self, user: User, code: int = status.HTTP_200_OK) -> Response:
+        return Response(UserSerializer(self.get_queryset().get(pk=user.pk)).data, status=code)
+
+    @extend_schema(
+        operation_id="users_create",
+        tags=USER_TAGS,
+        summary="Create a user",
+        request=UserWriteSerializer,
+        responses={201: UserSerializer, **error_responses(400, 409)},
+    )
+    def create(self, request: Request) -> Response:
+        body = UserWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        roles = roles_by_name(data.pop("roles"), field="roles")
+        with conflicts_as_409():
+            user = services.user_create(
+                acting_user=acting_user(request),
+                email=data.pop("email"),
+                password=data.pop("password", None),
+                roles=roles,
+                **data,
+            )
+        return self._render(user, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="users_partial_update",
+        tags=USER_TAGS,
+        summary="Change a user's profile or password",
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, **error_responses(400, 404, 409)},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        body = UserUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        with conflicts_as_409():
+            services.user_update(acting_user=acting_user(request), user=user, **body.validated_data)
+        return self._render(user)
+
+    @extend_schema(
+        operation_id="users_deactivate",
+        tags=USER_TAGS,
+        summary="Deactivate a user",
+        description="The user can no longer sign in; every token any application holds for them is revoked.",
+        request=None,
+        responses={200: UserSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        services.user_deactivate(acting_user=acting_user(request), user=user)
+        return self._render(user)
+
+    @extend_schema(
+        operation_id="users_roles_create",
+        tags=USER_TAGS,
+        summary="Assign a role to a user",
+        request=RoleAssignSerializer,
+        responses={200: UserSerializer, **error_responses(400, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="roles")
+    def assign_role(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        body = RoleAssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        # The serializer trims and refuses a blank name, so exactly one role comes back or a field error.
+        (role,) = roles_by_name([body.validated_data["role"]], field="role")
+        services.role_assign(acting_user=acting_user(request), user=user, role=role)
+        return self._render(user)
+
+    @extend_schema(
+        operation_id="users_roles_destroy",
+        tags=USER_TAGS,
+        summary="Remove a role from a user",
+        parameters=[OpenApiParameter("role_name", str, OpenApiParameter.PATH, description="The role's name.")],
+        request=None,
+        responses={204: OpenApiResponse(description="Removed."), **error_responses(404)},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"roles/(?P<role_name>[^/]+)")
+    def remove_role(self, request: Request, pk: str, role_name: str) -> Response:
+        user = self.get_object()
+        role = get_object_or_404(Role, name=text_param(role_name), users=user)
+        services.role_unassign(acting_user=acting_user(request), user=user, role=role)
+        return Response(status=status.HTTP_204_NO_CONTENT)
