@@ -14,9 +14,8 @@ from applications.services import user_tokens_revoke
 from identity.models import Role, RoleAssignment, User, normalize_email
 
 
-def user_create(*, acting_user, email: str, password: str | None, roles: Iterable[Role] = (), **profile) -> User:
-    """Create a user; the password must pass the configured validators. None: no password sign-in."""
-    user = User(email=normalize_email(email), **profile)
+def _validate_user(user: User, password: str | None) -> None:
+    """The user's fields and, when one is being set, the password, reported together by field."""
     errors: dict[str, list[str]] = {}
     try:
         user.full_clean(exclude=["password"])
@@ -29,6 +28,12 @@ def user_create(*, acting_user, email: str, password: str | None, roles: Iterabl
             errors["password"] = exc.messages
     if errors:
         raise ValidationError(errors)
+
+
+def user_create(*, acting_user, email: str, password: str | None, roles: Iterable[Role] = (), **profile) -> User:
+    """Create a user; the password must pass the configured validators. None: no password sign-in."""
+    user = User(email=normalize_email(email), **profile)
+    _validate_user(user, password)
     with transaction.atomic():
         if password is None:
             user.set_unusable_password()
@@ -105,18 +110,7 @@ def user_update(*, acting_user, user: User, password: str | None = None, **chang
         user.phone_number_verified = False
     for field, value in changes.items():
         setattr(user, field, value)
-    errors: dict[str, list[str]] = {}
-    try:
-        user.full_clean(exclude=["password"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if password is not None:
-        try:
-            password_validation.validate_password(password, user)
-        except ValidationError as exc:
-            errors["password"] = exc.messages
-    if errors:
-        raise ValidationError(errors)
+    _validate_user(user, password)
     if password is not None:
         user.set_password(password)
     user.save()
