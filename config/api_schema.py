@@ -34,3 +34,24 @@ class ManagementTokenScheme(OpenApiAuthenticationExtension):
                 }
             },
         }
+
+
+AUTH_ERRORS = {
+    "401": "No valid access token (missing, malformed, expired or revoked); see WWW-Authenticate.",
+    "403": "The token or session lacks the management scope this operation needs.",
+}
+
+
+def document_auth_errors(result: dict, generator, request, public) -> dict:
+    """POSTPROCESSING_HOOKS: every operation can answer 401 and 403, so every one documents both."""
+    error_schema = {"$ref": "#/components/schemas/ApiError"}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in AUTH_ERRORS.items():
+                responses.setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": error_schema}}}
+                )
+    return result

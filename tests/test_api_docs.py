@@ -40,3 +40,13 @@ def test_management_scopes_exist_and_only_m2m_apps_may_hold_them():
     with pytest.raises(ValidationError) as caught:
         make_application(type="web", allowed_scopes=management)
     assert "management scopes are only for machine-to-machine apps" in caught.value.message_dict["allowed_scopes"][0]
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_401_and_403_with_the_error_shape(client):
+    schema = client.get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert "ApiError" in schema["components"]["schemas"]
+    operations = [op for item in schema["paths"].values() for op in item.values() if isinstance(op, dict)]
+    assert len(operations) > 20
+    for operation in operations:
+        assert {"401", "403"} <= set(operation["responses"]), operation["operationId"]

@@ -233,6 +233,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.document_auth_errors",
+    ],
 }
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["WWW-Authenticate"]  # RFC 6750 §3: userinfo's bearer-token errors
