@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -80,8 +81,6 @@ def discovery_document() -> dict:
 
 
 def _discovery_bytes() -> bytes:
-    import json
-
     ttl = keys.cache_seconds()
     cached = _discovery_memo.get("doc")
     if cached is None or time.monotonic() - cached[0] >= ttl:
