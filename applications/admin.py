@@ -120,7 +120,7 @@ def rotate_secret_with_grace(modeladmin, request, queryset):
 @admin.action(description="Deactivate selected applications", permissions=["change"])
 def deactivate(modeladmin, request, queryset):
     for application in queryset:
-        services.application_deactivate(acting_user=request.user, application=application)
+        services.application_deactivate(actor=request.user, application=application)
     modeladmin.message_user(request, f"Deactivated {queryset.count()} application(s).", messages.SUCCESS)
 
 
@@ -135,11 +135,11 @@ class ApplicationAdmin(admin.ModelAdmin):
     actions = [rotate_secret_now, rotate_secret_with_grace, deactivate]
 
     def delete_model(self, request, obj) -> None:
-        services.application_delete(acting_user=request.user, application=obj)
+        services.application_delete(actor=request.user, application=obj)
 
     def delete_queryset(self, request, queryset) -> None:
         for application in queryset:
-            services.application_delete(acting_user=request.user, application=application)
+            services.application_delete(actor=request.user, application=application)
 
     def _type_for(self, request, obj) -> str | None:
         app_type = obj.type if obj is not None else request.GET.get("type")
@@ -235,11 +235,9 @@ class ApplicationAdmin(admin.ModelAdmin):
             k: form.cleaned_data[k] for k in ("allowed_scopes", "required_roles", "m2m_roles") if k in form.cleaned_data
         }
         if change:
-            services.application_update(acting_user=request.user, application=obj, **choices)
+            services.application_update(actor=request.user, application=obj, **choices)
         else:
-            request.latchkey_new_secret = services.application_create(
-                acting_user=request.user, application=obj, **choices
-            )
+            request.latchkey_new_secret = services.application_create(actor=request.user, application=obj, **choices)
 
     def save_related(self, request, form, formsets, change):
         # The service already saved the many-to-many choices; only the inlines remain.
@@ -262,7 +260,7 @@ class ApplicationAdmin(admin.ModelAdmin):
                 (
                     application,
                     services.application_rotate_secret(
-                        acting_user=request.user,
+                        actor=request.user,
                         application=application,
                         grace_period_seconds=grace_period_seconds,
                     ),
@@ -297,8 +295,8 @@ class ScopeInline(admin.TabularInline):
 
 @admin.register(ApiResource)
 class ApiResourceAdmin(ServiceDeleteMixin, admin.ModelAdmin):
-    def delete_service(self, *, acting_user, obj) -> None:
-        services.api_resource_delete(acting_user=acting_user, resource=obj)
+    def delete_service(self, *, actor, obj) -> None:
+        services.api_resource_delete(actor=actor, resource=obj)
 
     list_display = ["name", "identifier", "scope_names", "created"]
     search_fields = ["name", "identifier", "scopes__name"]

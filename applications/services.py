@@ -64,7 +64,7 @@ def _save(application: Application) -> None:
 
 def application_create(
     *,
-    acting_user,
+    actor,
     application: Application,
     allowed_scopes: Iterable[Scope] = (),
     required_roles: Iterable = (),
@@ -81,8 +81,9 @@ def application_create(
     application.redirect_uris = policies.join_uris(application.redirect_uris)
     application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
     application.allowed_origins = policies.join_uris(application.allowed_origins)
-    if application.owner_id is None and getattr(acting_user, "pk", None):
-        application.owner = acting_user
+    if application.owner_id is None:
+        # The creator is responsible; a machine client's registrations belong to whoever owns that client.
+        application.owner = actor.owner if isinstance(actor, Application) else actor
     try:
         application.full_clean(exclude=Application.DERIVED_FIELDS)
     except ValidationError as exc:
@@ -114,7 +115,7 @@ def application_create(
 
 def application_update(
     *,
-    acting_user,
+    actor,
     application: Application,
     allowed_scopes: Iterable[Scope] | None = None,
     required_roles: Iterable | None = None,
@@ -167,7 +168,7 @@ def application_update(
     return application
 
 
-def application_deactivate(*, acting_user, application: Application) -> Application:
+def application_deactivate(*, actor, application: Application) -> Application:
     """Inactive: authorize shows an error page, token requests fail, its tokens stop working."""
     if application.is_active:
         application.is_active = False
@@ -176,14 +177,14 @@ def application_deactivate(*, acting_user, application: Application) -> Applicat
     return application
 
 
-def application_delete(*, acting_user, application: Application) -> None:
+def application_delete(*, actor, application: Application) -> None:
     """Delete the application; its grants and tokens go with it in the same transaction."""
     with transaction.atomic():
         application.delete()
         cors.origins_invalidate()
 
 
-def application_rotate_secret(*, acting_user, application: Application, grace_period_seconds: int = 0) -> str:
+def application_rotate_secret(*, actor, application: Application, grace_period_seconds: int = 0) -> str:
     """Issue a new client secret, returned once. With a grace period the old one works until it ends."""
     if not application.is_confidential:
         raise ValidationError({"type": [f"A {application.get_type_display().lower()} has no client secret."]})
@@ -196,7 +197,7 @@ def application_rotate_secret(*, acting_user, application: Application, grace_pe
     return plaintext
 
 
-def api_resource_create(*, acting_user, identifier: str, name: str, scopes: dict[str, str]) -> ApiResource:
+def api_resource_create(*, actor, identifier: str, name: str, scopes: dict[str, str]) -> ApiResource:
     """Create an API resource with its scopes ({name: description}) in one transaction."""
     resource = ApiResource(identifier=identifier.strip(), name=name.strip())
     errors: dict[str, list[str]] = {}
@@ -253,7 +254,7 @@ def _scopes_in_use_error(scopes) -> ValidationError | None:
     return ValidationError({"scopes": [ValidationError(message, code="in_use")]})
 
 
-def api_resource_update(*, acting_user, resource: ApiResource, name: str, identifier: str | None = None) -> ApiResource:
+def api_resource_update(*, actor, resource: ApiResource, name: str, identifier: str | None = None) -> ApiResource:
     """Rename an API resource. Its identifier is the audience of tokens already issued, so it never changes."""
     errors: dict[str, list[str]] = {}
     if identifier is not None and identifier.strip() != resource.identifier:
@@ -268,7 +269,7 @@ def api_resource_update(*, acting_user, resource: ApiResource, name: str, identi
     return resource
 
 
-def api_resource_delete(*, acting_user, resource: ApiResource) -> None:
+def api_resource_delete(*, actor, resource: ApiResource) -> None:
     """Delete a resource and its scopes, refused (code `in_use`) while applications or roles hold any of them."""
     with transaction.atomic():
         if error := _scopes_in_use_error(list(resource.scopes.all())):
@@ -276,7 +277,7 @@ def api_resource_delete(*, acting_user, resource: ApiResource) -> None:
         resource.delete()
 
 
-def api_resource_scope_add(*, acting_user, resource: ApiResource, name: str, description: str = "") -> Scope:
+def api_resource_scope_add(*, actor, resource: ApiResource, name: str, description: str = "") -> Scope:
     name = (name or "").strip()
     scope = Scope(name=name, description=(description or name).strip(), resource=resource)
     scope.full_clean()
@@ -284,7 +285,7 @@ def api_resource_scope_add(*, acting_user, resource: ApiResource, name: str, des
     return scope
 
 
-def api_resource_scope_remove(*, acting_user, scope: Scope) -> None:
+def api_resource_scope_remove(*, actor, scope: Scope) -> None:
     """Remove a custom scope, refused (code `in_use`) while applications or roles hold it."""
     if scope.is_standard:
         raise ValidationError({"scopes": ["Standard OpenID Connect scopes cannot be removed."]})

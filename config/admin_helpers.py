@@ -8,9 +8,9 @@ from django.http import HttpResponseRedirect
 
 
 class ServiceDeleteMixin:
-    """`delete_service(acting_user=, obj=)` deletes one object or raises ValidationError to refuse."""
+    """`delete_service(actor=, obj=)` deletes one object or raises ValidationError to refuse."""
 
-    def delete_service(self, *, acting_user, obj) -> None:
+    def delete_service(self, *, actor, obj) -> None:
         raise NotImplementedError
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -21,13 +21,13 @@ class ServiceDeleteMixin:
             return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/change/")
 
     def delete_model(self, request, obj) -> None:
-        self.delete_service(acting_user=request.user, obj=obj)
+        self.delete_service(actor=request.user, obj=obj)
 
     def delete_queryset(self, request, queryset) -> None:
         refused = []
         for obj in queryset:
             try:
-                self.delete_service(acting_user=request.user, obj=obj)
+                self.delete_service(actor=request.user, obj=obj)
             except ValidationError as exc:
                 refused.append(f"{obj}: {'; '.join(exc.messages)}")
         if refused:

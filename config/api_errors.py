@@ -77,8 +77,11 @@ def conflicts_as_409() -> Iterator[None]:
         raise Conflict("The request conflicts with a change made at the same time; retry it.") from exc
 
 
-def acting_user(request):
-    """The signed-in staff user, or None for a machine (client-credentials) token."""
+def request_actor(request):
+    """Who is making this management request: the m2m application whose token it is, or the staff user."""
+    token = getattr(request, "auth", None)
+    if token is not None and getattr(token, "application", None) is not None:
+        return token.application
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
 

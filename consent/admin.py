@@ -48,7 +48,7 @@ class ConsentAdmin(admin.ModelAdmin):
 
     def revoke(self, request: HttpRequest, consents: list[Consent]) -> None:
         for consent in consents:
-            consent_revoke(acting_user=request.user, user=consent.user, application=consent.application)
+            consent_revoke(actor=request.user, user=consent.user, application=consent.application)
 
     def delete_model(self, request: HttpRequest, obj: Consent) -> None:
         self.revoke(request, [obj])

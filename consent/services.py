@@ -49,7 +49,7 @@ def consent_grant(*, user, application: Application, scopes: Iterable[str]) -> C
     raise RuntimeError("consent could not be recorded")  # pragma: no cover
 
 
-def consent_revoke(*, acting_user, user, application: Application) -> bool:
+def consent_revoke(*, actor, user, application: Application) -> bool:
     """Forget the consent and revoke the app's tokens for this user at once; False if there was none."""
     with transaction.atomic():
         deleted, _ = Consent.objects.filter(user=user, application=application).delete()

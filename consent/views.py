@@ -25,7 +25,7 @@ def revoke(request: HttpRequest, consent_id: int) -> HttpResponse:
     """Only the signed-in user's own consents are found: any other id is a 404, whoever owns it."""
     consent = get_object_or_404(Consent.objects.select_related("application"), pk=consent_id, user=request.user)
     application = consent.application
-    if consent_revoke(acting_user=request.user, user=request.user, application=application):
+    if consent_revoke(actor=request.user, user=request.user, application=application):
         messages.success(request, f"{application.name} can no longer access your account.")
     else:  # a concurrent revoke got there first; the outcome the user asked for holds
         messages.info(request, f"{application.name} had already been removed.")

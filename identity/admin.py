@@ -72,8 +72,8 @@ class RoleAdminForm(forms.ModelForm):
 
 @admin.register(Role)
 class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
-    def delete_service(self, *, acting_user, obj) -> None:
-        services.role_delete(acting_user=acting_user, role=obj)
+    def delete_service(self, *, actor, obj) -> None:
+        services.role_delete(actor=actor, role=obj)
 
     form = RoleAdminForm
     list_display = ["name", "description", "created"]

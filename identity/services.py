@@ -30,7 +30,7 @@ def _validate_user(user: User, password: str | None) -> None:
         raise ValidationError(errors)
 
 
-def user_create(*, acting_user, email: str, password: str | None, roles: Iterable[Role] = (), **profile) -> User:
+def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role] = (), **profile) -> User:
     """Create a user; the password must pass the configured validators. None: no password sign-in."""
     user = User(email=normalize_email(email), **profile)
     _validate_user(user, password)
@@ -45,7 +45,7 @@ def user_create(*, acting_user, email: str, password: str | None, roles: Iterabl
     return user
 
 
-def role_create(*, acting_user, name: str, description: str = "", scopes: Iterable = ()) -> Role:
+def role_create(*, actor, name: str, description: str = "", scopes: Iterable = ()) -> Role:
     role = Role(name=name.strip(), description=description)
     role.full_clean()
     with transaction.atomic():
@@ -54,17 +54,17 @@ def role_create(*, acting_user, name: str, description: str = "", scopes: Iterab
     return role
 
 
-def role_assign(*, acting_user, user: User, role: Role) -> RoleAssignment:
+def role_assign(*, actor, user: User, role: Role) -> RoleAssignment:
     assignment, _ = RoleAssignment.objects.get_or_create(user=user, role=role)
     return assignment
 
 
-def role_unassign(*, acting_user, user: User, role: Role) -> None:
+def role_unassign(*, actor, user: User, role: Role) -> None:
     RoleAssignment.objects.filter(user=user, role=role).delete()
 
 
 def role_update(
-    *, acting_user, role: Role, name: str | None = None, description: str | None = None, scopes: Iterable | None = None
+    *, actor, role: Role, name: str | None = None, description: str | None = None, scopes: Iterable | None = None
 ) -> Role:
     """Change a role's columns and, when given, its scopes (which bound its m2m applications' tokens)."""
     if name is not None:
@@ -79,7 +79,7 @@ def role_update(
     return role
 
 
-def role_delete(*, acting_user, role: Role) -> None:
+def role_delete(*, actor, role: Role) -> None:
     """Delete a role and its assignments; refused (code `in_use`) while applications use it.
 
     Deleting a role that gates an application would silently open that application to every user.
@@ -97,7 +97,7 @@ def role_delete(*, acting_user, role: Role) -> None:
 USER_PROFILE_FIELDS = ("email", "name", "given_name", "family_name", "picture", "phone_number")
 
 
-def user_update(*, acting_user, user: User, password: str | None = None, **changes) -> User:
+def user_update(*, actor, user: User, password: str | None = None, **changes) -> User:
     """Change profile fields and, when given, the password. A changed email or phone is no longer verified."""
     unknown = set(changes) - set(USER_PROFILE_FIELDS)
     if unknown:
@@ -117,7 +117,7 @@ def user_update(*, acting_user, user: User, password: str | None = None, **chang
     return user
 
 
-def user_deactivate(*, acting_user, user: User) -> User:
+def user_deactivate(*, actor, user: User) -> User:
     """Stop the user signing in and revoke every token any application holds for them, at once.
 
     Sessions end too: Django's ModelBackend no longer loads an inactive user.

@@ -17,7 +17,7 @@ from applications.api.resources_serializers import (
     ScopeSerializer,
 )
 from applications.models import ApiResource, Scope
-from config.api_errors import acting_user, conflicts_as_409, error_responses, text_param
+from config.api_errors import conflicts_as_409, error_responses, request_actor, text_param
 
 TAGS = ["API resources"]
 
@@ -53,7 +53,7 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = body.validated_data
         with conflicts_as_409():
             resource = services.api_resource_create(
-                acting_user=acting_user(request),
+                actor=request_actor(request),
                 identifier=data["identifier"],
                 name=data["name"],
                 scopes={scope["name"]: scope["description"] for scope in data["scopes"]},
@@ -75,7 +75,7 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         body.is_valid(raise_exception=True)
         data = body.validated_data
         services.api_resource_update(
-            acting_user=acting_user(request),
+            actor=request_actor(request),
             resource=resource,
             name=data.get("name", resource.name),
             identifier=data.get("identifier"),
@@ -92,7 +92,7 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def destroy(self, request: Request, pk: str) -> Response:
         resource = self.get_object()
         with conflicts_as_409():
-            services.api_resource_delete(acting_user=acting_user(request), resource=resource)
+            services.api_resource_delete(actor=request_actor(request), resource=resource)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -108,7 +108,7 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         body = ScopeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with conflicts_as_409():
-            services.api_resource_scope_add(acting_user=acting_user(request), resource=resource, **body.validated_data)
+            services.api_resource_scope_add(actor=request_actor(request), resource=resource, **body.validated_data)
         return self._render(resource, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -125,5 +125,5 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         resource = self.get_object()
         scope = get_object_or_404(Scope, resource=resource, name=text_param(scope_name))
         with conflicts_as_409():
-            services.api_resource_scope_remove(acting_user=acting_user(request), scope=scope)
+            services.api_resource_scope_remove(actor=request_actor(request), scope=scope)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -28,6 +28,7 @@ from applications.models import Application
 from applications.selectors import applications_for_listing, scopes_by_name
 from config.api import Conflict, PreconditionFailed
 from config.api_errors import ApiErrorSerializer as ErrorSerializer
+from config.api_errors import request_actor
 from identity.selectors import roles_by_name
 
 NAME_TAKEN = "An application with this name already exists."
@@ -75,15 +76,6 @@ def _check_if_match(request, application: Application) -> None:
     tags = [tag.strip() for tag in header.split(",")]
     if "*" not in tags and etag_for(application) not in tags:
         raise PreconditionFailed()
-
-
-def _actor(request):
-    """The staff user of a session, or the owner of the m2m application whose token this is."""
-    token = request.auth
-    if token is not None and getattr(token, "application", None) is not None:
-        return token.application.owner
-    user = request.user
-    return user if getattr(user, "is_authenticated", False) else None
 
 
 def _api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -317,11 +309,11 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         data = incoming.validated_data
         application = Application(**{COLUMN_FIELDS[field]: data[field] for field in COLUMN_FIELDS if field in data})
         relations = _relations(data)
-        actor = _actor(request)
+        actor = request_actor(request)
         branding = _branding(data)
         with _service_errors():
             secret = services.application_create(
-                acting_user=actor,
+                actor=actor,
                 application=application,
                 branding=None if branding is services.UNCHANGED else branding,
                 **relations,
@@ -351,7 +343,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
                     setattr(application, model_field, data[field])
             with _service_errors():
                 services.application_update(
-                    acting_user=_actor(request), application=application, branding=_branding(data), **relations
+                    actor=request_actor(request), application=application, branding=_branding(data), **relations
                 )
         return self._rendered(self._fresh(application))
 
@@ -362,7 +354,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         application = self.get_object()
         with transaction.atomic():
             _check_if_match(request, Application.objects.select_for_update().get(pk=application.pk))
-            services.application_delete(acting_user=_actor(request), application=application)
+            services.application_delete(actor=request_actor(request), application=application)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -396,7 +388,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         grace = incoming.validated_data["grace_period_seconds"]
         with _service_errors():
             secret = services.application_rotate_secret(
-                acting_user=_actor(request), application=application, grace_period_seconds=grace
+                actor=request_actor(request), application=application, grace_period_seconds=grace
             )
         previous = application.previous_secrets.order_by("-retired_at", "-pk").first() if grace > 0 else None
         application = self._fresh(application)

@@ -158,7 +158,7 @@ def generate_key(algorithm: str | None = None) -> SigningKey:
     )
 
 
-def signing_key_rotate(*, acting_user=None, algorithm: str | None = None) -> SigningKey:
+def signing_key_rotate(*, actor=None, algorithm: str | None = None) -> SigningKey:
     """Add a new signing key and retire the active ones; they stay in the JWKS until their tokens expire."""
     now = timezone.now()
     with transaction.atomic():

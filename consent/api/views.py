@@ -8,7 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api_errors import acting_user, error_responses, text_param
+from config.api_errors import error_responses, request_actor, text_param
 from consent import services
 from consent.api.serializers import ConsentSerializer
 from consent.models import Consent
@@ -70,5 +70,5 @@ class ConsentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     def destroy(self, request: Request, pk: str) -> Response:
         consent = self.get_object()
-        services.consent_revoke(acting_user=acting_user(request), user=consent.user, application=consent.application)
+        services.consent_revoke(actor=request_actor(request), user=consent.user, application=consent.application)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from applications.selectors import scopes_by_name
-from config.api_errors import acting_user, conflicts_as_409, error_responses, text_param
+from config.api_errors import conflicts_as_409, error_responses, request_actor, text_param
 from identity import services
 from identity.api.serializers import (
     RoleAssignSerializer,
@@ -58,7 +58,7 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = body.validated_data
         with conflicts_as_409():
             role = services.role_create(
-                acting_user=acting_user(request),
+                actor=request_actor(request),
                 name=data["name"],
                 description=data["description"],
                 scopes=scopes_by_name(data["scopes"], field="scopes"),
@@ -80,7 +80,7 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = body.validated_data
         with conflicts_as_409():
             services.role_update(
-                acting_user=acting_user(request),
+                actor=request_actor(request),
                 role=role,
                 name=data.get("name"),
                 description=data.get("description"),
@@ -98,7 +98,7 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def destroy(self, request: Request, pk: str) -> Response:
         role = self.get_object()
         with conflicts_as_409():
-            services.role_delete(acting_user=acting_user(request), role=role)
+            services.role_delete(actor=request_actor(request), role=role)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,7 +143,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         roles = roles_by_name(data.pop("roles"), field="roles")
         with conflicts_as_409():
             user = services.user_create(
-                acting_user=acting_user(request),
+                actor=request_actor(request),
                 email=data.pop("email"),
                 password=data.pop("password", None),
                 roles=roles,
@@ -163,7 +163,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         body = UserUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         with conflicts_as_409():
-            services.user_update(acting_user=acting_user(request), user=user, **body.validated_data)
+            services.user_update(actor=request_actor(request), user=user, **body.validated_data)
         return self._render(user)
 
     @extend_schema(
@@ -177,7 +177,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def deactivate(self, request: Request, pk: str) -> Response:
         user = self.get_object()
-        services.user_deactivate(acting_user=acting_user(request), user=user)
+        services.user_deactivate(actor=request_actor(request), user=user)
         return self._render(user)
 
     @extend_schema(
@@ -194,7 +194,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         body.is_valid(raise_exception=True)
         # The serializer trims and refuses a blank name, so exactly one role comes back or a field error.
         (role,) = roles_by_name([body.validated_data["role"]], field="role")
-        services.role_assign(acting_user=acting_user(request), user=user, role=role)
+        services.role_assign(actor=request_actor(request), user=user, role=role)
         return self._render(user)
 
     @extend_schema(
@@ -209,5 +209,5 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def remove_role(self, request: Request, pk: str, role_name: str) -> Response:
         user = self.get_object()
         role = get_object_or_404(Role, name=text_param(role_name), users=user)
-        services.role_unassign(acting_user=acting_user(request), user=user, role=role)
+        services.role_unassign(actor=request_actor(request), user=user, role=role)
         return Response(status=status.HTTP_204_NO_CONTENT)

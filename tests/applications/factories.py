@@ -22,7 +22,7 @@ def make_application(
     values = {"name": f"{type} app {Application.objects.count() + 1}", **DEFAULTS_BY_TYPE[type], **fields}
     application = Application(type=type, **values)
     secret = services.application_create(
-        acting_user=None,
+        actor=None,
         application=application,
         allowed_scopes=allowed_scopes,
         required_roles=required_roles,

@@ -160,7 +160,7 @@ def test_application_unknown_type_is_named():
     from applications.models import Application
 
     with pytest.raises(ValidationError) as caught:
-        services.application_create(acting_user=None, application=Application(name="X", type="desktop"))
+        services.application_create(actor=None, application=Application(name="X", type="desktop"))
     assert "type" in caught.value.message_dict
 
 

@@ -79,14 +79,14 @@ def test_public_types_have_no_secret(app_type):
     assert Application.objects.get(pk=application.pk).client_secret == ""
     assert not client_secrets.verify_client_secret(application, "")
     with pytest.raises(ValidationError) as caught:
-        services.application_rotate_secret(acting_user=None, application=application)
+        services.application_rotate_secret(actor=None, application=application)
     assert "type" in caught.value.message_dict
 
 
 @pytest.mark.django_db
 def test_immediate_rotation_stops_old_secret():
     application, old = make_application(type="web")
-    new = services.application_rotate_secret(acting_user=None, application=application)
+    new = services.application_rotate_secret(actor=None, application=application)
     application = Application.objects.get(pk=application.pk)
     assert new != old
     assert client_secrets.verify_client_secret(application, new)
@@ -96,7 +96,7 @@ def test_immediate_rotation_stops_old_secret():
 @pytest.mark.django_db
 def test_grace_rotation_keeps_old_secret_until_it_ends():
     application, old = make_application(type="m2m")
-    new = services.application_rotate_secret(acting_user=None, application=application, grace_period_seconds=3600)
+    new = services.application_rotate_secret(actor=None, application=application, grace_period_seconds=3600)
     application = Application.objects.get(pk=application.pk)
     assert client_secrets.verify_client_secret(application, new)
     assert client_secrets.verify_client_secret(application, old)
@@ -109,8 +109,8 @@ def test_grace_rotation_keeps_old_secret_until_it_ends():
 @pytest.mark.django_db
 def test_immediate_rotation_also_ends_earlier_grace_secrets():
     application, first = make_application(type="web")
-    services.application_rotate_secret(acting_user=None, application=application, grace_period_seconds=3600)
-    third = services.application_rotate_secret(acting_user=None, application=application)
+    services.application_rotate_secret(actor=None, application=application, grace_period_seconds=3600)
+    third = services.application_rotate_secret(actor=None, application=application)
     application = Application.objects.get(pk=application.pk)
     assert not client_secrets.verify_client_secret(application, first)
     assert client_secrets.verify_client_secret(application, third)
@@ -122,7 +122,7 @@ def test_immediate_rotation_also_ends_earlier_grace_secrets():
 def test_grace_period_bounds(grace):
     application, _ = make_application(type="web")
     with pytest.raises(ValidationError) as caught:
-        services.application_rotate_secret(acting_user=None, application=application, grace_period_seconds=grace)
+        services.application_rotate_secret(actor=None, application=application, grace_period_seconds=grace)
     assert "grace_period_seconds" in caught.value.message_dict
 
 
@@ -134,7 +134,7 @@ def test_last_used_recorded_per_secret():
     used = Application.objects.get(pk=application.pk).client_secret_last_used_at
     assert used is not None
 
-    new = services.application_rotate_secret(acting_user=None, application=application, grace_period_seconds=600)
+    new = services.application_rotate_secret(actor=None, application=application, grace_period_seconds=600)
     application = Application.objects.get(pk=application.pk)
     previous = application.previous_secrets.get()
     assert previous.last_used_at == used  # carried over: the admin sees when the old one was last used

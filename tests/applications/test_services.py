@@ -22,7 +22,7 @@ Grant = get_grant_model()
 def test_create_sets_owner_to_acting_user_and_dot_fields_from_type():
     admin = UserFactory()
     application = Application(name="Portal", type="web", redirect_uris="https://portal.example.com/cb")
-    services.application_create(acting_user=admin, application=application)
+    services.application_create(actor=admin, application=application)
     application.refresh_from_db()
     assert application.owner == admin
     assert (application.client_type, application.authorization_grant_type) == ("confidential", "authorization-code")
@@ -45,7 +45,7 @@ def test_update_cannot_change_type():
     application, _ = make_application(type="spa")
     application.type = "web"
     with pytest.raises(ValidationError) as caught:
-        services.application_update(acting_user=None, application=application)
+        services.application_update(actor=None, application=application)
     assert "type" in caught.value.message_dict
     assert Application.objects.get(pk=application.pk).type == "spa"
 
@@ -55,7 +55,7 @@ def test_update_validates_with_the_same_rules():
     application, _ = make_application(type="web")
     application.redirect_uris = "http://not-loopback.example.com/cb"
     with pytest.raises(ValidationError) as caught:
-        services.application_update(acting_user=None, application=application)
+        services.application_update(actor=None, application=application)
     assert "redirect_uris" in caught.value.message_dict
     assert Application.objects.get(pk=application.pk).redirect_uris == "https://web.example.com/callback"
 
@@ -64,11 +64,9 @@ def test_update_validates_with_the_same_rules():
 def test_update_relations_checked_against_type():
     application, _ = make_application(type="web")
     with pytest.raises(ValidationError) as caught:
-        services.application_update(acting_user=None, application=application, m2m_roles=[RoleFactory()])
+        services.application_update(actor=None, application=application, m2m_roles=[RoleFactory()])
     assert "m2m_roles" in caught.value.message_dict
-    services.application_update(
-        acting_user=None, application=application, allowed_scopes=Scope.objects.filter(name="openid")
-    )
+    services.application_update(actor=None, application=application, allowed_scopes=Scope.objects.filter(name="openid"))
     assert [s.name for s in application.allowed_scopes.all()] == ["openid"]
 
 
@@ -77,10 +75,10 @@ def test_update_keeps_own_name_and_rejects_another_apps_name():
     first, _ = make_application(type="web", name="First")
     second, _ = make_application(type="web", name="Second")
     first.description = "still First"
-    services.application_update(acting_user=None, application=first)
+    services.application_update(actor=None, application=first)
     second.name = "FIRST"
     with pytest.raises(ValidationError) as caught:
-        services.application_update(acting_user=None, application=second)
+        services.application_update(actor=None, application=second)
     assert caught.value.message_dict["name"] == ["An application with this name already exists."]
 
 
@@ -94,7 +92,7 @@ def test_database_constraint_backs_case_insensitive_name():
 @pytest.mark.django_db
 def test_deactivate_makes_application_unusable():
     application, _ = make_application(type="web")
-    services.application_deactivate(acting_user=None, application=application)
+    services.application_deactivate(actor=None, application=application)
     application.refresh_from_db()
     assert application.is_active is False
     assert application.is_usable(None) is False
@@ -114,7 +112,7 @@ def test_delete_removes_tokens_and_grants_at_once():
         expires=later,
         redirect_uri="https://web.example.com/callback",
     )
-    services.application_delete(acting_user=None, application=application)
+    services.application_delete(actor=None, application=application)
     assert not AccessToken.objects.exists()
     assert not RefreshToken.objects.exists()
     assert not Grant.objects.exists()

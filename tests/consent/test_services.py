@@ -73,10 +73,10 @@ def test_revoke_deletes_consent_and_revokes_only_that_apps_tokens_for_that_user(
     AccessToken.objects.create(user=other_user, application=app, token="a3", expires=later, scope="openid")
     services.consent_grant(user=user, application=app, scopes=["openid"])
 
-    assert services.consent_revoke(acting_user=user, user=user, application=app) is True
+    assert services.consent_revoke(actor=user, user=user, application=app) is True
 
     assert not Consent.objects.exists()
     assert not AccessToken.objects.filter(user=user, application=app).exists()
     assert RefreshToken.objects.get().revoked is not None
     assert AccessToken.objects.count() == 2
-    assert services.consent_revoke(acting_user=user, user=user, application=app) is False
+    assert services.consent_revoke(actor=user, user=user, application=app) is False

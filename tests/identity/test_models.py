@@ -63,11 +63,11 @@ def test_user_phone_number_must_be_e164():
 @pytest.mark.django_db
 def test_role_assignment_unique_per_user_and_role():
     user, role = UserFactory(), RoleFactory(name="latchkey:admin")
-    services.role_assign(acting_user=None, user=user, role=role)
-    services.role_assign(acting_user=None, user=user, role=role)
+    services.role_assign(actor=None, user=user, role=role)
+    services.role_assign(actor=None, user=user, role=role)
     assert RoleAssignment.objects.filter(user=user, role=role).count() == 1
     assert list(user.roles.values_list("name", flat=True)) == ["latchkey:admin"]
-    services.role_unassign(acting_user=None, user=user, role=role)
+    services.role_unassign(actor=None, user=user, role=role)
     assert not user.roles.exists()
 
 
@@ -75,19 +75,19 @@ def test_role_assignment_unique_per_user_and_role():
 @pytest.mark.parametrize("name", ["Latchkey:Admin", "has space", ":leading", ""])
 def test_role_name_rejected(name):
     with pytest.raises(ValidationError) as caught:
-        services.role_create(acting_user=None, name=name)
+        services.role_create(actor=None, name=name)
     assert "name" in caught.value.message_dict
 
 
 @pytest.mark.django_db
 def test_user_create_service_validates_password_and_email():
     with pytest.raises(ValidationError) as caught:
-        services.user_create(acting_user=None, email="not-an-email", password="123")
+        services.user_create(actor=None, email="not-an-email", password="123")
     assert {"email", "password"} <= set(caught.value.message_dict)
     assert not User.objects.exists()
 
 
 @pytest.mark.django_db
 def test_user_create_without_password_cannot_sign_in_with_one():
-    user = services.user_create(acting_user=None, email="sso-only@example.com", password=None)
+    user = services.user_create(actor=None, email="sso-only@example.com", password=None)
     assert not user.has_usable_password()

@@ -94,7 +94,7 @@ def test_client_credentials_grace_period_secret_still_works(server):
     from applications import services
 
     application, old = m2m_app()[:2]
-    new = services.application_rotate_secret(acting_user=None, application=application, grace_period_seconds=300)
+    new = services.application_rotate_secret(actor=None, application=application, grace_period_seconds=300)
     for secret in (old, new):
         response = requests.post(
             server.url("/oauth/token"),

@@ -113,7 +113,7 @@ def test_cors_origin_added_through_service_works_at_once(server):
     assert cors_headers(preflight(server, "/oauth/token", added)) == {}  # the server's cache is warm without it
 
     application.allowed_origins = f"{ORIGIN}\n{added}"
-    services.application_update(acting_user=None, application=application)
+    services.application_update(actor=None, application=application)
 
     assert preflight(server, "/oauth/token", added).headers["Access-Control-Allow-Origin"] == added
 
@@ -122,7 +122,7 @@ def test_cors_deactivated_app_origin_gets_no_cors_headers_at_once(server):
     application = spa_app()
     assert preflight(server, "/oauth/token", ORIGIN).headers["Access-Control-Allow-Origin"] == ORIGIN
 
-    services.application_deactivate(acting_user=None, application=application)
+    services.application_deactivate(actor=None, application=application)
 
     assert cors_headers(preflight(server, "/oauth/token", ORIGIN)) == {}
 

@@ -267,7 +267,7 @@ def test_device_code_of_deactivated_app_stops_working(server, browser, user):
     approved = start(server, application).json()
     waiting = start(server, application).json()
     approve(browser, user, approved["user_code"])
-    services.application_deactivate(acting_user=None, application=application)
+    services.application_deactivate(actor=None, application=application)
 
     response = poll(server, application.client_id, approved["device_code"])
     assert response.status_code == 401

@@ -249,7 +249,7 @@ def test_introspect_wrong_secret_or_unknown_client_is_401_invalid_client(server)
 def test_introspect_by_inactive_client_is_401_invalid_client(server):
     application, secret = m2m_app()
     token = m2m_token(server, application, secret)
-    services.application_deactivate(acting_user=None, application=application)
+    services.application_deactivate(actor=None, application=application)
 
     response = introspect(server, application, secret, token)
 
@@ -260,7 +260,7 @@ def test_introspect_by_inactive_client_is_401_invalid_client(server):
 def test_introspect_with_secret_in_grace_period_works(server):
     application, old = m2m_app()
     token = m2m_token(server, application, old)
-    new = services.application_rotate_secret(acting_user=None, application=application, grace_period_seconds=300)
+    new = services.application_rotate_secret(actor=None, application=application, grace_period_seconds=300)
     for secret in (old, new):
         assert introspect(server, application, secret, token).json()["active"] is True
 
@@ -396,7 +396,7 @@ def test_revoke_unknown_token_is_200(server):
 def test_revoke_by_inactive_client_is_401_invalid_client(server, browser, user):
     application, secret = user_app()
     tokens = user_tokens(server, browser, user, application, secret)
-    services.application_deactivate(acting_user=None, application=application)
+    services.application_deactivate(actor=None, application=application)
 
     response = revoke(server, application, secret, tokens["access_token"])
 

@@ -256,7 +256,7 @@ def test_deactivating_an_application_stops_its_existing_tokens(server, browser, 
     tokens = first_tokens(server, browser, user, application, secret)
     assert userinfo_status(server, tokens["access_token"]) == 200
 
-    services.application_deactivate(acting_user=None, application=application)
+    services.application_deactivate(actor=None, application=application)
 
     assert userinfo_status(server, tokens["access_token"]) == 401
     assert refresh(server, application, secret, tokens["refresh_token"]).status_code == 401

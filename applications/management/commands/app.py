@@ -150,7 +150,7 @@ class Command(SubcommandCommand):
         )
         branding = {k: o[k] for k in ("logo_url", "primary_color", "secondary_color") if o[k]}
         secret = services.application_create(
-            acting_user=None, application=application, branding=branding or None, **relations
+            actor=None, application=application, branding=branding or None, **relations
         )
         application = selectors.applications_for_listing().get(pk=application.pk)
         if o["json"]:
@@ -195,7 +195,7 @@ class Command(SubcommandCommand):
     def handle_rotate_secret(self, **o) -> None:
         application = self._get(o["client_id"])
         secret = services.application_rotate_secret(
-            acting_user=None, application=application, grace_period_seconds=o["grace_period"]
+            actor=None, application=application, grace_period_seconds=o["grace_period"]
         )
         previous = application.previous_secrets.filter(expires_at__isnull=False).first() if o["grace_period"] else None
         if o["json"]:

@@ -45,7 +45,7 @@ class Command(SubcommandCommand):
 
     def handle_rotate(self, **o) -> None:
         active = [s.key.kid for s in keys.signing_key_statuses() if s.key.retired_at is None]
-        key = keys.signing_key_rotate(acting_user=None, algorithm=o["algorithm"])
+        key = keys.signing_key_rotate(actor=None, algorithm=o["algorithm"])
         statuses = {s.key.kid: s for s in keys.signing_key_statuses()}
         new = statuses[key.kid]
         retired = [statuses[kid] for kid in active]

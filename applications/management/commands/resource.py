@@ -42,9 +42,7 @@ class Command(SubcommandCommand):
             if name in scopes:
                 raise ValidationError({"scopes": [f"{name} is given twice."]})
             scopes[name] = description
-        resource = services.api_resource_create(
-            acting_user=None, identifier=o["identifier"], name=o["name"], scopes=scopes
-        )
+        resource = services.api_resource_create(actor=None, identifier=o["identifier"], name=o["name"], scopes=scopes)
         if o["json"]:
             self.emit_json(_as_dict(resource))
         else:

@@ -110,7 +110,7 @@ class Command(BaseCommand):
                 # An explicit password is what the operator wants the admin to have now.
                 admin.set_password(admin_password)
                 admin.save(update_fields=["password"])
-            identity_services.role_assign(acting_user=None, user=admin, role=roles["latchkey:admin"])
+            identity_services.role_assign(actor=None, user=admin, role=roles["latchkey:admin"])
             alice = User.objects.filter(email=DEMO_USER_EMAIL).first()
             if alice is None:
                 alice = User.objects.create_user(
@@ -121,10 +121,10 @@ class Command(BaseCommand):
                     family_name="Example",
                     email_verified=True,
                 )
-            identity_services.role_assign(acting_user=None, user=alice, role=roles["streaming:subscriber"])
+            identity_services.role_assign(actor=None, user=alice, role=roles["streaming:subscriber"])
 
             if not ApiResource.objects.filter(identifier=DEMO_RESOURCE["identifier"]).exists():
-                services.api_resource_create(acting_user=None, **DEMO_RESOURCE)
+                services.api_resource_create(actor=None, **DEMO_RESOURCE)
 
             for spec in DEMO_APPS:
                 if Application.objects.filter(name__iexact=spec["name"]).exists():
@@ -141,7 +141,7 @@ class Command(BaseCommand):
                     owner=admin,
                 )
                 secret = services.application_create(
-                    acting_user=admin,
+                    actor=admin,
                     application=application,
                     allowed_scopes=Scope.objects.filter(name__in=spec["scopes"]),
                     required_roles=[roles[r] for r in spec.get("required_roles", [])],

@@ -28,7 +28,7 @@ class Command(SubcommandCommand):
 
     def handle_create(self, **o) -> None:
         scopes = scopes_by_name(o["scopes"], field="scopes")
-        role = services.role_create(acting_user=None, name=o["name"], description=o["description"], scopes=scopes)
+        role = services.role_create(actor=None, name=o["name"], description=o["description"], scopes=scopes)
         if o["json"]:
             self.emit_json(_as_dict(role))
         else:

@@ -26,7 +26,7 @@ class Command(SubcommandCommand):
     def handle_create(self, **o) -> None:
         roles: list[Role] = roles_by_name(o["roles"], field="roles")
         user = services.user_create(
-            acting_user=None,
+            actor=None,
             email=o["email"],
             password=o["password"],
             roles=roles,

@@ -34,7 +34,7 @@ def commit(django_capture_on_commit_callbacks):
 
     def run(service, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
-            return service(acting_user=None, **kwargs)
+            return service(actor=None, **kwargs)
 
     return run
 
