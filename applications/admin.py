@@ -17,7 +17,8 @@ from django.utils.html import format_html
 from applications import policies, services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope, SigningKey
 from branding.models import Branding
-from config.admin_helpers import ServiceDeleteMixin
+from config.admin_helpers import AuditedAdminMixin, ServiceDeleteMixin
+from identity import audit
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
 SECRET_TEMPLATE = "admin/applications/application/secret_once.html"
@@ -287,14 +288,30 @@ class ApplicationAdmin(admin.ModelAdmin):
         return response
 
 
+class ScopeInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        """Scopes ticked for deletion obey the service's rule: none still held by applications or roles."""
+        super().clean()
+        doomed = [form.instance for form in self.deleted_forms if form.instance.pk]
+        if doomed and (error := services.scopes_removal_error(doomed)):
+            raise ValidationError(error.messages)
+
+
 class ScopeInline(admin.TabularInline):
     model = Scope
+    formset = ScopeInlineFormSet
     extra = 1
     fields = ["name", "description"]
 
 
 @admin.register(ApiResource)
-class ApiResourceAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+class ApiResourceAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
+    audit_target_type = "api_resource"
+    audit_state = staticmethod(audit.api_resource_state)
+
+    def audit_label(self, obj) -> str:
+        return obj.identifier
+
     def delete_service(self, *, actor, obj) -> None:
         services.api_resource_delete(actor=actor, resource=obj)
 
@@ -311,7 +328,16 @@ class ApiResourceAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Scope)
-class ScopeAdmin(admin.ModelAdmin):
+class ScopeAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
+    audit_target_type = "scope"
+    audit_state = staticmethod(audit.scope_state)
+
+    def delete_service(self, *, actor, obj) -> None:
+        services.api_resource_scope_remove(actor=actor, scope=obj)
+
+    def audit_label(self, obj) -> str:
+        return obj.name
+
     list_display = ["name", "description", "resource_display"]
     list_filter = [("resource", admin.EmptyFieldListFilter)]
     search_fields = ["name", "description"]

@@ -13,6 +13,7 @@ from applications import secrets as client_secrets
 from applications.models import ApiResource, Application, Scope
 from applications.oauth import cors
 from branding.models import Branding
+from identity import audit
 from identity.models import Role
 
 # application_update's `branding` when the caller leaves the brand as it is.
@@ -109,6 +110,14 @@ def application_create(
         if brand is not None:
             brand.application = application
             brand.save()
+        audit.record(
+            actor=actor,
+            action="application.created",
+            target=application,
+            target_type="application",
+            target_label=application.name,
+            after=audit.application_state(application),
+        )
         cors.origins_invalidate()
     return plaintext
 
@@ -127,7 +136,8 @@ def application_update(
     `branding` is a dict of logo_url/primary_color/secondary_color (replacing the whole brand), None to
     remove it, or UNCHANGED. The type is fixed at creation: it decides whether the app has a secret at all.
     """
-    stored_type = Application.objects.filter(pk=application.pk).values_list("type", flat=True).first()
+    stored = Application.objects.filter(pk=application.pk).first()
+    stored_type = stored.type if stored else None
     errors: dict[str, list[str]] = _uri_item_errors(application)
     if stored_type and stored_type != application.type:
         errors["type"] = ["The type of an application cannot change; register a new application instead."]
@@ -152,6 +162,7 @@ def application_update(
         brand, brand_errors = _branding_prepare(application, branding)
         errors.update(brand_errors)
     policies.raise_errors(errors)
+    before = audit.application_state(stored) if stored else None
     with transaction.atomic():
         _save(application)
         if allowed_scopes is not None:
@@ -164,6 +175,16 @@ def application_update(
             brand.save()
         elif branding is None:
             Branding.objects.filter(application_id=application.pk).delete()
+        audit.record(
+            actor=actor,
+            action="application.updated",
+            target=application,
+            target_type="application",
+            target_label=application.name,
+            before=before,
+            after=audit.application_state(application),
+            only_if_changed=True,
+        )
         cors.origins_invalidate()
     return application
 
@@ -171,8 +192,18 @@ def application_update(
 def application_deactivate(*, actor, application: Application) -> Application:
     """Inactive: authorize shows an error page, token requests fail, its tokens stop working."""
     if application.is_active:
-        application.is_active = False
-        application.save(update_fields=["is_active", "updated"])
+        with transaction.atomic():
+            application.is_active = False
+            application.save(update_fields=["is_active", "updated"])
+            audit.record(
+                actor=actor,
+                action="application.deactivated",
+                target=application,
+                target_type="application",
+                target_label=application.name,
+                before={"is_active": True},
+                after={"is_active": False},
+            )
         cors.origins_invalidate()
     return application
 
@@ -180,6 +211,14 @@ def application_deactivate(*, actor, application: Application) -> Application:
 def application_delete(*, actor, application: Application) -> None:
     """Delete the application; its grants and tokens go with it in the same transaction."""
     with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="application.deleted",
+            target=application,
+            target_type="application",
+            target_label=application.name,
+            before=audit.application_state(application),
+        )
         application.delete()
         cors.origins_invalidate()
 
@@ -193,6 +232,17 @@ def application_rotate_secret(*, actor, application: Application, grace_period_s
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)
         plaintext = client_secrets.rotate_client_secret(locked, grace_period_seconds=grace_period_seconds)
+        audit.record(
+            actor=actor,
+            action="application.secret_rotated",
+            target=locked,
+            target_type="application",
+            target_label=locked.name,
+            extra={
+                "client_secret": audit.SECRET_CHANGED,
+                "grace_period_seconds": {"old": None, "new": grace_period_seconds},
+            },
+        )
     application.refresh_from_db(fields=["client_secret", "hash_client_secret", "client_secret_last_used_at", "updated"])
     return plaintext
 
@@ -220,6 +270,18 @@ def api_resource_create(*, actor, identifier: str, name: str, scopes: dict[str, 
         for scope in new_scopes:
             scope.resource = resource
         Scope.objects.bulk_create(new_scopes)
+        audit.record(
+            actor=actor,
+            action="api_resource.created",
+            target=resource,
+            target_type="api_resource",
+            target_label=resource.identifier,
+            after={
+                "identifier": resource.identifier,
+                "name": resource.name,
+                "scopes": sorted(s.name for s in new_scopes),
+            },
+        )
     return resource
 
 
@@ -239,7 +301,7 @@ def user_tokens_revoke(*, user, application: Application) -> None:
         get_id_token_model().objects.filter(user=user, application=application).delete()
 
 
-def _scopes_in_use_error(scopes) -> ValidationError | None:
+def scopes_removal_error(scopes) -> ValidationError | None:
     """Scopes still held by applications or roles cannot go: removing them would silently change who may do what."""
     if protected := sorted(s.name for s in scopes if s.name in policies.MANAGEMENT_SCOPES):
         message = f"{', '.join(protected)}: Latchkey's own management scopes cannot be removed."
@@ -257,6 +319,7 @@ def _scopes_in_use_error(scopes) -> ValidationError | None:
 def api_resource_update(*, actor, resource: ApiResource, name: str, identifier: str | None = None) -> ApiResource:
     """Rename an API resource. Its identifier is the audience of tokens already issued, so it never changes."""
     errors: dict[str, list[str]] = {}
+    old_name = ApiResource.objects.filter(pk=resource.pk).values_list("name", flat=True).first()
     if identifier is not None and identifier.strip() != resource.identifier:
         errors["identifier"] = ["The identifier is the audience of issued tokens and cannot change."]
     resource.name = (name or "").strip()
@@ -265,15 +328,34 @@ def api_resource_update(*, actor, resource: ApiResource, name: str, identifier: 
     except ValidationError as exc:
         errors.update(exc.message_dict)
     policies.raise_errors(errors)
-    resource.save(update_fields=["name"])
+    with transaction.atomic():
+        resource.save(update_fields=["name"])
+        audit.record(
+            actor=actor,
+            action="api_resource.updated",
+            target=resource,
+            target_type="api_resource",
+            target_label=resource.identifier,
+            before={"name": old_name},
+            after={"name": resource.name},
+            only_if_changed=True,
+        )
     return resource
 
 
 def api_resource_delete(*, actor, resource: ApiResource) -> None:
     """Delete a resource and its scopes, refused (code `in_use`) while applications or roles hold any of them."""
     with transaction.atomic():
-        if error := _scopes_in_use_error(list(resource.scopes.all())):
+        if error := scopes_removal_error(list(resource.scopes.all())):
             raise error
+        audit.record(
+            actor=actor,
+            action="api_resource.deleted",
+            target=resource,
+            target_type="api_resource",
+            target_label=resource.identifier,
+            before=audit.api_resource_state(resource),
+        )
         resource.delete()
 
 
@@ -281,7 +363,16 @@ def api_resource_scope_add(*, actor, resource: ApiResource, name: str, descripti
     name = (name or "").strip()
     scope = Scope(name=name, description=(description or name).strip(), resource=resource)
     scope.full_clean()
-    scope.save()
+    with transaction.atomic():
+        scope.save()
+        audit.record(
+            actor=actor,
+            action="scope.created",
+            target=scope,
+            target_type="scope",
+            target_label=scope.name,
+            after=audit.scope_state(scope),
+        )
     return scope
 
 
@@ -290,6 +381,14 @@ def api_resource_scope_remove(*, actor, scope: Scope) -> None:
     if scope.is_standard:
         raise ValidationError({"scopes": ["Standard OpenID Connect scopes cannot be removed."]})
     with transaction.atomic():
-        if error := _scopes_in_use_error([scope]):
+        if error := scopes_removal_error([scope]):
             raise error
+        audit.record(
+            actor=actor,
+            action="scope.deleted",
+            target=scope,
+            target_type="scope",
+            target_label=scope.name,
+            before=audit.scope_state(scope),
+        )
         scope.delete()

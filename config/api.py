@@ -41,9 +41,15 @@ class ManagementScopePermission(BasePermission):
 
 
 class Conflict(exceptions.APIException):
+    """409; `fields` names the values in conflict (e.g. a taken name), as a 400 names invalid ones."""
+
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+    def __init__(self, detail=None, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.fields = fields or {}
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -80,7 +86,8 @@ def api_exception_handler(exc, context):
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        body = {"error": code if isinstance(code, str) else "error", "detail": str(detail), "fields": {}}
+        fields = _fields(getattr(exc, "fields", {}))
+        body = {"error": code if isinstance(code, str) else "error", "detail": str(detail), "fields": fields}
     response.data = body
     return response
 

@@ -26,7 +26,7 @@ class ApiErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Human-readable summary.")
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        help_text="Field name → problems; empty unless error is `invalid`.",
+        help_text="Field name → problems: the invalid fields of a 400, the conflicting ones of a 409; else empty.",
     )
 
 
@@ -35,7 +35,7 @@ _EXAMPLES = {
     401: ("not_authenticated", "Authentication credentials were not provided.", {}),
     403: ("permission_denied", "This token lacks the management scope this request needs.", {}),
     404: ("not_found", "Not found.", {}),
-    409: ("conflict", "A role with this name already exists.", {}),
+    409: ("conflict", "A role with this name already exists.", {"name": ["A role with this name already exists."]}),
 }
 
 
@@ -70,7 +70,8 @@ def conflicts_as_409() -> Iterator[None]:
         yield
     except DjangoValidationError as exc:
         if _is_conflict(exc):
-            raise Conflict(" ".join(exc.messages)) from exc
+            fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+            raise Conflict(" ".join(exc.messages), fields=fields) from exc
         raise
     except IntegrityError as exc:
         # Two writers raced past the service's uniqueness check; the database constraint caught it.

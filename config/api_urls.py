@@ -11,6 +11,7 @@ import config.api_schema  # noqa: F401  (registers the OpenAPI description of th
 from applications.api.resources_views import ApiResourceViewSet
 from applications.api.views import ApplicationViewSet
 from consent.api.views import ConsentViewSet
+from identity.api.audit_views import AuditEventViewSet
 from identity.api.views import RoleViewSet, UserViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -19,6 +20,7 @@ router.register("resources", ApiResourceViewSet, basename="resource")
 router.register("roles", RoleViewSet, basename="role")
 router.register("users", UserViewSet, basename="user")
 router.register("consents", ConsentViewSet, basename="consent")
+router.register("audit", AuditEventViewSet, basename="audit")
 
 urlpatterns = [
     # The description of the API is public; the API itself is not.

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from applications.models import Application
 from applications.services import user_tokens_revoke
 from consent.models import Consent
+from identity import audit
 
 
 def consent_granted_scopes(*, user, application: Application) -> set[str]:
@@ -52,6 +53,16 @@ def consent_grant(*, user, application: Application, scopes: Iterable[str]) -> C
 def consent_revoke(*, actor, user, application: Application) -> bool:
     """Forget the consent and revoke the app's tokens for this user at once; False if there was none."""
     with transaction.atomic():
-        deleted, _ = Consent.objects.filter(user=user, application=application).delete()
+        consent = Consent.objects.filter(user=user, application=application).first()
+        if consent is not None:
+            audit.record(
+                actor=actor,
+                action="consent.revoked",
+                target=consent,
+                target_type="consent",
+                target_label=f"{user.email} → {application.name}",
+                before={"user": user.email, "application": application.name, "scopes": sorted(consent.scopes)},
+            )
+            consent.delete()
         user_tokens_revoke(user=user, application=application)
-    return bool(deleted)
+    return consent is not None

@@ -4,10 +4,11 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
 
-from config.admin_helpers import ServiceDeleteMixin
-from identity import services
-from identity.models import Role, RoleAssignment, User
+from config.admin_helpers import AuditedAdminMixin, ServiceDeleteMixin
+from identity import audit, services
+from identity.models import AuditEvent, Role, RoleAssignment, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -30,7 +31,32 @@ class RoleAssignmentInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+    audit_target_type = "user"
+    audit_state = staticmethod(audit.user_state)
+
+    def audit_label(self, obj) -> str:
+        return obj.email
+
+    def audit_extra(self, request, obj, form, change) -> dict | None:
+        return {"password": audit.SECRET_CHANGED} if not change and obj.has_usable_password() else None
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's own password view: recorded (that it changed, never what to) in the same transaction."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = self.get_object(request, id)
+                audit.record(
+                    actor=request.user,
+                    action="user.password_changed",
+                    target=user,
+                    target_type="user",
+                    target_label=user.email,
+                    extra={"password": audit.SECRET_CHANGED},
+                )
+        return response
+
     add_form = UserCreationForm
     form = UserEditForm
     list_display = ["email", "name", "is_active", "is_staff", "date_joined"]
@@ -71,10 +97,44 @@ class RoleAdminForm(forms.ModelForm):
 
 
 @admin.register(Role)
-class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+class RoleAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
+    audit_target_type = "role"
+    audit_state = staticmethod(audit.role_state)
+
     def delete_service(self, *, actor, obj) -> None:
         services.role_delete(actor=actor, role=obj)
 
     form = RoleAdminForm
     list_display = ["name", "description", "created"]
     search_fields = ["name", "description"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only for everyone: the log is written by the writes it records, never by hand."""
+
+    list_display = ["occurred_at", "actor_label", "actor_type", "action", "target_type", "target_label"]
+    list_filter = ["actor_type", "target_type", "action"]
+    search_fields = ["actor_label", "actor_id", "target_label", "target_id", "action"]
+    date_hierarchy = "occurred_at"
+    fields = [
+        "occurred_at",
+        "actor_type",
+        "actor_id",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "changes",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -138,3 +138,38 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.role}"
+
+
+class AuditEvent(models.Model):
+    """One write to Latchkey's configuration: who made it, what it changed, when.
+
+    Written in the same transaction as the change it records. Actor and target are copied as text,
+    not foreign keys, so the record outlives the user, client or object it names and never changes.
+    """
+
+    class ActorType(models.TextChoices):
+        USER = "user", "user"
+        CLIENT = "client", "client (management API token)"
+        SYSTEM = "system", "system (manage.py or Latchkey itself)"
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices, editable=False)
+    actor_id = models.CharField(
+        max_length=100, blank=True, editable=False, help_text="The user's public ID or the client's client_id."
+    )
+    actor_label = models.CharField(max_length=255, blank=True, editable=False)
+    action = models.CharField(max_length=64, db_index=True, editable=False)
+    target_type = models.CharField(max_length=32, editable=False)
+    target_id = models.CharField(max_length=255, editable=False)
+    target_label = models.CharField(max_length=255, blank=True, editable=False)
+    changes = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="identity_audit_target"),
+            models.Index(fields=["actor_type", "actor_id"], name="identity_audit_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label or self.actor_type} {self.action}"

@@ -11,6 +11,7 @@ from oauth2_provider.models import get_access_token_model, get_id_token_model, g
 
 from applications.models import Application
 from applications.services import user_tokens_revoke
+from identity import audit
 from identity.models import Role, RoleAssignment, User, normalize_email
 
 
@@ -42,6 +43,15 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
         user.save()
         for role in roles:
             RoleAssignment.objects.create(user=user, role=role)
+        audit.record(
+            actor=actor,
+            action="user.created",
+            target=user,
+            target_type="user",
+            target_label=user.email,
+            after=audit.user_state(user),
+            extra={"password": audit.SECRET_CHANGED} if password is not None else None,
+        )
     return user
 
 
@@ -51,22 +61,52 @@ def role_create(*, actor, name: str, description: str = "", scopes: Iterable = (
     with transaction.atomic():
         role.save()
         role.scopes.set(list(scopes))
+        audit.record(
+            actor=actor,
+            action="role.created",
+            target=role,
+            target_type="role",
+            target_label=role.name,
+            after=audit.role_state(role),
+        )
     return role
 
 
 def role_assign(*, actor, user: User, role: Role) -> RoleAssignment:
-    assignment, _ = RoleAssignment.objects.get_or_create(user=user, role=role)
+    with transaction.atomic():
+        assignment, created = RoleAssignment.objects.get_or_create(user=user, role=role)
+        if created:
+            audit.record(
+                actor=actor,
+                action="user.role_assigned",
+                target=user,
+                target_type="user",
+                target_label=user.email,
+                extra={"role": {"old": None, "new": role.name}},
+            )
     return assignment
 
 
 def role_unassign(*, actor, user: User, role: Role) -> None:
-    RoleAssignment.objects.filter(user=user, role=role).delete()
+    with transaction.atomic():
+        deleted, _ = RoleAssignment.objects.filter(user=user, role=role).delete()
+        if deleted:
+            audit.record(
+                actor=actor,
+                action="user.role_unassigned",
+                target=user,
+                target_type="user",
+                target_label=user.email,
+                extra={"role": {"old": role.name, "new": None}},
+            )
 
 
 def role_update(
     *, actor, role: Role, name: str | None = None, description: str | None = None, scopes: Iterable | None = None
 ) -> Role:
     """Change a role's columns and, when given, its scopes (which bound its m2m applications' tokens)."""
+    stored = Role.objects.filter(pk=role.pk).first()
+    before = audit.role_state(stored) if stored else None
     if name is not None:
         role.name = name.strip()
     if description is not None:
@@ -76,6 +116,16 @@ def role_update(
         role.save()
         if scopes is not None:
             role.scopes.set(list(scopes))
+        audit.record(
+            actor=actor,
+            action="role.updated",
+            target=role,
+            target_type="role",
+            target_label=role.name,
+            before=before,
+            after=audit.role_state(role),
+            only_if_changed=True,
+        )
     return role
 
 
@@ -91,6 +141,14 @@ def role_delete(*, actor, role: Role) -> None:
         if apps:
             message = f"Used by applications {', '.join(apps)}; remove it from them first."
             raise ValidationError({"name": [ValidationError(message, code="in_use")]})
+        audit.record(
+            actor=actor,
+            action="role.deleted",
+            target=role,
+            target_type="role",
+            target_label=role.name,
+            before=audit.role_state(role),
+        )
         role.delete()
 
 
@@ -102,6 +160,8 @@ def user_update(*, actor, user: User, password: str | None = None, **changes) ->
     unknown = set(changes) - set(USER_PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"user_update() got unexpected fields {sorted(unknown)}")
+    stored = User.objects.filter(pk=user.pk).first()
+    before = audit.user_state(stored) if stored else None
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
         if changes["email"] != user.email:
@@ -111,9 +171,21 @@ def user_update(*, actor, user: User, password: str | None = None, **changes) ->
     for field, value in changes.items():
         setattr(user, field, value)
     _validate_user(user, password)
-    if password is not None:
-        user.set_password(password)
-    user.save()
+    with transaction.atomic():
+        if password is not None:
+            user.set_password(password)
+        user.save()
+        audit.record(
+            actor=actor,
+            action="user.updated",
+            target=user,
+            target_type="user",
+            target_label=user.email,
+            before=before,
+            after=audit.user_state(user),
+            extra={"password": audit.SECRET_CHANGED} if password is not None else None,
+            only_if_changed=True,
+        )
     return user
 
 
@@ -123,8 +195,18 @@ def user_deactivate(*, actor, user: User) -> User:
     Sessions end too: Django's ModelBackend no longer loads an inactive user.
     """
     with transaction.atomic():
+        was_active = user.is_active
         user.is_active = False
         user.save(update_fields=["is_active"])
+        audit.record(
+            actor=actor,
+            action="user.deactivated",
+            target=user,
+            target_type="user",
+            target_label=user.email,
+            before={"is_active": was_active},
+            after={"is_active": False},
+        )
         app_ids: set[int] = set()
         for model in (get_access_token_model(), get_refresh_token_model(), get_id_token_model()):
             app_ids.update(model.objects.filter(user=user).values_list("application_id", flat=True))

@@ -56,12 +56,6 @@ API_FIELD_OF = {
 }
 
 
-class NameConflict(Conflict):
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__(NAME_TAKEN)
-        self.fields = fields
-
-
 def etag_for(application: Application) -> str:
     """Changes whenever the application does: every service write saves `updated`."""
     digest = hashlib.sha256(f"{application.pk}:{application.updated.isoformat()}".encode()).hexdigest()
@@ -92,7 +86,7 @@ def _service_errors() -> Iterator[None]:
         fields = _api_errors(exc)
         # 409 only when the name is all that is wrong; otherwise 400 with every problem, the name's included.
         if fields.get("name") == [NAME_TAKEN] and len(fields) == 1:
-            raise NameConflict(fields) from exc
+            raise Conflict(NAME_TAKEN, fields=fields) from exc
         raise DjangoValidationError(fields) from exc
 
 
@@ -267,12 +261,6 @@ class ApplicationViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return applications_for_listing()
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        if isinstance(exc, NameConflict):
-            response.data["fields"] = exc.fields
-        return response
 
     def _fresh(self, application: Application) -> Application:
         """Re-read after a write: the prefetched relations are stale."""

@@ -41,6 +41,7 @@ from jwcrypto import jwk
 
 from applications import policies
 from applications.models import SigningKey
+from identity import audit
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,15 @@ def signing_key_rotate(*, actor=None, algorithm: str | None = None) -> SigningKe
             retired_at=now, published_until=now + retention()
         )
         key = generate_key(algorithm)
+        audit.record(
+            actor=actor,
+            action="signing_key.rotated",
+            target=key,
+            target_type="signing_key",
+            target_label=key.kid,
+            after={"kid": key.kid, "algorithm": key.algorithm},
+            extra={"retired_keys": {"old": None, "new": retired}},
+        )
     clear_cache()
     log.info("signing key rotated: new %s key %s, %d retired", key.algorithm, key.kid, retired)
     return key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from applications.api.serializers import StrictSerializer
-from identity.models import Role, User
+from identity.models import AuditEvent, Role, User
 
 
 class RoleSerializer(serializers.ModelSerializer):
@@ -84,3 +84,41 @@ class UserUpdateSerializer(UserWriteSerializer):
 
 class RoleAssignSerializer(StrictSerializer):
     role = serializers.CharField(help_text="The role's name.")
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    target = serializers.SerializerMethodField()
+    changes = serializers.JSONField(
+        read_only=True,
+        help_text='Field → {"old": …, "new": …}. Secrets and passwords appear only as "[hidden]".',
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "occurred_at", "action", "actor", "target", "changes"]
+        read_only_fields = fields
+
+    def get_actor(self, event: AuditEvent) -> dict[str, str]:
+        return {"type": event.actor_type, "id": event.actor_id, "label": event.actor_label}
+
+    def get_target(self, event: AuditEvent) -> dict[str, str]:
+        return {"type": event.target_type, "id": event.target_id, "label": event.target_label}
+
+
+class AuditQuerySerializer(serializers.Serializer):
+    action = serializers.CharField(required=False, help_text="e.g. application.updated")
+    actor_type = serializers.ChoiceField(choices=AuditEvent.ActorType.choices, required=False)
+    actor_id = serializers.CharField(required=False, help_text="A user's sub or a client's client_id.")
+    target_type = serializers.ChoiceField(
+        choices=["application", "api_resource", "scope", "role", "user", "consent", "signing_key"], required=False
+    )
+    target_id = serializers.CharField(required=False, help_text="The id the API uses for the target.")
+    since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
+
+    def validate(self, attrs: dict) -> dict:
+        for field in ("action", "actor_id", "target_id"):
+            if "\x00" in attrs.get(field, ""):
+                raise serializers.ValidationError({field: ["Null characters are not allowed."]})
+        return attrs

@@ -139,6 +139,7 @@ def test_role_create_duplicate_name_is_409(writer):
     response = writer.post("/api/roles", {"name": "team:admin"})
     assert response.status_code == 409
     assert response.json()["error"] == "conflict"
+    assert response.json()["fields"] == {"name": ["Role with this Name already exists."]}
 
 
 def test_role_patch_changes_description_and_replaces_scopes(writer):
@@ -227,6 +228,7 @@ def test_user_create_duplicate_email_any_case_is_409(writer):
     UserFactory(email="taken@example.com")
     response = writer.post("/api/users", {"email": "TAKEN@example.com"})
     assert response.status_code == 409
+    assert list(response.json()["fields"]) == ["email"]
 
 
 @pytest.mark.parametrize(
