@@ -7,6 +7,9 @@ with their session (CSRF enforced by DRF's SessionAuthentication).
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
@@ -120,3 +123,19 @@ class TotalPagination(PageNumberPagination):
                 "results": schema,
             },
         }
+
+
+def representation_etag(data) -> str:
+    """A strong ETag of a rendered representation: equal bodies, equal tags (RFC 9110 §8.8.3)."""
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def check_if_match(request, current_etag: str) -> None:
+    """RFC 9110 §13.1.1: strong comparison; a missing If-Match means the client takes the risk."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    tags = [tag.strip() for tag in header.split(",")]
+    if "*" not in tags and current_etag not in tags:
+        raise PreconditionFailed()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from config.api import Conflict
@@ -36,6 +36,7 @@ _EXAMPLES = {
     403: ("permission_denied", "This token lacks the management scope this request needs.", {}),
     404: ("not_found", "Not found.", {}),
     409: ("conflict", "A role with this name already exists.", {"name": ["A role with this name already exists."]}),
+    412: ("precondition_failed", "The resource changed since you read it (If-Match does not match its ETag).", {}),
 }
 
 
@@ -92,3 +93,11 @@ def text_param(value: str | None) -> str | None:
     if value is None or "\x00" in value:
         return None
     return value
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag from a previous read; the write fails with 412 if the object changed since.",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,8 @@ from applications.api.resources_serializers import (
     ScopeSerializer,
 )
 from applications.models import ApiResource, Scope
-from config.api_errors import conflicts_as_409, error_responses, request_actor, text_param
+from config.api_errors import IF_MATCH, conflicts_as_409, error_responses, request_actor, text_param
+from config.api_viewsets import ManagementViewSet
 
 TAGS = ["API resources"]
 
@@ -31,14 +32,10 @@ TAGS = ["API resources"]
         responses={200: ApiResourceSerializer, **error_responses(404)},
     ),
 )
-class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApiResourceViewSet(mixins.ListModelMixin, ManagementViewSet):
     queryset = ApiResource.objects.prefetch_related("scopes").order_by("name", "id")
     serializer_class = ApiResourceSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def _render(self, resource: ApiResource, code: int = status.HTTP_200_OK) -> Response:
-        resource = self.get_queryset().get(pk=resource.pk)
-        return Response(ApiResourceSerializer(resource).data, status=code)
 
     @extend_schema(
         operation_id="resources_create",
@@ -58,7 +55,7 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 name=data["name"],
                 scopes={scope["name"]: scope["description"] for scope in data["scopes"]},
             )
-        return self._render(resource, status.HTTP_201_CREATED)
+        return self.render(resource, status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="resources_partial_update",
@@ -66,32 +63,35 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         summary="Rename an API resource",
         description="The identifier is the audience of issued tokens: it cannot change. "
         "Add and remove scopes with the `scopes` sub-resource.",
+        parameters=[IF_MATCH],
         request=ApiResourceUpdateSerializer,
-        responses={200: ApiResourceSerializer, **error_responses(400, 404)},
+        responses={200: ApiResourceSerializer, **error_responses(400, 404, 412)},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         resource = self.get_object()
         body = ApiResourceUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        services.api_resource_update(
-            actor=request_actor(request),
-            resource=resource,
-            name=data.get("name", resource.name),
-            identifier=data.get("identifier"),
-        )
-        return self._render(resource)
+        with self.locked_if_match(resource) as resource:
+            services.api_resource_update(
+                actor=request_actor(request),
+                resource=resource,
+                name=data.get("name", resource.name),
+                identifier=data.get("identifier"),
+            )
+        return self.render(resource)
 
     @extend_schema(
         operation_id="resources_destroy",
         tags=TAGS,
         summary="Delete an API resource and its scopes",
         description="Refused with 409 while an application or role holds one of its scopes.",
-        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 409)},
+        parameters=[IF_MATCH],
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 409, 412)},
     )
     def destroy(self, request: Request, pk: str) -> Response:
         resource = self.get_object()
-        with conflicts_as_409():
+        with conflicts_as_409(), self.locked_if_match(resource) as resource:
             services.api_resource_delete(actor=request_actor(request), resource=resource)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -109,7 +109,7 @@ class ApiResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         body.is_valid(raise_exception=True)
         with conflicts_as_409():
             services.api_resource_scope_add(actor=request_actor(request), resource=resource, **body.validated_data)
-        return self._render(resource, status.HTTP_201_CREATED)
+        return self.render(resource, status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="resources_scopes_destroy",

@@ -26,7 +26,7 @@ from applications.api.serializers import (
 )
 from applications.models import Application
 from applications.selectors import applications_for_listing, scopes_by_name
-from config.api import Conflict, PreconditionFailed
+from config.api import Conflict, PreconditionFailed, check_if_match
 from config.api_errors import ApiErrorSerializer as ErrorSerializer
 from config.api_errors import request_actor
 from identity.selectors import roles_by_name
@@ -63,13 +63,7 @@ def etag_for(application: Application) -> str:
 
 
 def _check_if_match(request, application: Application) -> None:
-    """RFC 9110 §13.1.1: strong comparison; a missing If-Match means the client takes the risk."""
-    header = request.headers.get("If-Match")
-    if header is None:
-        return
-    tags = [tag.strip() for tag in header.split(",")]
-    if "*" not in tags and etag_for(application) not in tags:
-        raise PreconditionFailed()
+    check_if_match(request, etag_for(application))
 
 
 def _api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -348,7 +342,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="applications_regenerate_secret",
         summary="Issue a new client secret (in this response only); optionally keep the old one for a grace period",
-        parameters=[ID],
+        parameters=[ID, IF_MATCH],
         request=SecretRotationSerializer,
         responses={
             200: SecretRotatedSerializer,
@@ -365,6 +359,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
                 ],
             ),
             404: NOT_FOUND,
+            412: STALE,
             **STANDARD_ERRORS,
         },
     )
@@ -374,7 +369,8 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         incoming = SecretRotationSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         grace = incoming.validated_data["grace_period_seconds"]
-        with _service_errors():
+        with transaction.atomic(), _service_errors():
+            _check_if_match(request, Application.objects.select_for_update().get(pk=application.pk))
             secret = services.application_rotate_secret(
                 actor=request_actor(request), application=application, grace_period_seconds=grace
             )

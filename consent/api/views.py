@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api_errors import error_responses, request_actor, text_param
+from config.api_viewsets import ManagementViewSet
 from consent import services
 from consent.api.serializers import ConsentSerializer
 from consent.models import Consent
@@ -34,7 +35,7 @@ TAGS = ["Consents"]
         responses={200: ConsentSerializer, **error_responses(404)},
     ),
 )
-class ConsentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ConsentViewSet(mixins.ListModelMixin, ManagementViewSet):
     serializer_class = ConsentSerializer
     http_method_names = ["get", "delete", "head", "options"]
 

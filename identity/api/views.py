@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from applications.selectors import scopes_by_name
-from config.api_errors import conflicts_as_409, error_responses, request_actor, text_param
+from config.api_errors import IF_MATCH, conflicts_as_409, error_responses, request_actor, text_param
+from config.api_viewsets import ManagementViewSet
 from identity import services
 from identity.api.serializers import (
     RoleAssignSerializer,
@@ -37,13 +38,10 @@ USER_TAGS = ["Users"]
         responses={200: RoleSerializer, **error_responses(404)},
     ),
 )
-class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RoleViewSet(mixins.ListModelMixin, ManagementViewSet):
     queryset = Role.objects.prefetch_related("scopes").order_by("name", "id")
     serializer_class = RoleSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def _render(self, role: Role, code: int = status.HTTP_200_OK) -> Response:
-        return Response(RoleSerializer(self.get_queryset().get(pk=role.pk)).data, status=code)
 
     @extend_schema(
         operation_id="roles_create",
@@ -63,22 +61,23 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 description=data["description"],
                 scopes=scopes_by_name(data["scopes"], field="scopes"),
             )
-        return self._render(role, status.HTTP_201_CREATED)
+        return self.render(role, status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="roles_partial_update",
         tags=ROLE_TAGS,
         summary="Change a role",
         description="`scopes`, when given, replaces the role's scopes.",
+        parameters=[IF_MATCH],
         request=RoleWriteSerializer(partial=True),
-        responses={200: RoleSerializer, **error_responses(400, 404, 409)},
+        responses={200: RoleSerializer, **error_responses(400, 404, 409, 412)},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         role = self.get_object()
         body = RoleWriteSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        with conflicts_as_409():
+        with conflicts_as_409(), self.locked_if_match(role) as role:
             services.role_update(
                 actor=request_actor(request),
                 role=role,
@@ -86,18 +85,19 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 description=data.get("description"),
                 scopes=scopes_by_name(data["scopes"], field="scopes") if "scopes" in data else None,
             )
-        return self._render(role)
+        return self.render(role)
 
     @extend_schema(
         operation_id="roles_destroy",
         tags=ROLE_TAGS,
         summary="Delete a role",
         description="Users lose it. Refused with 409 while an application requires it or holds it (m2m).",
-        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 409)},
+        parameters=[IF_MATCH],
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404, 409, 412)},
     )
     def destroy(self, request: Request, pk: str) -> Response:
         role = self.get_object()
-        with conflicts_as_409():
+        with conflicts_as_409(), self.locked_if_match(role) as role:
             services.role_delete(actor=request_actor(request), role=role)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -116,7 +116,7 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={200: UserSerializer, **error_responses(404)},
     ),
 )
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class UserViewSet(mixins.ListModelMixin, ManagementViewSet):
     serializer_class = UserSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -125,9 +125,6 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if self.action == "list" and (search := self.request.query_params.get("search", "").strip()):
             users = users.filter(email__icontains=search) if text_param(search) else users.none()
         return users
-
-    def _render(self, user: User, code: int = status.HTTP_200_OK) -> Response:
-        return Response(UserSerializer(self.get_queryset().get(pk=user.pk)).data, status=code)
 
     @extend_schema(
         operation_id="users_create",
@@ -149,36 +146,39 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 roles=roles,
                 **data,
             )
-        return self._render(user, status.HTTP_201_CREATED)
+        return self.render(user, status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="users_partial_update",
         tags=USER_TAGS,
         summary="Change a user's profile or password",
+        parameters=[IF_MATCH],
         request=UserUpdateSerializer,
-        responses={200: UserSerializer, **error_responses(400, 404, 409)},
+        responses={200: UserSerializer, **error_responses(400, 404, 409, 412)},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         user = self.get_object()
         body = UserUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        with conflicts_as_409():
+        with conflicts_as_409(), self.locked_if_match(user) as user:
             services.user_update(actor=request_actor(request), user=user, **body.validated_data)
-        return self._render(user)
+        return self.render(user)
 
     @extend_schema(
         operation_id="users_deactivate",
         tags=USER_TAGS,
         summary="Deactivate a user",
         description="The user can no longer sign in; every token any application holds for them is revoked.",
+        parameters=[IF_MATCH],
         request=None,
-        responses={200: UserSerializer, **error_responses(404)},
+        responses={200: UserSerializer, **error_responses(404, 412)},
     )
     @action(detail=True, methods=["post"])
     def deactivate(self, request: Request, pk: str) -> Response:
         user = self.get_object()
-        services.user_deactivate(actor=request_actor(request), user=user)
-        return self._render(user)
+        with self.locked_if_match(user) as user:
+            services.user_deactivate(actor=request_actor(request), user=user)
+        return self.render(user)
 
     @extend_schema(
         operation_id="users_roles_create",
@@ -195,7 +195,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         # The serializer trims and refuses a blank name, so exactly one role comes back or a field error.
         (role,) = roles_by_name([body.validated_data["role"]], field="role")
         services.role_assign(actor=request_actor(request), user=user, role=role)
-        return self._render(user)
+        return self.render(user)
 
     @extend_schema(
         operation_id="users_roles_destroy",
