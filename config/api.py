@@ -102,6 +102,13 @@ class TotalPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def paginate_queryset(self, queryset, request, view=None):
+        """A page that is not a positive number, or past the last one, is a 400 naming `page`."""
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except exceptions.NotFound as exc:
+            raise exceptions.ValidationError({"page": [str(exc.detail)]}) from exc
+
     def get_paginated_response(self, data) -> Response:
         return Response(
             {

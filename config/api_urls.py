@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.http import JsonResponse
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
@@ -22,9 +24,17 @@ router.register("users", UserViewSet, basename="user")
 router.register("consents", ConsentViewSet, basename="consent")
 router.register("audit", AuditEventViewSet, basename="audit")
 
+
+@csrf_exempt  # it changes nothing, and a write to a wrong path should hear 404, not a CSRF page
+def api_not_found(request, unmatched: str = "") -> JsonResponse:
+    """Any other path under /api/ (an id that is not a number, a typo) gets the API's JSON 404, not a page."""
+    return JsonResponse({"error": "not_found", "detail": "Not found.", "fields": {}}, status=404)
+
+
 urlpatterns = [
     # The description of the API is public; the API itself is not.
     path("schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="docs"),
     *router.urls,
+    re_path(r"^(?P<unmatched>.*)$", api_not_found),
 ]
