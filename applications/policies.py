@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -407,6 +408,17 @@ def token_lifetime(application: Application, kind: str) -> int:
         "refresh": application.refresh_token_ttl,
         "id": application.id_token_ttl,
     }[kind]
+
+
+def refresh_token_expired_q(now: datetime) -> models.Q:
+    """Refresh tokens past their application's lifetime, exactly as the validator judges one
+    (`created + token_lifetime(app, "refresh") <= now`), as a filter on the refresh-token table."""
+    from applications.models import Application
+
+    condition = models.Q(pk__in=[])
+    for ttl in Application.objects.order_by().values_list("refresh_token_ttl", flat=True).distinct():
+        condition |= models.Q(application__refresh_token_ttl=ttl, created__lte=now - timedelta(seconds=ttl))
+    return condition
 
 
 def access_token_expires_in(request) -> int:
