@@ -386,3 +386,21 @@ def test_cleartokens_never_breaks_a_live_refresh(client):
     body = response.json()
     assert body["refresh_token"] != "the-live-refresh-token"
     assert body["access_token"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the name resolves to ours, not django-oauth-toolkit's
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cleartokens_name_runs_latchkeys_command_not_the_toolkits():
+    from django.core.management import get_commands, load_command_class
+
+    assert get_commands()["cleartokens"] == "applications"
+    assert isinstance(load_command_class(get_commands()["cleartokens"], "cleartokens"), CleartokensCommand)
+    # and it does what only ours does: the toolkit's never deletes device grants
+    DeviceGrantFactory(expires=ago(minutes=1))
+    out = StringIO()
+    call_command("cleartokens", "--json", stdout=out)
+    assert json.loads(out.getvalue())["deleted"]["device_codes_expired"] == 1
+    assert DeviceGrant.objects.count() == 0

@@ -1,4 +1,8 @@
-"""manage.py cleartokens: Latchkey's own, replacing django-oauth-toolkit's (see applications.token_cleanup)."""
+"""manage.py cleartokens: Latchkey's own, replacing django-oauth-toolkit's (see applications.token_cleanup).
+
+Django runs the command of the first app in INSTALLED_APPS that has one, so `applications` is
+listed before `oauth2_provider` (config/settings/base.py).
+"""
 
 from __future__ import annotations
 
