@@ -370,6 +370,19 @@ def application_relation_errors(
     return errors
 
 
+CLIENT_ID_PATTERN = re.compile(r"[\x21-\x7e]+")
+
+
+def client_id_error(client_id: str) -> str | None:
+    """A client_id given from outside (config import): visible ASCII, no spaces (RFC 6749 Appendix A.1).
+
+    Generated ones always pass; the model's own checks (length, uniqueness) still apply.
+    """
+    if client_id and not CLIENT_ID_PATTERN.fullmatch(client_id):
+        return "A client_id uses visible ASCII characters only (no spaces)."
+    return None
+
+
 def api_resource_errors(*, identifier: str) -> FieldErrors:
     parts, problem = _parse(identifier or "")
     if problem:
