@@ -516,3 +516,16 @@ def test_config_import_updates_roles_and_renames_resources_through_the_services(
     assert sorted(role.scopes.values_list("name", flat=True)) == ["events:read", "stream:live"]
     assert role.description == "Pays for the streaming service."  # absent from the entry: left alone
     assert ApiResource.objects.get(identifier="https://api.example.com/streaming").name == "Streaming"
+
+
+def test_config_import_with_an_error_lists_no_changes_as_if_made(demo, tmp_path):
+    document = changed_demo(export_document())
+    document["roles"].append({"name": "Not A Valid Role Name"})
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(document))
+    out = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("config", "import", str(path), stdout=out, stderr=StringIO())
+
+    assert out.getvalue() == ""

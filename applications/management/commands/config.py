@@ -64,6 +64,12 @@ class Command(SubcommandCommand):
         except config_io.ConfigError as exc:
             raise CommandError(f"{name}: {exc}") from exc
 
+        if result.errors:
+            for error in result.errors:
+                self.stderr.write(error)
+            raise CommandError(
+                f"{name}: {len(result.errors)} error{'s' if len(result.errors) != 1 else ''}; nothing was changed."
+            )
         for change in result.changes:
             label = f"{change.kind} {change.key}" + (f" ({change.name})" if change.name else "")
             note = ""
@@ -72,12 +78,6 @@ class Command(SubcommandCommand):
             self.stdout.write(f"{change.action:<9}  {label}{note}")
             for field, old, new in change.fields:
                 self.stdout.write(f"             {field}: {_value(old)} → {_value(new)}")
-        if result.errors:
-            for error in result.errors:
-                self.stderr.write(error)
-            raise CommandError(
-                f"{name}: {len(result.errors)} error{'s' if len(result.errors) != 1 else ''}; nothing was changed."
-            )
         created, updated, unchanged = (result.count(a) for a in ("create", "update", "unchanged"))
         if result.dry_run:
             self.stdout.write(
