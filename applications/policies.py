@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -369,6 +370,19 @@ def application_relation_errors(
     return errors
 
 
+CLIENT_ID_PATTERN = re.compile(r"[\x21-\x7e]+")
+
+
+def client_id_error(client_id: str) -> str | None:
+    """A client_id given from outside (config import): visible ASCII, no spaces (RFC 6749 Appendix A.1).
+
+    Generated ones always pass; the model's own checks (length, uniqueness) still apply.
+    """
+    if client_id and not CLIENT_ID_PATTERN.fullmatch(client_id):
+        return "A client_id uses visible ASCII characters only (no spaces)."
+    return None
+
+
 def api_resource_errors(*, identifier: str) -> FieldErrors:
     parts, problem = _parse(identifier or "")
     if problem:
@@ -407,6 +421,17 @@ def token_lifetime(application: Application, kind: str) -> int:
         "refresh": application.refresh_token_ttl,
         "id": application.id_token_ttl,
     }[kind]
+
+
+def refresh_token_expired_q(now: datetime) -> models.Q:
+    """Refresh tokens past their application's lifetime, exactly as the validator judges one
+    (`created + token_lifetime(app, "refresh") <= now`), as a filter on the refresh-token table."""
+    from applications.models import Application
+
+    condition = models.Q(pk__in=[])
+    for ttl in Application.objects.order_by().values_list("refresh_token_ttl", flat=True).distinct():
+        condition |= models.Q(application__refresh_token_ttl=ttl, created__lte=now - timedelta(seconds=ttl))
+    return condition
 
 
 def access_token_expires_in(request) -> int:

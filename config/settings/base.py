@@ -41,9 +41,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "oauth2_provider",
     "identity",
+    # Before oauth2_provider: Django runs the first app's command of a name, and our cleartokens
+    # (per-app lifetimes, device codes, redeemed codes) replaces the toolkit's.
     "applications",
+    "oauth2_provider",
     "branding",
     "consent",
     "config",

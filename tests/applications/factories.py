@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_device_grant_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+    set_token_value,
+)
 
 from applications import services
 from applications.models import ApiResource, Application, Scope
+from tests.identity.factories import UserFactory
 
 DEFAULTS_BY_TYPE = {
     "web": {"redirect_uris": "https://web.example.com/callback"},
@@ -47,3 +60,86 @@ class ScopeFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"things{n}:read")
     description = "Read your things"
     resource = factory.SubFactory(ApiResourceFactory)
+
+
+# --- tokens and codes, for cleartokens and the protocol's bookkeeping ---------------------------
+
+
+class _TokenRowFactory(factory.django.DjangoModelFactory):
+    """Saves through the model like the toolkit does; `created` (auto_now_add) can be backdated, `raw` is the token."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, created=None, raw=None, **kwargs):
+        instance = model_class(*args, **kwargs)
+        if raw is not None:
+            set_token_value(instance, raw)
+        instance.save()
+        if created is not None:
+            model_class.objects.filter(pk=instance.pk).update(created=created)
+            instance.created = created
+        return instance
+
+
+class AccessTokenFactory(_TokenRowFactory):
+    class Meta:
+        model = get_access_token_model()
+
+    user = factory.SubFactory(UserFactory)
+    application = factory.LazyFunction(lambda: make_application(type="web")[0])
+    raw = factory.Sequence(lambda n: f"access-token-{n}")
+    scope = "openid offline_access"
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+
+
+class RefreshTokenFactory(_TokenRowFactory):
+    """A refresh token with its own access token, starting a new family unless one is given."""
+
+    class Meta:
+        model = get_refresh_token_model()
+
+    user = factory.SubFactory(UserFactory)
+    application = factory.LazyFunction(lambda: make_application(type="web")[0])
+    access_token = factory.SubFactory(
+        AccessTokenFactory, user=factory.SelfAttribute("..user"), application=factory.SelfAttribute("..application")
+    )
+    raw = factory.Sequence(lambda n: f"refresh-token-{n}")
+    token_family = factory.LazyFunction(uuid.uuid4)
+    revoked = None
+
+
+class IDTokenFactory(_TokenRowFactory):
+    class Meta:
+        model = get_id_token_model()
+
+    user = factory.SubFactory(UserFactory)
+    application = factory.LazyFunction(lambda: make_application(type="web")[0])
+    scope = "openid"
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+
+
+class GrantFactory(_TokenRowFactory):
+    """An authorization code."""
+
+    class Meta:
+        model = get_grant_model()
+
+    user = factory.SubFactory(UserFactory)
+    application = factory.LazyFunction(lambda: make_application(type="web")[0])
+    code = factory.Sequence(lambda n: f"authorization-code-{n}")
+    redirect_uri = "https://web.example.com/callback"
+    scope = "openid"
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(seconds=60))
+
+
+class DeviceGrantFactory(_TokenRowFactory):
+    class Meta:
+        model = get_device_grant_model()
+
+    device_code = factory.Sequence(lambda n: f"device-code-{n}")
+    user_code = factory.Sequence(lambda n: f"USERCODE{n}")
+    client_id = factory.LazyFunction(lambda: make_application(type="native")[0].client_id)
+    scope = "openid"
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=15))

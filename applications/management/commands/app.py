@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from applications import policies, selectors, services
+from applications import config_io, policies, selectors, services
 from applications.models import Application
 from config.cli import SubcommandCommand
 from identity.selectors import roles_by_name
@@ -91,7 +91,9 @@ class Command(SubcommandCommand):
 
         show = subparsers.add_parser("show", help="Show one application.")
         show.add_argument("client_id", metavar="CLIENT_ID")
-        show.add_argument("--json", action="store_true", help="Print JSON.")
+        show.add_argument(
+            "--json", action="store_true", help="Print JSON: the application as `config export` writes it."
+        )
 
         rotate = subparsers.add_parser("rotate-secret", help="Issue a new client secret; prints it once.")
         rotate.add_argument("client_id", metavar="CLIENT_ID")
@@ -185,11 +187,12 @@ class Command(SubcommandCommand):
         return application
 
     def handle_show(self, **o) -> None:
-        data = selectors.application_as_dict(self._get(o["client_id"]))
+        application = self._get(o["client_id"])
         if o["json"]:
-            self.emit_json(data)
+            # The entry `config export` writes for it, so it can be diffed against or pasted into a config file.
+            self.emit_json(config_io.application_config(application))
             return
-        for key, value in data.items():
+        for key, value in selectors.application_as_dict(application).items():
             self.stdout.write(f"{key}: {value}")
 
     def handle_rotate_secret(self, **o) -> None:
