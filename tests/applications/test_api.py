@@ -258,9 +258,12 @@ def test_list_bad_filter_is_400(reader, query, field):
     assert field in response.json()["fields"]
 
 
-def test_list_page_out_of_range_is_404(reader):
-    assert reader.get(URL, {"page": 99}).status_code == 404
-    assert reader.get(URL, {"page": "x"}).status_code == 404
+def test_list_page_out_of_range_is_400_naming_page(reader):
+    # A documented 400 with the field, as for any other bad query parameter (it was an undocumented 404).
+    for page in (99, "x"):
+        response = reader.get(URL, {"page": page})
+        assert response.status_code == 400
+        assert list(response.json()["fields"]) == ["page"]
 
 
 @pytest.mark.parametrize("page_size", [1, 20])
