@@ -364,3 +364,14 @@ def test_no_log_line_ever_contains_a_secret_token_or_password(client, management
     assert REDACTED in output
     leaked = {secret: line for line in output.splitlines() for secret in leaks if secret and secret in line}
     assert leaked == {}
+
+
+@pytest.mark.django_db
+def test_request_lines_follow_the_log_level_and_the_id_stays_on_the_response(client, capture_logs):
+    buffer = capture_logs("json")
+    logging.getLogger("latchkey.request").setLevel(logging.WARNING)
+
+    response = client.get("/healthz")
+
+    assert len(response["X-Request-ID"]) == 32
+    assert "latchkey.request" not in buffer.getvalue()
