@@ -1,4 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Both install what they need.
+# `make serve` runs the production server (gunicorn) locally.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,14 @@ DEV_ENV := DJANGO_DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format migrate seed clean
+# `make serve`: production settings (DEBUG off, JSON logs, WhiteNoise, gunicorn) on this machine over
+# plain http. The fixed development secret key is for this local server only: production sets its own.
+SERVE_ENV := DJANGO_DEBUG=false \
+	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-latchkey-insecure-development-key-never-use-in-production}" \
+	DJANGO_SESSION_COOKIE_SECURE=false DJANGO_CSRF_COOKIE_SECURE=false \
+	LATCHKEY_BIND="$${LATCHKEY_BIND:-$(HOST):$(PORT)}"
+
+.PHONY: run serve test install lint format migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +35,15 @@ seed: migrate
 run: seed
 	@echo "Latchkey is starting on http://$(HOST):$(PORT)/  (admin console: http://$(HOST):$(PORT)/admin/)"
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+serve: install
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --noinput
+	@# /readyz wants a signing key: make the first one on a new database.
+	@$(SERVE_ENV) $(BIN)/python manage.py keys list --json | grep -q '"signing"' \
+		|| $(SERVE_ENV) $(BIN)/python manage.py keys rotate
+	@echo "Latchkey (gunicorn) is starting on http://$(HOST):$(PORT)/  (health: /healthz, /readyz)"
+	$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

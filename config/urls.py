@@ -4,11 +4,16 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config import health, metrics
+
 admin.site.site_header = "Latchkey"
 admin.site.site_title = "Latchkey admin"
 admin.site.index_title = "Identity provider administration"
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", include(("config.api_urls", "api"), namespace="api")),
     path("", include("applications.oauth.urls")),

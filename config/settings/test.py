@@ -17,7 +17,16 @@ OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LATCHKEY_KEY_CACHE_SECONDS = 0
 
+# One connection per request, as before persistent connections: live_server threads idling on a client's
+# keep-alive socket would otherwise hold PostgreSQL connections and block dropping the test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
 # On SQLite, a file instead of Django's shared in-memory database: live_server's request threads
 # then open their own connections instead of borrowing the test thread's.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Tests never run collectstatic: WhiteNoise finds files in the apps, and templates use unhashed names.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

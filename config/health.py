@@ -1,0 +1,66 @@
+"""/healthz (the process answers) and /readyz (it can serve: database, signing key, cache).
+
+Load balancers and orchestrators poll these every few seconds, so both are cheap: /healthz touches
+nothing, /readyz runs one indexed query that proves the database answers and a signing key exists,
+plus one cache round trip (the shared cache holds the CORS origin set). Neither is cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from applications.models import SigningKey
+
+log = logging.getLogger(__name__)
+
+OK = {"status": "ok"}
+_CACHE_PROBE_KEY = "latchkey:readyz"
+
+
+def _fail(reason: str) -> dict:
+    return {"status": "fail", "reason": reason}
+
+
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(OK)
+
+
+def _database_and_signing_key() -> tuple[dict, dict]:
+    try:
+        has_key = SigningKey.objects.filter(retired_at__isnull=True).exists()
+    except DatabaseError as error:
+        log.warning("readiness: database unreachable: %s", type(error).__name__)
+        return _fail(f"database error ({type(error).__name__})"), _fail("not checked: no database")
+    if not has_key:
+        return OK, _fail("no active signing key; run `manage.py keys rotate`")
+    return OK, OK
+
+
+def _cache() -> dict:
+    probe = uuid.uuid4().hex
+    try:
+        cache.set(_CACHE_PROBE_KEY, probe, timeout=10)
+        answered = cache.get(_CACHE_PROBE_KEY)
+    except Exception as error:  # each backend raises its own errors (redis.ConnectionError, OSError…)
+        log.warning("readiness: cache unreachable: %s", type(error).__name__)
+        return _fail(f"cache error ({type(error).__name__})")
+    # Another process may have written its own probe in between: any answer proves a round trip.
+    return OK if answered is not None else _fail("cache did not keep a value")
+
+
+@require_safe
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    database, signing_key = _database_and_signing_key()
+    checks = {"database": database, "signing_key": signing_key, "cache": _cache()}
+    ready = all(check["status"] == "ok" for check in checks.values())
+    return JsonResponse({"status": "ok" if ready else "fail", "checks": checks}, status=200 if ready else 503)
