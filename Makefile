@@ -6,7 +6,7 @@ DEV_ENV := DJANGO_DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format migrate seed clean
+.PHONY: run test install lint format migrate seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Latchkey and vanilla django-oauth-toolkit under wrk on PostgreSQL (docs/benchmarks.md).
+# BENCH_DURATION=10 BENCH_ROUNDS=1 BENCH_SMOKE=1 BENCH_WORKER=gthread: see bench/run.py.
+bench: install
+	$(BIN)/python bench/run.py
 
 lint: install
 	$(BIN)/ruff check .
