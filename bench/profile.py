@@ -1,8 +1,9 @@
-"""Profile one endpoint in-process: `python -m bench.profile ENDPOINT [N]` (Latchkey only).
+"""Profile endpoints in-process: `python -m bench.profile ENDPOINT[,ENDPOINT...] [N]` (Latchkey only).
 
 Creates a fresh latchkey_bench_profile_* database, migrates and seeds it like `make bench`, then
-sends N requests through Django's test client (DEBUG off, the same settings as the bench's
-gunicorn) under pyinstrument, and prints the queries of one request and the profile.
+sends N requests (0: only list one request's SQL) through Django's test client (DEBUG off, the
+bench's settings) under pyinstrument, and prints the queries of one request and the profile.
+PROFILE_FLAT=1 lists functions by own time; PROFILE_CPROFILE=1 uses cProfile (call counts).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def main() -> None:
             import django
 
             django.setup()
-            profile(endpoint, n, Path(tmp))
+            for name in endpoint.split(","):
+                profile(name, n, Path(tmp))
     finally:
         from django.db import connections
 
@@ -66,7 +68,9 @@ def profile(endpoint: str, n: int, seeded: Path) -> None:
         response = send()
     print(f"{endpoint}: {response.status_code}, {len(queries)} queries")
     for query in queries.captured_queries:
-        print("  ", query["sql"][:160])
+        print("  ", query["sql"][: int(os.environ.get("PROFILE_SQL_WIDTH", "160"))])
+    if n == 0:
+        return
     import time
 
     started = time.perf_counter()

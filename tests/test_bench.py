@@ -18,7 +18,8 @@ from bench import run
 
 pytestmark = pytest.mark.bench
 ROOT = Path(__file__).resolve().parent.parent
-PORT = "18210"  # not make bench's 18200, so a bench run by hand does not collide with the tests
+# Not make bench's 18200-18201; per process, so the SQLite and PostgreSQL suites can run side by side.
+PORT = str(18210 + os.getpid() % 40 * 2)
 
 
 def missing_tool() -> str | None:
