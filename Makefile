@@ -14,7 +14,7 @@ SERVE_ENV := DJANGO_DEBUG=false \
 	DJANGO_SESSION_COOKIE_SECURE=false DJANGO_CSRF_COOKIE_SECURE=false \
 	LATCHKEY_BIND="$${LATCHKEY_BIND:-$(HOST):$(PORT)}"
 
-.PHONY: run serve test install lint format migrate seed clean
+.PHONY: run serve test install lint format migrate seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Latchkey and vanilla django-oauth-toolkit under wrk on PostgreSQL (docs/benchmarks.md).
+# BENCH_DURATION=10 BENCH_ROUNDS=1 BENCH_SMOKE=1 BENCH_WORKER=gthread: see bench/run.py.
+bench: install
+	$(BIN)/python bench/run.py
 
 lint: install
 	$(BIN)/ruff check .

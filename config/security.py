@@ -29,13 +29,12 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 
 
 class PageSecurityMiddleware:
-    """Sets `request.csp_nonce` on every request; adds CSP and X-Frame-Options to end-user HTML pages."""
+    """Adds CSP and X-Frame-Options to end-user HTML pages; their nonce is made when a page first asks for it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.csp_nonce = secrets.token_urlsafe(18)
         response = self.get_response(request)
         if is_end_user_page(request, response):
             response["Content-Security-Policy"] = page_policy(request)
@@ -43,9 +42,21 @@ class PageSecurityMiddleware:
         return response
 
 
+def nonce(request: HttpRequest) -> str:
+    """This request's CSP nonce, made on first use: the JSON endpoints (the token endpoint above all) never need one.
+
+    The page's template asks first (through the context processor), the response's policy later, so both
+    carry the same value.
+    """
+    value = getattr(request, "csp_nonce", None)
+    if value is None:
+        value = request.csp_nonce = secrets.token_urlsafe(18)
+    return value
+
+
 def csp_nonce(request: HttpRequest) -> dict:
     """Context processor: `csp_nonce` for the page's <style> block, even where a view shadows `request`."""
-    return {"csp_nonce": getattr(request, "csp_nonce", "")}
+    return {"csp_nonce": nonce(request)}
 
 
 def is_end_user_page(request: HttpRequest, response: HttpResponse) -> bool:
@@ -64,7 +75,7 @@ def page_policy(request: HttpRequest) -> str:
         [
             "default-src 'none'",
             "script-src 'none'",
-            f"style-src 'nonce-{request.csp_nonce}'",
+            f"style-src 'nonce-{nonce(request)}'",
             f"img-src {' '.join(images)}",
             f"form-action {' '.join(form_action)}",
             "frame-ancestors 'none'",

@@ -12,10 +12,13 @@ import hashlib
 import json
 import logging
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from jwcrypto import jws, jwt
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
@@ -56,27 +59,62 @@ class GrantInUse(Exception):
     """Another request holds the code or refresh token being presented."""
 
 
-def lock_presented_grant(grant_type: str, params) -> None:
+@dataclass(frozen=True)
+class Presented:
+    """What the token view read under its lock: the code's grant, or the refresh token rows' clients."""
+
+    code: str | None = None
+    grant: Grant | None = None
+    refresh_checksum: str | None = None
+    refresh_application_ids: frozenset[int] = frozenset()
+
+
+# Set by the token view for the length of one code or refresh exchange, so the validator reuses the
+# rows it locked instead of reading them again (a context variable: each gunicorn thread has its own).
+_presented: ContextVar[Presented | None] = ContextVar("latchkey_presented", default=None)
+
+
+@contextmanager
+def lock_presented_grant(grant_type: str, params):
     """Lock the authorization code or refresh token a token request presents (NOWAIT).
 
-    Call inside the token request's transaction. django-oauth-toolkit 3.4.1 reads both unlocked,
+    Use inside the token request's transaction. django-oauth-toolkit 3.4.1 reads both unlocked,
     so two concurrent requests could both pass validation: two token sets from one code, or a
     refresh race mistaken for a replay that revokes the winner's new tokens. Here the second
-    request is refused at once (GrantInUse) and never looks like a replay.
+    request is refused at once (GrantInUse) and never looks like a replay. The locked rows are
+    what the validator then reads (`Presented`): the lock's read is the current row.
     """
-    if grant_type == "authorization_code":
-        query = Grant.objects.filter(code=params.get("code") or "")
-    elif grant_type == "refresh_token":
-        checksum = hashlib.sha256((params.get("refresh_token") or "").encode("utf-8")).hexdigest()
-        query = RefreshToken.objects.filter(token_checksum=checksum)
-    else:
-        return
     try:
-        list(query.select_for_update(nowait=True).values_list("pk", flat=True))
+        if grant_type == "authorization_code":
+            code = params.get("code") or ""
+            locked = Grant.objects.select_related("user").select_for_update(nowait=True, of=("self",))
+            presented = Presented(code=code, grant=locked.filter(code=code).first())
+        elif grant_type == "refresh_token":
+            checksum = hashlib.sha256((params.get("refresh_token") or "").encode("utf-8")).hexdigest()
+            rows = RefreshToken.objects.filter(token_checksum=checksum).select_for_update(nowait=True)
+            presented = Presented(
+                refresh_checksum=checksum,
+                refresh_application_ids=frozenset(rows.values_list("application_id", flat=True)),
+            )
+        else:
+            presented = None
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
             raise GrantInUse from exc
         raise
+    reset = _presented.set(presented)
+    try:
+        yield
+    finally:
+        _presented.reset(reset)
+
+
+def _presented_grant(code: str) -> Grant | None | bool:
+    """The grant the token view locked for `code`; False when the view did not lock this code."""
+    presented = _presented.get()
+    if presented is None or presented.code is None or presented.code != code:
+        return False
+    return presented.grant
 
 
 class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
@@ -111,8 +149,14 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         cached = getattr(request, "latchkey_grant", None)
         if cached is not None and cached.code == code:
             return cached
+        locked = _presented_grant(code)
+        if locked is not False:
+            if request.client is None:
+                return locked  # oauthlib's token dispatcher asks for the scopes before the client is authenticated
+            grant = locked if locked is not None and locked.application_id == request.client.pk else None
+            request.latchkey_grant = grant
+            return grant
         if request.client is None:
-            # oauthlib's token dispatcher asks for the scopes before the client is authenticated.
             return Grant.objects.filter(code=code).first()
         grant = Grant.objects.filter(code=code, application=request.client).first()
         request.latchkey_grant = grant
@@ -120,8 +164,11 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         """One redemption per code; a replay revokes what the first redemption issued (RFC 6749 §4.1.2)."""
-        # The token view has already locked this row (lock_presented_grant).
-        grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
+        locked = _presented_grant(code)
+        if locked is not False:  # the row the token view locked (lock_presented_grant), user joined
+            grant = locked if locked is not None and locked.application_id == client.pk else None
+        else:
+            grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
             return False
         request.latchkey_grant = grant
@@ -196,6 +243,15 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         # Refresh tokens only for offline_access (OIDC Core §11); the dict is the response body.
         if "offline_access" not in token.get("scope", "").split():
             token.pop("refresh_token", None)
+        if request.grant_type == "client_credentials" and "refresh_token" not in token:
+            # One INSERT is atomic by itself: django-oauth-toolkit 3.4.1 wraps every save in a
+            # transaction, whose BEGIN and COMMIT are two more database round trips on the hot path.
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        if _presented.get() is not None and transaction.get_connection().in_atomic_block:
+            # A code or refresh exchange: the token view's transaction already holds every write, and
+            # nothing in _save_bearer_token raises after its first write, so django-oauth-toolkit's
+            # nested atomic would only add a SAVEPOINT and a RELEASE (two round trips).
+            return self._save_bearer_token(token, request, *args, **kwargs)
         return super().save_bearer_token(token, request, *args, **kwargs)
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
@@ -254,7 +310,11 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         presenting a stolen, already-rotated token could revoke a family that is not its own.
         """
         checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
-        if not RefreshToken.objects.filter(token_checksum=checksum, application=client).exists():
+        presented = _presented.get()
+        if presented is not None and presented.refresh_checksum == checksum:
+            if client.pk not in presented.refresh_application_ids:  # read under the token view's lock
+                return False
+        elif not RefreshToken.objects.filter(token_checksum=checksum, application=client).exists():
             return False
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False

@@ -275,8 +275,7 @@ class TokenView(DeviceTokenMixin, dot_views.TokenView):
         if grant_type not in ("authorization_code", "refresh_token"):
             return super().post(request, *args, **kwargs)
         try:
-            with transaction.atomic():
-                lock_presented_grant(grant_type, request.POST)
+            with transaction.atomic(), lock_presented_grant(grant_type, request.POST):
                 return super().post(request, *args, **kwargs)
         except GrantInUse:
             return _token_error("invalid_grant", "This grant is being redeemed by another request.")
