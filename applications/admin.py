@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from applications import policies, services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope, SigningKey
 from branding.models import Branding
-from config.admin_helpers import AuditedAdminMixin, ServiceDeleteMixin
+from config.admin_helpers import AuditedAdminMixin, ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
@@ -349,7 +349,7 @@ class ScopeAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: `manage.py keys rotate` adds and retires keys; the private key is never shown."""
 
     list_display = ["kid", "algorithm", "created", "retired_at", "published_until"]
@@ -357,12 +357,3 @@ class SigningKeyAdmin(admin.ModelAdmin):
     search_fields = ["kid"]
     fields = list_display
     readonly_fields = list_display
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -96,3 +96,16 @@ class AuditedAdminMixin:
             for obj in queryset:
                 self._record_delete(request, obj)
             super().delete_queryset(request, queryset)
+
+
+class ReadOnlyAdminMixin:
+    """Viewable by staff with the view permission; never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 
-from config.admin_helpers import AuditedAdminMixin, ServiceDeleteMixin
+from config.admin_helpers import AuditedAdminMixin, ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit, services
 from identity.models import AuditEvent, Role, RoleAssignment, User
 
@@ -110,7 +110,7 @@ class RoleAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone: the log is written by the writes it records, never by hand."""
 
     list_display = ["occurred_at", "actor_label", "actor_type", "action", "target_type", "target_label"]
@@ -129,12 +129,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         "changes",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
