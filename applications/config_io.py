@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +37,6 @@ from config.cli import validation_error_line
 from identity import services as identity_services
 from identity.api.serializers import RoleWriteSerializer
 from identity.models import Role
-from identity.selectors import roles_by_name
 
 FORMAT_VERSION = 1
 SECTIONS = ("api_resources", "roles", "applications")
@@ -331,27 +329,6 @@ def _import_role(entry: dict, name: str) -> Change:
 # applications
 
 
-def _relations(data: dict) -> dict:
-    """Names in the entry as catalogue rows; every unknown name is reported at once."""
-    lookups: dict[str, Callable[[], list]] = {}
-    if "allowed_scopes" in data:
-        lookups["allowed_scopes"] = lambda: selectors.scopes_by_name(data["allowed_scopes"])
-    if "required_roles" in data.get("access_control", {}):
-        required = data["access_control"]["required_roles"]
-        lookups["required_roles"] = lambda: roles_by_name(required, field="access_control.required_roles")
-    if "m2m_roles" in data:
-        lookups["m2m_roles"] = lambda: roles_by_name(data["m2m_roles"], field="m2m_roles")
-    relations, errors = {}, {}
-    for key, lookup in lookups.items():
-        try:
-            relations[key] = lookup()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    return relations
-
-
 def _wanted_application(before: dict, data: dict) -> dict:
     """What the application would look like with the entry applied, as far as that is known without writing."""
     wanted = copy.deepcopy(before)
@@ -375,7 +352,7 @@ def _import_application(entry: dict, client_id: str) -> Change:
     fields = {key: value for key, value in entry.items() if key != "client_id"}
     data = _parse(ApplicationWriteSerializer, fields, partial=application is not None)
     change = Change("application", client_id, name=data.get("name", application.name if application else ""))
-    relations = _relations(data)
+    relations = selectors.application_relations(data)
     branding = data["branding"] if "branding" in data else services.UNCHANGED
     if branding is not services.UNCHANGED and branding is not None:
         branding = dict(branding)

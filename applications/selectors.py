@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from applications.models import Application, Scope
+from identity.selectors import roles_by_name
 
 
 def applications_for_listing() -> QuerySet[Application]:
@@ -74,3 +75,26 @@ def available_scope_names(application: Application) -> set[str]:
     if application.type == Application.Type.M2M:
         query |= Q(roles__machine_applications=application)
     return set(Scope.objects.filter(query).values_list("name", flat=True).distinct())
+
+
+def application_relations(data: dict) -> dict[str, list]:
+    """The rows for the names an application's entry gives (API request or config file, same shape):
+    `allowed_scopes`, `access_control.required_roles`, `m2m_roles`; only those present, and every
+    unknown name reported at once under its field."""
+    lookups: dict[str, Callable[[], list]] = {}
+    if "allowed_scopes" in data:
+        lookups["allowed_scopes"] = lambda: scopes_by_name(data["allowed_scopes"])
+    if "required_roles" in data.get("access_control", {}):
+        required = data["access_control"]["required_roles"]
+        lookups["required_roles"] = lambda: roles_by_name(required, field="access_control.required_roles")
+    if "m2m_roles" in data:
+        lookups["m2m_roles"] = lambda: roles_by_name(data["m2m_roles"], field="m2m_roles")
+    relations, errors = {}, {}
+    for key, lookup in lookups.items():
+        try:
+            relations[key] = lookup()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return relations

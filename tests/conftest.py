@@ -46,3 +46,15 @@ def management_api(db):
         return api
 
     return make
+
+
+@pytest.fixture
+def writer(management_api):
+    """A management API client whose token may read and write."""
+    return management_api("management:read", "management:write")
+
+
+@pytest.fixture
+def reader(management_api):
+    """A management API client whose token may only read."""
+    return management_api("management:read")

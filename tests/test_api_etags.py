@@ -12,11 +12,6 @@ from tests.identity.factories import RoleFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def writer(management_api):
-    return management_api("management:read", "management:write")
-
-
 def role() -> tuple[str, dict, callable]:
     obj = RoleFactory(name="team:etag", description="before")
     return f"/api/roles/{obj.pk}", {"description": "after"}, lambda: Role.objects.get(pk=obj.pk).description

@@ -7,11 +7,6 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def writer(management_api):
-    return management_api("management:read", "management:write")
-
-
 @pytest.mark.parametrize(
     ("method", "path"),
     [

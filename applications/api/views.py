@@ -25,11 +25,10 @@ from applications.api.serializers import (
     error_example,
 )
 from applications.models import Application
-from applications.selectors import applications_for_listing, scopes_by_name
+from applications.selectors import application_relations, applications_for_listing
 from config.api import Conflict, PreconditionFailed, check_if_match
 from config.api_errors import ApiErrorSerializer as ErrorSerializer
 from config.api_errors import request_actor
-from identity.selectors import roles_by_name
 
 NAME_TAKEN = "An application with this name already exists."
 # API field -> model field, for the columns whose names differ; errors are mapped back.
@@ -82,33 +81,6 @@ def _service_errors() -> Iterator[None]:
         if fields.get("name") == [NAME_TAKEN] and len(fields) == 1:
             raise Conflict(NAME_TAKEN, fields=fields) from exc
         raise DjangoValidationError(fields) from exc
-
-
-def _relations(data: dict) -> dict:
-    """Names in the request turned into catalogue rows; unknown names are field errors, all at once."""
-    relations, errors = {}, {}
-    lookups = {
-        "allowed_scopes": lambda: scopes_by_name(data["allowed_scopes"]),
-        "required_roles": lambda: roles_by_name(
-            data["access_control"]["required_roles"], field="access_control.required_roles"
-        ),
-        "m2m_roles": lambda: roles_by_name(data["m2m_roles"], field="m2m_roles"),
-    }
-    present = {
-        "allowed_scopes": "allowed_scopes" in data,
-        "required_roles": "required_roles" in data.get("access_control", {}),
-        "m2m_roles": "m2m_roles" in data,
-    }
-    for key, lookup in lookups.items():
-        if not present[key]:
-            continue
-        try:
-            relations[key] = lookup()
-        except DjangoValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise DjangoValidationError(errors)
-    return relations
 
 
 def _branding(data: dict):
@@ -290,7 +262,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         application = Application(**{COLUMN_FIELDS[field]: data[field] for field in COLUMN_FIELDS if field in data})
-        relations = _relations(data)
+        relations = application_relations(data)
         actor = request_actor(request)
         branding = _branding(data)
         with _service_errors():
@@ -315,7 +287,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         incoming = ApplicationWriteSerializer(data=request.data, partial=partial)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        relations = _relations(data)
+        relations = application_relations(data)
         with transaction.atomic():
             # Changes apply to the locked row, so a concurrent write is neither lost nor half-overwritten.
             application = Application.objects.select_for_update().get(pk=application.pk)

@@ -8,7 +8,6 @@ Each client only ever sees or revokes tokens issued to itself.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -27,7 +26,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
 from applications import policies
-from applications.oauth.validator import LatchkeyValidator
+from applications.oauth.validator import LatchkeyValidator, token_checksum
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -40,11 +39,6 @@ REFRESH_TOKEN = "refresh_token"
 # Parameters that must appear once; oauthlib silently keeps the last of a repeated one.
 SINGLE_PARAMETERS = ("token", "token_type_hint", "client_id", "client_secret")
 SENSITIVE_PARAMETERS = ("token", "client_secret")  # hidden from Django's error reports
-
-
-def _checksum(token: str) -> str:
-    # django-oauth-toolkit stores only this digest (COMPLIANT_BCP_RFC9700_TOKEN_STORAGE).
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _lookup_order(token_type_hint: str | None) -> tuple[str, str]:
@@ -74,7 +68,7 @@ class IntrospectionValidator(LatchkeyValidator):
         other clients' tokens.
         """
         client = request.client
-        checksum = _checksum(token)
+        checksum = token_checksum(token)
         for kind in _lookup_order(token_type_hint):
             if kind == ACCESS_TOKEN:
                 found = AccessToken.objects.select_related("user").filter(token_checksum=checksum, application=client)
@@ -146,7 +140,7 @@ class RevocationValidator(LatchkeyValidator):
         client = request.client
         if client is None or client.pk is None:
             return
-        checksum = _checksum(token)
+        checksum = token_checksum(token)
         refresh_tokens: list = []
         for kind in _lookup_order(token_type_hint):
             if kind == ACCESS_TOKEN:

@@ -39,6 +39,11 @@ RefreshToken = get_refresh_token_model()
 IDToken = get_id_token_model()
 
 
+def token_checksum(token: str) -> str:
+    """How tokens are found: django-oauth-toolkit stores only this digest (COMPLIANT_BCP_RFC9700_TOKEN_STORAGE)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def _basic_credentials(request) -> tuple[str, str] | None:
     header = request.headers.get("HTTP_AUTHORIZATION") or request.headers.get("Authorization") or ""
     scheme, _, value = header.partition(" ")
@@ -90,7 +95,7 @@ def lock_presented_grant(grant_type: str, params):
             locked = Grant.objects.select_related("user").select_for_update(nowait=True, of=("self",))
             presented = Presented(code=code, grant=locked.filter(code=code).first())
         elif grant_type == "refresh_token":
-            checksum = hashlib.sha256((params.get("refresh_token") or "").encode("utf-8")).hexdigest()
+            checksum = token_checksum(params.get("refresh_token") or "")
             rows = RefreshToken.objects.filter(token_checksum=checksum).select_for_update(nowait=True)
             presented = Presented(
                 refresh_checksum=checksum,
@@ -309,7 +314,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         The toolkit finds the token by checksum before checking its client, so another client
         presenting a stolen, already-rotated token could revoke a family that is not its own.
         """
-        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+        checksum = token_checksum(refresh_token)
         presented = _presented.get()
         if presented is not None and presented.refresh_checksum == checksum:
             if client.pk not in presented.refresh_application_ids:  # read under the token view's lock

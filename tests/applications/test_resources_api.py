@@ -11,16 +11,6 @@ from tests.identity.factories import RoleFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def writer(management_api):
-    return management_api("management:read", "management:write")
-
-
-@pytest.fixture
-def reader(management_api):
-    return management_api("management:read")
-
-
 def test_create_resource_with_scopes_returns_201_and_scopes(writer):
     response = writer.post(
         "/api/resources",

@@ -18,16 +18,6 @@ AccessToken = get_access_token_model()
 
 
 @pytest.fixture
-def writer(management_api):
-    return management_api("management:read", "management:write")
-
-
-@pytest.fixture
-def reader(management_api):
-    return management_api("management:read")
-
-
-@pytest.fixture
 def consents():
     ada, bob = UserFactory(email="ada@example.com"), UserFactory(email="bob@example.com")
     web, _ = make_application(type="web", name="Web")

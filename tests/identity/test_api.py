@@ -25,16 +25,6 @@ def checksum(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()  # django-oauth-toolkit stores only this digest
 
 
-@pytest.fixture
-def writer(management_api):
-    return management_api("management:read", "management:write")
-
-
-@pytest.fixture
-def reader(management_api):
-    return management_api("management:read")
-
-
 # -- authentication and scopes --
 
 

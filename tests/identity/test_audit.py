@@ -23,11 +23,6 @@ pytestmark = pytest.mark.django_db
 STRONG = "a long and unusual passphrase 9"
 
 
-@pytest.fixture
-def writer(management_api):
-    return management_api("management:read", "management:write")
-
-
 def events(**filters) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(**filters).order_by("id"))
 
