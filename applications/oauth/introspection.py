@@ -27,6 +27,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from applications import policies
 from applications.oauth.validator import LatchkeyValidator, token_checksum
+from config.compiled_queries import CompiledQuery
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -39,6 +40,18 @@ REFRESH_TOKEN = "refresh_token"
 # Parameters that must appear once; oauthlib silently keeps the last of a repeated one.
 SINGLE_PARAMETERS = ("token", "token_type_hint", "client_id", "client_secret")
 SENSITIVE_PARAMETERS = ("token", "client_secret")  # hidden from Django's error reports
+
+# A resource server introspects on every request it serves: both lookups are compiled once.
+access_token_of_client = CompiledQuery(
+    lambda checksum, application_id: AccessToken.objects.select_related("user").filter(
+        token_checksum=checksum, application_id=application_id
+    )
+)
+live_refresh_token_of_client = CompiledQuery(
+    lambda checksum, application_id: RefreshToken.objects.select_related("user", "access_token").filter(
+        token_checksum=checksum, application_id=application_id, revoked__isnull=True
+    )
+)
 
 
 def _lookup_order(token_type_hint: str | None) -> tuple[str, str]:
@@ -71,15 +84,11 @@ class IntrospectionValidator(LatchkeyValidator):
         checksum = token_checksum(token)
         for kind in _lookup_order(token_type_hint):
             if kind == ACCESS_TOKEN:
-                found = AccessToken.objects.select_related("user").filter(token_checksum=checksum, application=client)
-                access_token = found.first()
+                access_token = access_token_of_client.first(checksum, client.pk)
                 if access_token is not None:
                     return self._access_token_claims(access_token, client)
             else:
-                found = RefreshToken.objects.select_related("user", "access_token").filter(
-                    token_checksum=checksum, application=client, revoked__isnull=True
-                )
-                refresh_token = found.first()
+                refresh_token = live_refresh_token_of_client.first(checksum, client.pk)
                 if refresh_token is not None:
                     return self._refresh_token_claims(refresh_token, client)
         return None

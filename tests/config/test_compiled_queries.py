@@ -1,0 +1,124 @@
+"""config.compiled_queries: the same rows and instances as the queryset, compiled only once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+from applications.models import Application
+from config.compiled_queries import CompiledQuery
+from tests.applications.factories import make_application
+from tests.identity.factories import UserFactory
+
+AccessToken = get_access_token_model()
+
+pytestmark = pytest.mark.django_db
+
+token_with_relations = CompiledQuery(
+    lambda checksum: AccessToken.objects.select_related("application", "user").filter(token_checksum=checksum)
+)
+token_of_application = CompiledQuery(
+    lambda checksum, application_id: AccessToken.objects.filter(token_checksum=checksum, application_id=application_id)
+)
+
+
+def _fields(instance) -> list:
+    return [getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields]
+
+
+def _token(application, user=None, checksum="a" * 64, **fields):
+    return AccessToken.objects.create(
+        application=application,
+        user=user,
+        token_checksum=checksum,
+        expires=timezone.now() + timedelta(hours=1),
+        scope="openid profile",
+        **fields,
+    )
+
+
+def test_builds_the_same_instances_as_the_queryset_with_select_related():
+    application, _ = make_application()
+    user = UserFactory(name="Ada Lovelace")
+    _token(application, user, resource=["https://api.example.com"])
+
+    compiled = token_with_relations.first("a" * 64)
+    expected = AccessToken.objects.select_related("application", "user").get(token_checksum="a" * 64)
+
+    assert _fields(compiled) == _fields(expected)
+    assert _fields(compiled.application) == _fields(expected.application)
+    assert _fields(compiled.user) == _fields(expected.user)
+    assert compiled.resource == ["https://api.example.com"]  # converters applied (JSON)
+    assert compiled.expires.tzinfo is not None
+    with CaptureQueriesContext(connection) as queries:  # the relations came with the row
+        assert compiled.application.client_id == application.client_id
+        assert compiled.user.name == "Ada Lovelace"
+    assert len(queries) == 0
+
+
+def test_a_null_relation_is_none_and_a_miss_is_none():
+    application, _ = make_application(type="m2m")
+    _token(application, None, checksum="b" * 64)
+
+    assert token_with_relations.first("b" * 64).user is None
+    assert token_with_relations.first("c" * 64) is None
+
+
+def test_each_call_uses_its_own_parameters_and_compiles_once():
+    application, _ = make_application()
+    other, _ = make_application()
+    _token(application, checksum="d" * 64)
+    _token(other, checksum="e" * 64)
+
+    assert token_of_application.first("d" * 64, application.pk).application_id == application.pk
+    assert token_of_application.first("d" * 64, other.pk) is None  # another client's token
+    assert token_of_application.first("e" * 64, other.pk).application_id == other.pk
+
+    built = []
+
+    def build(client_id):
+        built.append(client_id)
+        return Application.objects.filter(client_id=client_id)
+
+    by_client_id = CompiledQuery(build)
+    assert by_client_id.first(application.client_id).pk == application.pk
+    assert by_client_id.first(other.client_id).pk == other.pk
+    assert len(built) == 1
+
+
+def test_counts_as_one_query_like_any_other():
+    application, _ = make_application()
+    _token(application, checksum="f" * 64)
+    with CaptureQueriesContext(connection) as queries:
+        token_with_relations.first("f" * 64)
+    assert len(queries) == 1
+
+
+def test_each_thread_compiles_for_its_own_connection():
+    application, _ = make_application()
+    found = []
+
+    def lookup():
+        try:
+            found.append(token_of_application.first("0" * 64, application.pk))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=lookup)
+    thread.start()
+    thread.join()
+    assert found == [None]
+
+
+def test_a_transformed_or_unsupported_parameter_fails_loudly():
+    contains = CompiledQuery(lambda name: Application.objects.filter(name__contains=name))
+    with pytest.raises(ValueError, match="transformed"):
+        contains.first("web")
+    with pytest.raises(TypeError, match="str or int"):
+        token_with_relations.first(None)
