@@ -8,6 +8,8 @@ with new parameters and builds instances exactly as a queryset would (`ModelIter
 steps `rows` repeats): same SQL, same converters, same `select_related` population, and it runs
 through Django's cursor, so query logging, `assertNumQueries` and the query budgets still see it.
 
+A `values_list()` queryset gives tuples instead of instances.
+
 Parameters are strings or integers, each used as-is by the lookup (`exact`, `in` of one, …): the
 compile step places a unique stand-in for each one and fails loudly if a lookup transformed it.
 """
@@ -21,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=Model)
@@ -37,7 +39,7 @@ class _Compiled:
     params: tuple  # the compiled parameters, stand-ins included
     slots: tuple[tuple[int, int], ...]  # (position in params, argument index)
     compiler: SQLCompiler
-    model_start: int
+    model_start: int  # 0, 0, () and () for a values_list() query: its rows are tuples
     model_end: int
     init_list: tuple[str, ...]
     related_populators: tuple
@@ -58,7 +60,7 @@ class CompiledQuery(Generic[M]):
     def first(self, *args: str | int) -> M | None:
         return next(self.rows(*args, limit=1), None)
 
-    def rows(self, *args: str | int, limit: int | None = None) -> Iterator[M]:
+    def rows(self, *args: str | int, limit: int | None = None) -> Iterator[M] | Iterator[tuple]:
         compiled = self._compiled(args, limit)
         params = list(compiled.params)
         for position, index in compiled.slots:
@@ -71,7 +73,12 @@ class CompiledQuery(Generic[M]):
             return iter(())
         return self._instances(compiled, fetched)
 
-    def _instances(self, compiled: _Compiled, fetched: list) -> Iterator[M]:
+    def _instances(self, compiled: _Compiled, fetched: list) -> Iterator[M] | Iterator[tuple]:
+        if not compiled.init_list:
+            return compiled.compiler.results_iter([fetched], tuple_expected=True)
+        return self._models(compiled, fetched)
+
+    def _models(self, compiled: _Compiled, fetched: list) -> Iterator[M]:
         model = compiled.compiler.klass_info["model"]
         for row in compiled.compiler.results_iter([fetched]):
             instance = model.from_db(self._using, compiled.init_list, row[compiled.model_start : compiled.model_end])
@@ -94,6 +101,11 @@ class CompiledQuery(Generic[M]):
                 raise TypeError(f"CompiledQuery parameters are str or int, not {type(value).__name__}")
             stand_ins.append(_STR_STAND_IN.format(index) if isinstance(value, str) else _INT_STAND_IN - index)
         queryset = self._build(*stand_ins)
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
+            raise TypeError("CompiledQuery runs model querysets and values_list() (not flat, not named)")
+        query = queryset.query
+        if queryset._fields and list(queryset._fields) != [*query.extra_select, *query.values_select]:
+            raise TypeError("CompiledQuery runs values_list() of plain fields only")
         if limit is not None:
             queryset = queryset[:limit]
         compiler = queryset.query.get_compiler(using=self._using)
@@ -106,7 +118,9 @@ class CompiledQuery(Generic[M]):
         used = sorted({index for _, index in slots})
         if used != list(range(len(args))):
             raise ValueError(f"CompiledQuery: a lookup transformed or dropped a parameter: {params!r}")
-        klass_info: dict[str, Any] = compiler.klass_info
+        klass_info: dict[str, Any] | None = compiler.klass_info
+        if klass_info is None or queryset._iterable_class is not ModelIterable:  # values_list()
+            return _Compiled(sql, tuple(params), tuple(slots), compiler, 0, 0, (), ())
         select_fields = klass_info["select_fields"]
         start, end = select_fields[0], select_fields[-1] + 1
         return _Compiled(

@@ -6,11 +6,15 @@ from oauth2_provider.scopes import BaseScopes
 
 from applications.models import Scope
 from applications.selectors import available_scope_names
+from config.compiled_queries import CompiledQuery
+
+# Read by django-oauth-toolkit on every bearer request (AccessToken.scopes): compiled once.
+_catalogue = CompiledQuery(lambda: Scope.objects.order_by().values_list("name", "description"))
 
 
 class CatalogueScopes(BaseScopes):
     def get_all_scopes(self) -> dict[str, str]:
-        return dict(Scope.objects.values_list("name", "description"))
+        return dict(_catalogue.rows())
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         if application is None:

@@ -122,3 +122,26 @@ def test_a_transformed_or_unsupported_parameter_fails_loudly():
         contains.first("web")
     with pytest.raises(TypeError, match="str or int"):
         token_with_relations.first(None)
+
+
+def test_values_list_rows_are_tuples_and_unions_compile():
+    first, _ = make_application(name="First")
+    second, _ = make_application(name="Second")
+    names = CompiledQuery(lambda: Application.objects.order_by("name").values_list("name", "client_id"))
+    assert list(names.rows()) == [("First", first.client_id), ("Second", second.client_id)]
+
+    either = CompiledQuery(
+        lambda one, other: Application.objects.filter(pk=one)
+        .order_by()
+        .values_list("name")
+        .union(Application.objects.filter(pk=other).order_by().values_list("name"))
+    )
+    assert sorted(either.rows(first.pk, second.pk)) == [("First",), ("Second",)]
+    assert list(either.rows(first.pk, first.pk)) == [("First",)]
+
+
+def test_flat_or_reordered_values_are_refused():
+    with pytest.raises(TypeError, match="not flat"):
+        CompiledQuery(lambda: Application.objects.values_list("name", flat=True)).first()
+    with pytest.raises(TypeError, match="not flat"):
+        CompiledQuery(lambda: Application.objects.values("name")).first()
