@@ -131,10 +131,12 @@ def test_values_list_rows_are_tuples_and_unions_compile():
     assert list(names.rows()) == [("First", first.client_id), ("Second", second.client_id)]
 
     either = CompiledQuery(
-        lambda one, other: Application.objects.filter(pk=one)
-        .order_by()
-        .values_list("name")
-        .union(Application.objects.filter(pk=other).order_by().values_list("name"))
+        lambda one, other: (
+            Application.objects.filter(pk=one)
+            .order_by()
+            .values_list("name")
+            .union(Application.objects.filter(pk=other).order_by().values_list("name"))
+        )
     )
     assert sorted(either.rows(first.pk, second.pk)) == [("First",), ("Second",)]
     assert list(either.rows(first.pk, first.pk)) == [("First",)]
