@@ -50,6 +50,17 @@ access_token_by_checksum = CompiledQuery(
     lambda checksum: AccessToken.objects.select_related("application", "user").filter(token_checksum=checksum)
 )
 application_by_client_id = CompiledQuery(lambda client_id: Application.objects.filter(client_id=client_id))
+# The token view's locks (inside its transaction: select_for_update compiles only there).
+locked_grant_by_code = CompiledQuery(
+    lambda code: Grant.objects.select_related("user").select_for_update(nowait=True, of=("self",)).filter(code=code)
+)
+locked_refresh_token_clients = CompiledQuery(
+    lambda checksum: (
+        RefreshToken.objects.filter(token_checksum=checksum)
+        .select_for_update(nowait=True)
+        .values_list("application_id")
+    )
+)
 
 
 def token_checksum(token: str) -> str:
@@ -105,14 +116,12 @@ def lock_presented_grant(grant_type: str, params):
     try:
         if grant_type == "authorization_code":
             code = params.get("code") or ""
-            locked = Grant.objects.select_related("user").select_for_update(nowait=True, of=("self",))
-            presented = Presented(code=code, grant=locked.filter(code=code).first())
+            presented = Presented(code=code, grant=locked_grant_by_code.first(code) if "\x00" not in code else None)
         elif grant_type == "refresh_token":
             checksum = token_checksum(params.get("refresh_token") or "")
-            rows = RefreshToken.objects.filter(token_checksum=checksum).select_for_update(nowait=True)
             presented = Presented(
                 refresh_checksum=checksum,
-                refresh_application_ids=frozenset(rows.values_list("application_id", flat=True)),
+                refresh_application_ids=frozenset(row[0] for row in locked_refresh_token_clients.rows(checksum)),
             )
         else:
             presented = None
