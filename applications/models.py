@@ -260,7 +260,11 @@ class Grant(AbstractGrant):
         related_name="+",
         help_text="The access token issued when the code was redeemed.",
     )
-    token_family = models.UUIDField(null=True, blank=True, help_text="Refresh-token family started by this code.")
+    # Indexed: every refresh reads its family's auth_time here, and cleartokens keeps a redeemed
+    # code as long as its family lives, so the table is as large as the live refresh families.
+    token_family = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="Refresh-token family started by this code."
+    )
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
