@@ -20,3 +20,17 @@ def test_a_codes_refresh_family_is_indexed():
     # Every refresh reads the family's auth_time from its code (and cleartokens keeps such codes
     # while the family lives): with 60,000 codes the unindexed read took 15 ms per refresh.
     assert ["token_family"] in _indexed_columns(Grant._meta.db_table)
+
+
+def test_the_lookups_of_every_protocol_request_are_indexed():
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    from applications.models import Application
+
+    def leading(model) -> list[str]:
+        return [columns[0] for columns in _indexed_columns(model._meta.db_table) if columns]
+
+    assert "client_id" in leading(Application)  # client authentication
+    assert "token_checksum" in leading(get_access_token_model())  # bearer and introspection
+    assert "token_checksum" in leading(get_refresh_token_model())  # refresh and its row lock
+    assert "code" in leading(Grant)  # code exchange and its row lock
