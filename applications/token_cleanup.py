@@ -21,6 +21,8 @@ or learn anything from it:
   second redemption is refused and revokes what the first one issued (RFC 6749 §4.1.2).
 - Device codes past `expires`: a later poll gets `invalid_grant` instead of `expired_token`,
   both final for the device (RFC 8628 §3.5).
+- Rotated-out client secrets past their grace period: they no longer authenticate anyone, and
+  their hashes need not be kept.
 
 Consents are not touched: a user's consents are deleted with the user (CASCADE), and those of a
 deactivated user are kept, since deactivation can be undone and consent lasts until revoked.
@@ -44,6 +46,7 @@ from oauth2_provider.models import (
 )
 
 from applications import policies
+from applications.models import PreviousClientSecret
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -110,6 +113,8 @@ def kinds() -> list[Kind]:
         Kind("id_tokens_expired", "ID tokens past expiry", get_id_token_model(), _id_token_dead),
         Kind("authorization_codes_expired", "authorization codes past expiry", get_grant_model(), _expired),
         Kind("device_codes_expired", "device codes past expiry", get_device_grant_model(), _expired),
+        Kind("previous_client_secrets_expired", "rotated-out client secrets past their grace period",
+             PreviousClientSecret, lambda now: Q(expires_at__lte=now)),
     ]  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from oauth2_provider.models import (
 )
 
 from applications.management.commands.cleartokens import Command as CleartokensCommand
-from applications.models import Scope
+from applications.models import PreviousClientSecret, Scope
 from consent.models import Consent
 from tests.applications.factories import (
     AccessTokenFactory,
@@ -261,6 +261,20 @@ def test_cleartokens_device_codes_go_after_expiry_whatever_their_status():
     assert not DeviceGrant.objects.filter(pk__in=[pending_expired.pk, denied_expired.pk, authorized_expired.pk])
 
 
+def test_cleartokens_rotated_out_secrets_go_after_their_grace_period():
+    application = web_app()
+    ended = PreviousClientSecret.objects.create(application=application, secret_hash="x", expires_at=ago(seconds=1))
+    in_grace = PreviousClientSecret.objects.create(
+        application=application, secret_hash="y", expires_at=timezone.now() + timedelta(hours=1)
+    )
+
+    result = cleartokens_json()
+
+    assert ids(PreviousClientSecret) == {in_grace.pk}
+    assert result["deleted"]["previous_client_secrets_expired"] == 1
+    assert not PreviousClientSecret.objects.filter(pk=ended.pk).exists()
+
+
 def test_cleartokens_leaves_consents_of_deactivated_users():
     application = web_app()
     user = UserFactory(is_active=False)
@@ -330,6 +344,7 @@ def test_cleartokens_text_output_lists_every_kind_with_its_count():
         "ID tokens past expiry": 0,
         "authorization codes past expiry": 1,
         "device codes past expiry": 0,
+        "rotated-out client secrets past their grace period": 0,
     }
     assert lines[-1] == "Total: 1 row."
     assert Grant.objects.count() == 1
