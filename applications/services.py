@@ -90,6 +90,8 @@ def application_create(
     except ValidationError as exc:
         for field, problems in exc.message_dict.items():
             errors.setdefault(field, []).extend(problems)
+    if problem := policies.client_id_error(application.client_id):  # one given from outside (config import)
+        errors.setdefault("client_id", []).append(problem)
     for field, problems in policies.application_relation_errors(
         app_type=application.type,
         allowed_scopes=allowed_scopes,

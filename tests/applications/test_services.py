@@ -30,6 +30,23 @@ def test_create_sets_owner_to_acting_user_and_dot_fields_from_type():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("client_id", ["has space", "tab\there", "ümlaut-client"])
+def test_create_refuses_a_given_client_id_outside_visible_ascii(client_id):
+    application = Application(name="Imported", type="m2m", client_id=client_id)
+    with pytest.raises(ValidationError) as exc_info:
+        services.application_create(actor=None, application=application)
+    assert "client_id" in exc_info.value.message_dict
+    assert not Application.objects.filter(name="Imported").exists()
+
+
+@pytest.mark.django_db
+def test_create_keeps_a_given_visible_ascii_client_id():
+    application = Application(name="Imported", type="m2m", client_id="legacy-client.v1~prod")
+    services.application_create(actor=None, application=application)
+    assert Application.objects.get(name="Imported").client_id == "legacy-client.v1~prod"
+
+
+@pytest.mark.django_db
 def test_create_stores_uri_lists_one_per_line_as_given():
     application, _ = make_application(
         type="web", redirect_uris=["https://a.example.com/cb?x=1", "http://localhost:3000/cb"]
