@@ -190,7 +190,18 @@ class RequestIdFilter(logging.Filter):
 
 def client_id_of(request: HttpRequest) -> str | None:
     """The client an OAuth request names (public, never its secret): HTTP Basic, else client_id in the
-    form the view already parsed, else in the query string. Only authentication proves it."""
+    form the view already parsed, else in the query string. Only authentication proves it.
+
+    For the access line and the metrics, once the response exists: memoised on the request then.
+    """
+    if "_latchkey_client_id" in request.__dict__:
+        return request.__dict__["_latchkey_client_id"]
+    client_id = _client_id_named_by(request)
+    request.__dict__["_latchkey_client_id"] = client_id
+    return client_id
+
+
+def _client_id_named_by(request: HttpRequest) -> str | None:
     match = request.resolver_match
     if match is None or match.namespace != "oauth":
         return None
