@@ -40,6 +40,31 @@ class Server:
             assert token.claims["nonce"] == nonce
         return token.claims
 
+    def refresh(self, application, secret: str | None, refresh_token: str) -> requests.Response:
+        """A refresh at the token endpoint: HTTP Basic for a confidential client, client_id for a public one."""
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if secret is None:
+            return requests.post(
+                self.url("/oauth/token"), data={**data, "client_id": application.client_id}, timeout=20
+            )
+        return requests.post(self.url("/oauth/token"), data=data, auth=(application.client_id, secret), timeout=20)
+
+    def userinfo_status(self, access_token: str) -> int:
+        headers = {"Authorization": f"Bearer {access_token}"}
+        return requests.get(self.url("/oauth/userinfo"), headers=headers, timeout=10).status_code
+
+
+@pytest.fixture
+def warm_keys(settings):
+    """The signing keys memo filled and kept, so query budgets count the request's own statements."""
+    from applications.oauth import keys
+
+    settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
+    keys.clear_cache()
+    keys.current()
+    yield
+    keys.clear_cache()
+
 
 @pytest.fixture
 def server(live_server, settings):

@@ -31,21 +31,6 @@ def tokens_through_consent(server, browser, application, secret) -> dict:
     return client.fetch_token(server.url("/oauth/token"), authorization_response=response.headers["Location"])
 
 
-def refresh(server, application, secret, refresh_token) -> requests.Response:
-    return requests.post(
-        server.url("/oauth/token"),
-        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-        auth=(application.client_id, secret),
-        timeout=20,
-    )
-
-
-def userinfo_status(server, access_token) -> int:
-    return requests.get(
-        server.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {access_token}"}, timeout=10
-    ).status_code
-
-
 def revoke_on_my_apps(browser, app_name: str) -> requests.Response:
     """Press the revoke button of `app_name`'s entry, as a browser without JavaScript submits it."""
     page = browser.get(browser.server.url("/account/apps"))
@@ -79,13 +64,13 @@ def test_account_apps_revoke_makes_earlier_refresh_token_invalid_grant(server, b
     after = browser.get(server.url("/account/apps")).text
     assert "Streaming can no longer access your account." in after
     assert after.count('data-testid="authorized-app"') == 1
-    refreshed = refresh(server, streaming, streaming_secret, tokens["refresh_token"])
+    refreshed = server.refresh(streaming, streaming_secret, tokens["refresh_token"])
     assert refreshed.status_code == 400
     assert refreshed.json()["error"] == "invalid_grant"
-    assert userinfo_status(server, tokens["access_token"]) == 401
+    assert server.userinfo_status(tokens["access_token"]) == 401
     # Only that app: the other one's tokens still work.
-    assert userinfo_status(server, other_tokens["access_token"]) == 200
-    assert refresh(server, other, other_secret, other_tokens["refresh_token"]).status_code == 200
+    assert server.userinfo_status(other_tokens["access_token"]) == 200
+    assert server.refresh(other, other_secret, other_tokens["refresh_token"]).status_code == 200
 
 
 def test_account_apps_after_revoke_the_app_asks_for_consent_again(server, browser, user):
@@ -97,7 +82,7 @@ def test_account_apps_after_revoke_the_app_asks_for_consent_again(server, browse
 
     # tokens_through_consent asserts the consent page is shown again.
     tokens = tokens_through_consent(server, browser, application, secret)
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
 
 
 def test_account_apps_revoke_without_csrf_token_is_refused(server, browser, user):
@@ -112,4 +97,4 @@ def test_account_apps_revoke_without_csrf_token_is_refused(server, browser, user
     )
 
     assert response.status_code == 403
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200

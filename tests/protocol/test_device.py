@@ -403,15 +403,6 @@ def test_device_confirm_twice_records_only_the_first_decision(server, browser, u
 
 
 # --- query budgets ------------------------------------------------------------------------------
-@pytest.fixture
-def warm_keys(settings):
-    from applications.oauth import keys
-
-    settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
-    keys.clear_cache()
-    keys.current()
-    yield
-    keys.clear_cache()
 
 
 def _device_authorization(client, application, scope: str):

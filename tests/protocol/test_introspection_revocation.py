@@ -83,19 +83,6 @@ def revoke(server, application, secret, token, **extra) -> requests.Response:
     return requests.post(server.url("/oauth/revoke"), data=data, auth=(application.client_id, secret), timeout=10)
 
 
-def refresh(server, application, secret, refresh_token) -> requests.Response:
-    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    if secret is None:
-        return requests.post(server.url("/oauth/token"), data={**data, "client_id": application.client_id}, timeout=10)
-    return requests.post(server.url("/oauth/token"), data=data, auth=(application.client_id, secret), timeout=10)
-
-
-def userinfo_status(server, access_token) -> int:
-    return requests.get(
-        server.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {access_token}"}, timeout=10
-    ).status_code
-
-
 # --- introspection -----------------------------------------------------------------------------
 def test_introspect_client_credentials_token_is_active_without_sub(server):
     application, secret = m2m_app(access_token_ttl=600)
@@ -207,7 +194,7 @@ def test_introspect_tokens_of_inactive_user_are_inactive(server, browser, user):
 def test_introspect_rotated_out_refresh_token_is_inactive_and_new_pair_active(server, browser, user):
     application, secret = user_app()
     tokens = user_tokens(server, browser, user, application, secret)
-    new = refresh(server, application, secret, tokens["refresh_token"]).json()
+    new = server.refresh(application, secret, tokens["refresh_token"]).json()
 
     assert introspect(server, application, secret, tokens["refresh_token"]).json() == {"active": False}
     assert introspect(server, application, secret, tokens["access_token"]).json() == {"active": False}
@@ -304,13 +291,13 @@ def test_introspect_token_in_query_string_or_get_is_refused(server):
 def test_revoke_access_token_revokes_its_refresh_token(server, browser, user):
     application, secret = user_app()
     tokens = user_tokens(server, browser, user, application, secret)
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
 
     response = revoke(server, application, secret, tokens["access_token"], token_type_hint="access_token")
 
     assert response.status_code == 200
-    assert userinfo_status(server, tokens["access_token"]) == 401
-    assert refresh(server, application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert server.refresh(application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert introspect(server, application, secret, tokens["refresh_token"]).json() == {"active": False}
 
 
@@ -323,8 +310,8 @@ def test_revoke_refresh_token_revokes_its_access_token(server, browser, user, hi
     response = revoke(server, application, secret, tokens["refresh_token"], **extra)
 
     assert response.status_code == 200
-    assert userinfo_status(server, tokens["access_token"]) == 401
-    assert refresh(server, application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert server.refresh(application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert introspect(server, application, secret, tokens["access_token"]).json() == {"active": False}
 
 
@@ -332,12 +319,12 @@ def test_revoke_rotated_out_refresh_token_ends_the_whole_grant(server, browser, 
     """RFC 7009 §2.1: every token of the same grant goes, including those issued after rotation."""
     application, secret = user_app()
     tokens = user_tokens(server, browser, user, application, secret)
-    newest = refresh(server, application, secret, tokens["refresh_token"]).json()
-    assert userinfo_status(server, newest["access_token"]) == 200
+    newest = server.refresh(application, secret, tokens["refresh_token"]).json()
+    assert server.userinfo_status(newest["access_token"]) == 200
 
     assert revoke(server, application, secret, tokens["refresh_token"]).status_code == 200
 
-    assert userinfo_status(server, newest["access_token"]) == 401
+    assert server.userinfo_status(newest["access_token"]) == 401
     assert introspect(server, application, secret, newest["refresh_token"]).json() == {"active": False}
 
 
@@ -348,9 +335,9 @@ def test_revoke_leaves_other_grants_of_the_same_client_alone(server, browser, us
 
     revoke(server, application, secret, first["refresh_token"])
 
-    assert userinfo_status(server, first["access_token"]) == 401
-    assert userinfo_status(server, second["access_token"]) == 200
-    assert refresh(server, application, secret, second["refresh_token"]).status_code == 200
+    assert server.userinfo_status(first["access_token"]) == 401
+    assert server.userinfo_status(second["access_token"]) == 200
+    assert server.refresh(application, secret, second["refresh_token"]).status_code == 200
 
 
 def test_revoke_another_clients_token_is_200_and_token_keeps_working(server, browser, user):
@@ -363,22 +350,22 @@ def test_revoke_another_clients_token_is_200_and_token_keeps_working(server, bro
         assert revoke(server, attacker, attacker_secret, token).status_code == 200
         assert revoke(server, spa, None, token).status_code == 200
 
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
     assert introspect(server, victim, victim_secret, tokens["refresh_token"]).json()["active"] is True
-    assert refresh(server, victim, victim_secret, tokens["refresh_token"]).status_code == 200
+    assert server.refresh(victim, victim_secret, tokens["refresh_token"]).status_code == 200
 
 
 @pytest.mark.parametrize("app_type", ["spa", "native"])
 def test_revoke_by_public_client_with_client_id_only_revokes_its_token(server, browser, user, app_type):
     application, _ = user_app(app_type)
     tokens = user_tokens(server, browser, user, application)
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
 
     response = revoke(server, application, None, tokens["refresh_token"])
 
     assert response.status_code == 200
-    assert userinfo_status(server, tokens["access_token"]) == 401
-    assert refresh(server, application, None, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert server.refresh(application, None, tokens["refresh_token"]).json()["error"] == "invalid_grant"
 
 
 def test_revoke_client_credentials_token(server):

@@ -62,12 +62,6 @@ def authorize_location(server, browser, application) -> str:
     return response.headers["Location"]
 
 
-def userinfo_status(server, access_token: str) -> int:
-    return requests.get(
-        server.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {access_token}"}, timeout=10
-    ).status_code
-
-
 def refresh_error(server, application, secret, refresh_token: str) -> str | None:
     response = requests.post(
         server.url("/oauth/token"),
@@ -182,7 +176,7 @@ def test_logout_revokes_only_that_applications_tokens(server, browser, user):
     second, second_secret = web_app()
     first_tokens = sign_in_to(server, browser, user, first, first_secret)
     second_tokens = sign_in_to(server, browser, user, second, second_secret)
-    assert userinfo_status(server, first_tokens["access_token"]) == 200
+    assert server.userinfo_status(first_tokens["access_token"]) == 200
 
     response = browser.get(
         server.url("/oauth/logout"),
@@ -190,9 +184,9 @@ def test_logout_revokes_only_that_applications_tokens(server, browser, user):
     )
 
     assert response.status_code == 302
-    assert userinfo_status(server, first_tokens["access_token"]) == 401
+    assert server.userinfo_status(first_tokens["access_token"]) == 401
     assert refresh_error(server, first, first_secret, first_tokens["refresh_token"]) == "invalid_grant"
-    assert userinfo_status(server, second_tokens["access_token"]) == 200
+    assert server.userinfo_status(second_tokens["access_token"]) == 200
     assert refresh_error(server, second, second_secret, second_tokens["refresh_token"]) is None
 
 
@@ -207,8 +201,8 @@ def test_logout_leaves_other_users_tokens_of_same_application(server, browser, u
 
     browser.get(server.url("/oauth/logout"), params={"id_token_hint": tokens["id_token"]})
 
-    assert userinfo_status(server, tokens["access_token"]) == 401
-    assert userinfo_status(server, other_tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert server.userinfo_status(other_tokens["access_token"]) == 200
 
 
 # --- the redirect URI ------------------------------------------------------------------------
@@ -239,7 +233,7 @@ def test_logout_unregistered_uri_shows_error_page_without_redirect_or_logout(ser
     assert_error_page(response)
     assert "invalid_request" in response.text
     assert authorize_location(server, browser, application).startswith(f"{CALLBACK}?code=")
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
 
 
 def test_logout_uri_registered_for_another_application_is_refused(server, browser, user):
@@ -297,7 +291,7 @@ def test_logout_client_id_disagreeing_with_hint_is_error_page(server, browser, u
     )
 
     assert_error_page(response)
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
 
 
 def _tampered(token: str) -> str:
@@ -393,7 +387,7 @@ def test_logout_hint_signed_by_key_retired_by_rotation_still_works(server, brows
     )
     assert response.status_code == 302
     assert response.headers["Location"] == f"{SIGNED_OUT}?state=r"
-    assert userinfo_status(server, tokens["access_token"]) == 401
+    assert server.userinfo_status(tokens["access_token"]) == 401
 
 
 def _kid(token: str) -> str:
@@ -423,7 +417,7 @@ def test_logout_expired_hint_whose_row_is_gone_is_accepted(server, browser, user
 
     assert response.status_code == 302
     assert response.headers["Location"] == SIGNED_OUT
-    assert userinfo_status(server, tokens["access_token"]) == 401
+    assert server.userinfo_status(tokens["access_token"]) == 401
 
 
 # --- the confirmation page -------------------------------------------------------------------
@@ -455,12 +449,12 @@ def test_logout_without_hint_asks_for_confirmation_then_logs_out(server, browser
     assert 'data-testid="logout-confirm"' in page.text
     assert application.name in page.text
     assert "csrfmiddlewaretoken" in _form_fields(page)
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
     response = _submit(server, browser, page, allow="1")
     assert response.status_code == 302
     assert response.headers["Location"] == f"{SIGNED_OUT}?state=c1"
     assert "/login?next=" in authorize_location(server, browser, application)
-    assert userinfo_status(server, tokens["access_token"]) == 401
+    assert server.userinfo_status(tokens["access_token"]) == 401
 
 
 def test_logout_confirmation_cancel_keeps_session_and_tokens(server, browser, user):
@@ -477,7 +471,7 @@ def test_logout_confirmation_cancel_keeps_session_and_tokens(server, browser, us
     assert "Location" not in response.headers
     assert 'data-testid="logout-denied"' in response.text
     assert authorize_location(server, browser, application).startswith(f"{CALLBACK}?code=")
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
 
 
 def test_logout_confirmation_without_csrf_token_is_forbidden(server, browser, user):
@@ -528,7 +522,7 @@ def test_logout_hint_of_another_user_asks_for_confirmation(server, browser, user
 
     assert page.status_code == 200
     assert 'data-testid="logout-confirm"' in page.text
-    assert userinfo_status(server, other_tokens["access_token"]) == 200
+    assert server.userinfo_status(other_tokens["access_token"]) == 200
 
 
 def test_logout_confirmation_with_tampered_fields_is_error_page(server, browser, user):
@@ -543,15 +537,6 @@ def test_logout_confirmation_with_tampered_fields_is_error_page(server, browser,
 
 
 # --- budget ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def warm_keys(settings):
-    settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
-    keys.clear_cache()
-    keys.current()
-    yield
-    keys.clear_cache()
 
 
 def test_logout_query_budget(client, django_assert_max_num_queries, warm_keys):

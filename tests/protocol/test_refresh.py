@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-import requests
 from authlib.integrations.requests_client import OAuth2Session
 from django.db import connection
 from django.utils import timezone
@@ -35,32 +34,17 @@ def first_tokens(server, browser, user, application, secret) -> dict:
     return client.fetch_token(server.url("/oauth/token"), authorization_response=response.headers["Location"])
 
 
-def refresh(server, application, secret, refresh_token) -> requests.Response:
-    return requests.post(
-        server.url("/oauth/token"),
-        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-        auth=(application.client_id, secret),
-        timeout=20,
-    )
-
-
-def userinfo_status(server, access_token) -> int:
-    return requests.get(
-        server.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {access_token}"}, timeout=10
-    ).status_code
-
-
 def test_refresh_with_rotation_returns_new_token_and_old_one_stops(server, browser, user):
     application, secret = web_app(access_token_ttl=120)
     tokens = first_tokens(server, browser, user, application, secret)
 
-    response = refresh(server, application, secret, tokens["refresh_token"])
+    response = server.refresh(application, secret, tokens["refresh_token"])
 
     assert response.status_code == 200, response.text
     new = response.json()
     assert new["refresh_token"] != tokens["refresh_token"]
     assert new["expires_in"] == 120
-    assert userinfo_status(server, new["access_token"]) == 200
+    assert server.userinfo_status(new["access_token"]) == 200
     claims = server.decode_id_token(new["id_token"], client_id=application.client_id)
     original = server.decode_id_token(tokens["id_token"], client_id=application.client_id)
     assert claims["auth_time"] == original["auth_time"]  # the sign-in, not the refresh
@@ -69,25 +53,25 @@ def test_refresh_with_rotation_returns_new_token_and_old_one_stops(server, brows
 def test_refresh_replay_of_rotated_token_revokes_the_whole_family(server, browser, user):
     application, secret = web_app()
     tokens = first_tokens(server, browser, user, application, secret)
-    newest = refresh(server, application, secret, tokens["refresh_token"]).json()
+    newest = server.refresh(application, secret, tokens["refresh_token"]).json()
 
-    replay = refresh(server, application, secret, tokens["refresh_token"])
+    replay = server.refresh(application, secret, tokens["refresh_token"])
 
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
-    assert refresh(server, application, secret, newest["refresh_token"]).json()["error"] == "invalid_grant"
-    assert userinfo_status(server, newest["access_token"]) == 401
+    assert server.refresh(application, secret, newest["refresh_token"]).json()["error"] == "invalid_grant"
+    assert server.userinfo_status(newest["access_token"]) == 401
 
 
 def test_refresh_without_rotation_keeps_the_refresh_token(server, browser, user):
     application, secret = web_app(refresh_token_rotation=False)
     tokens = first_tokens(server, browser, user, application, secret)
 
-    first = refresh(server, application, secret, tokens["refresh_token"]).json()
-    second = refresh(server, application, secret, tokens["refresh_token"]).json()
+    first = server.refresh(application, secret, tokens["refresh_token"]).json()
+    second = server.refresh(application, secret, tokens["refresh_token"]).json()
 
     assert first["refresh_token"] == second["refresh_token"] == tokens["refresh_token"]
-    assert userinfo_status(server, second["access_token"]) == 200
+    assert server.userinfo_status(second["access_token"]) == 200
 
 
 def test_refresh_after_app_refresh_lifetime_is_invalid_grant(server, browser, user):
@@ -95,7 +79,7 @@ def test_refresh_after_app_refresh_lifetime_is_invalid_grant(server, browser, us
     tokens = first_tokens(server, browser, user, application, secret)
     RefreshToken.objects.update(created=timezone.now() - timedelta(seconds=3601))
 
-    response = refresh(server, application, secret, tokens["refresh_token"])
+    response = server.refresh(application, secret, tokens["refresh_token"])
 
     assert response.json()["error"] == "invalid_grant"
 
@@ -105,8 +89,8 @@ def test_refresh_by_another_client_is_invalid_grant(server, browser, user):
     other, other_secret = web_app(name="Other")
     tokens = first_tokens(server, browser, user, application, secret)
 
-    assert refresh(server, other, other_secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
-    assert refresh(server, application, secret, tokens["refresh_token"]).status_code == 200
+    assert server.refresh(other, other_secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert server.refresh(application, secret, tokens["refresh_token"]).status_code == 200
 
 
 def test_refresh_of_deactivated_user_is_invalid_grant(server, browser, user):
@@ -115,7 +99,7 @@ def test_refresh_of_deactivated_user_is_invalid_grant(server, browser, user):
     user.is_active = False
     user.save()
 
-    assert refresh(server, application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert server.refresh(application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
@@ -127,7 +111,7 @@ def test_concurrent_refreshes_of_one_token_leave_exactly_one_live_family_member(
 
     def race(_):
         start.wait()  # all at once: this is a race, not a replay after the winner committed
-        return refresh(server, application, secret, tokens["refresh_token"])
+        return server.refresh(application, secret, tokens["refresh_token"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(race, range(8)))
@@ -140,19 +124,8 @@ def test_concurrent_refreshes_of_one_token_leave_exactly_one_live_family_member(
     live = RefreshToken.objects.filter(revoked__isnull=True)
     assert live.count() == 1
     # The race did not count as a replay: the winner's new tokens work.
-    assert userinfo_status(server, winners[0]["access_token"]) == 200
-    assert refresh(server, application, secret, winners[0]["refresh_token"]).status_code == 200
-
-
-@pytest.fixture
-def warm_keys(settings):
-    from applications.oauth import keys
-
-    settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
-    keys.clear_cache()
-    keys.current()
-    yield
-    keys.clear_cache()
+    assert server.userinfo_status(winners[0]["access_token"]) == 200
+    assert server.refresh(application, secret, winners[0]["refresh_token"]).status_code == 200
 
 
 def test_refresh_query_budget(client, django_assert_max_num_queries, warm_keys):
@@ -240,13 +213,13 @@ def test_another_client_presenting_a_rotated_token_does_not_revoke_the_family(se
     application, secret = web_app()
     other, other_secret = web_app(name="Other")
     tokens = first_tokens(server, browser, user, application, secret)
-    newest = refresh(server, application, secret, tokens["refresh_token"]).json()
+    newest = server.refresh(application, secret, tokens["refresh_token"]).json()
 
-    stolen = refresh(server, other, other_secret, tokens["refresh_token"])
+    stolen = server.refresh(other, other_secret, tokens["refresh_token"])
 
     assert stolen.json()["error"] == "invalid_grant"
-    assert userinfo_status(server, newest["access_token"]) == 200
-    assert refresh(server, application, secret, newest["refresh_token"]).status_code == 200
+    assert server.userinfo_status(newest["access_token"]) == 200
+    assert server.refresh(application, secret, newest["refresh_token"]).status_code == 200
 
 
 def test_deactivating_an_application_stops_its_existing_tokens(server, browser, user):
@@ -254,9 +227,9 @@ def test_deactivating_an_application_stops_its_existing_tokens(server, browser, 
 
     application, secret = web_app()
     tokens = first_tokens(server, browser, user, application, secret)
-    assert userinfo_status(server, tokens["access_token"]) == 200
+    assert server.userinfo_status(tokens["access_token"]) == 200
 
     services.application_deactivate(actor=None, application=application)
 
-    assert userinfo_status(server, tokens["access_token"]) == 401
-    assert refresh(server, application, secret, tokens["refresh_token"]).status_code == 401
+    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert server.refresh(application, secret, tokens["refresh_token"]).status_code == 401
