@@ -309,9 +309,6 @@ class ApiResourceAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
     audit_target_type = "api_resource"
     audit_state = staticmethod(audit.api_resource_state)
 
-    def audit_label(self, obj) -> str:
-        return obj.identifier
-
     def delete_service(self, *, actor, obj) -> None:
         services.api_resource_delete(actor=actor, resource=obj)
 
@@ -334,9 +331,6 @@ class ScopeAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
 
     def delete_service(self, *, actor, obj) -> None:
         services.api_resource_scope_remove(actor=actor, scope=obj)
-
-    def audit_label(self, obj) -> str:
-        return obj.name
 
     list_display = ["name", "description", "resource_display"]
     list_filter = [("resource", admin.EmptyFieldListFilter)]

@@ -116,8 +116,6 @@ def application_create(
             actor=actor,
             action="application.created",
             target=application,
-            target_type="application",
-            target_label=application.name,
             after=audit.application_state(application),
         )
         cors.origins_invalidate()
@@ -181,8 +179,6 @@ def application_update(
             actor=actor,
             action="application.updated",
             target=application,
-            target_type="application",
-            target_label=application.name,
             before=before,
             after=audit.application_state(application),
             only_if_changed=True,
@@ -201,8 +197,6 @@ def application_deactivate(*, actor, application: Application) -> Application:
                 actor=actor,
                 action="application.deactivated",
                 target=application,
-                target_type="application",
-                target_label=application.name,
                 before={"is_active": True},
                 after={"is_active": False},
             )
@@ -217,8 +211,6 @@ def application_delete(*, actor, application: Application) -> None:
             actor=actor,
             action="application.deleted",
             target=application,
-            target_type="application",
-            target_label=application.name,
             before=audit.application_state(application),
         )
         application.delete()
@@ -238,8 +230,6 @@ def application_rotate_secret(*, actor, application: Application, grace_period_s
             actor=actor,
             action="application.secret_rotated",
             target=locked,
-            target_type="application",
-            target_label=locked.name,
             extra={
                 "client_secret": audit.SECRET_CHANGED,
                 "grace_period_seconds": {"old": None, "new": grace_period_seconds},
@@ -276,8 +266,6 @@ def api_resource_create(*, actor, identifier: str, name: str, scopes: dict[str, 
             actor=actor,
             action="api_resource.created",
             target=resource,
-            target_type="api_resource",
-            target_label=resource.identifier,
             after={
                 "identifier": resource.identifier,
                 "name": resource.name,
@@ -336,8 +324,6 @@ def api_resource_update(*, actor, resource: ApiResource, name: str, identifier: 
             actor=actor,
             action="api_resource.updated",
             target=resource,
-            target_type="api_resource",
-            target_label=resource.identifier,
             before={"name": old_name},
             after={"name": resource.name},
             only_if_changed=True,
@@ -354,8 +340,6 @@ def api_resource_delete(*, actor, resource: ApiResource) -> None:
             actor=actor,
             action="api_resource.deleted",
             target=resource,
-            target_type="api_resource",
-            target_label=resource.identifier,
             before=audit.api_resource_state(resource),
         )
         resource.delete()
@@ -371,8 +355,6 @@ def api_resource_scope_add(*, actor, resource: ApiResource, name: str, descripti
             actor=actor,
             action="scope.created",
             target=scope,
-            target_type="scope",
-            target_label=scope.name,
             after=audit.scope_state(scope),
         )
     return scope
@@ -389,8 +371,6 @@ def api_resource_scope_remove(*, actor, scope: Scope) -> None:
             actor=actor,
             action="scope.deleted",
             target=scope,
-            target_type="scope",
-            target_label=scope.name,
             before=audit.scope_state(scope),
         )
         scope.delete()

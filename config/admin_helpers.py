@@ -47,11 +47,8 @@ class AuditedAdminMixin:
     inlines and many-to-many fields are saved, so it shows what was really stored.
     """
 
-    audit_target_type: str = ""
+    audit_target_type: str = ""  # the actions' prefix: "user" records user.created, user.updated, …
     audit_state: Callable[[Any], dict[str, Any]]
-
-    def audit_label(self, obj) -> str:
-        return str(obj)
 
     def save_model(self, request, obj, form, change) -> None:
         stored = type(obj)._default_manager.filter(pk=obj.pk).first() if change and obj.pk else None
@@ -65,8 +62,6 @@ class AuditedAdminMixin:
             actor=request.user,
             action=f"{self.audit_target_type}.{'updated' if change else 'created'}",
             target=obj,
-            target_type=self.audit_target_type,
-            target_label=self.audit_label(obj),
             before=getattr(request, "latchkey_audit_before", None),
             after=type(self).audit_state(obj),
             extra=self.audit_extra(request, obj, form, change),
@@ -81,8 +76,6 @@ class AuditedAdminMixin:
             actor=request.user,
             action=f"{self.audit_target_type}.deleted",
             target=obj,
-            target_type=self.audit_target_type,
-            target_label=self.audit_label(obj),
             before=type(self).audit_state(obj),
         )
 

@@ -59,7 +59,6 @@ def consent_revoke(*, actor, user, application: Application) -> bool:
                 actor=actor,
                 action="consent.revoked",
                 target=consent,
-                target_type="consent",
                 target_label=f"{user.email} → {application.name}",
                 before={"user": user.email, "application": application.name, "scopes": sorted(consent.scopes)},
             )

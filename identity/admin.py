@@ -35,9 +35,6 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     audit_target_type = "user"
     audit_state = staticmethod(audit.user_state)
 
-    def audit_label(self, obj) -> str:
-        return obj.email
-
     def audit_extra(self, request, obj, form, change) -> dict | None:
         return {"password": audit.SECRET_CHANGED} if not change and obj.has_usable_password() else None
 
@@ -51,8 +48,6 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
                     actor=request.user,
                     action="user.password_changed",
                     target=user,
-                    target_type="user",
-                    target_label=user.email,
                     extra={"password": audit.SECRET_CHANGED},
                 )
         return response

@@ -7,6 +7,8 @@ with the API's field names; secrets and passwords are never in a state, only the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from identity.models import AuditEvent
@@ -35,31 +37,43 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[st
     }
 
 
+# What a record calls its target: the name people know it by (anything else: str(target)).
+_LABELS: dict[str, Callable[[Any], str]] = {
+    "application": attrgetter("name"),
+    "api_resource": attrgetter("identifier"),
+    "scope": attrgetter("name"),
+    "user": attrgetter("email"),
+    "role": attrgetter("name"),
+    "signing_key": attrgetter("kid"),
+}
+
+
 def record(
     *,
     actor,
     action: str,
     target,
-    target_type: str,
     target_label: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     extra: dict[str, dict[str, Any]] | None = None,
     only_if_changed: bool = False,
 ) -> AuditEvent | None:
-    """Save one event. `extra` adds changes no state shows (a rotated secret, a new password).
-
-    With `only_if_changed`, a write that changed nothing records nothing.
+    """Save one event: `action` is "<target type>.<verb>" (`application.updated`); the target's label
+    comes from its type unless given. `extra` adds changes no state shows (a rotated secret, a new
+    password). With `only_if_changed`, a write that changed nothing records nothing.
     """
     changes = {**diff(before, after), **(extra or {})}
     if only_if_changed and not changes:
         return None
+    target_type = action.partition(".")[0]
+    label = target_label or _LABELS.get(target_type, str)(target)
     return AuditEvent.objects.create(
         **actor_fields(actor),
         action=action,
         target_type=target_type,
         target_id=str(target.pk),
-        target_label=(target_label or str(target))[:255],
+        target_label=label[:255],
         changes=changes,
     )
 

@@ -47,8 +47,6 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
             actor=actor,
             action="user.created",
             target=user,
-            target_type="user",
-            target_label=user.email,
             after=audit.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
         )
@@ -65,8 +63,6 @@ def role_create(*, actor, name: str, description: str = "", scopes: Iterable = (
             actor=actor,
             action="role.created",
             target=role,
-            target_type="role",
-            target_label=role.name,
             after=audit.role_state(role),
         )
     return role
@@ -80,8 +76,6 @@ def role_assign(*, actor, user: User, role: Role) -> RoleAssignment:
                 actor=actor,
                 action="user.role_assigned",
                 target=user,
-                target_type="user",
-                target_label=user.email,
                 extra={"role": {"old": None, "new": role.name}},
             )
     return assignment
@@ -95,8 +89,6 @@ def role_unassign(*, actor, user: User, role: Role) -> None:
                 actor=actor,
                 action="user.role_unassigned",
                 target=user,
-                target_type="user",
-                target_label=user.email,
                 extra={"role": {"old": role.name, "new": None}},
             )
 
@@ -120,8 +112,6 @@ def role_update(
             actor=actor,
             action="role.updated",
             target=role,
-            target_type="role",
-            target_label=role.name,
             before=before,
             after=audit.role_state(role),
             only_if_changed=True,
@@ -145,8 +135,6 @@ def role_delete(*, actor, role: Role) -> None:
             actor=actor,
             action="role.deleted",
             target=role,
-            target_type="role",
-            target_label=role.name,
             before=audit.role_state(role),
         )
         role.delete()
@@ -179,8 +167,6 @@ def user_update(*, actor, user: User, password: str | None = None, **changes) ->
             actor=actor,
             action="user.updated",
             target=user,
-            target_type="user",
-            target_label=user.email,
             before=before,
             after=audit.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
@@ -202,8 +188,6 @@ def user_deactivate(*, actor, user: User) -> User:
             actor=actor,
             action="user.deactivated",
             target=user,
-            target_type="user",
-            target_label=user.email,
             before={"is_active": was_active},
             after={"is_active": False},
         )

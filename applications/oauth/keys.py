@@ -171,8 +171,6 @@ def signing_key_rotate(*, actor=None, algorithm: str | None = None) -> SigningKe
             actor=actor,
             action="signing_key.rotated",
             target=key,
-            target_type="signing_key",
-            target_label=key.kid,
             after={"kid": key.kid, "algorithm": key.algorithm},
             extra={"retired_keys": {"old": None, "new": retired}},
         )
