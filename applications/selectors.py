@@ -90,16 +90,18 @@ def available_scope_names(application: Application) -> set[str]:
     return {name for (name,) in _allowed_scopes.rows(application.pk)}
 
 
-def application_relations(data: dict) -> dict[str, list]:
+def application_relations(
+    data: dict, *, required_roles_field: str = "access_control.required_roles"
+) -> dict[str, list]:
     """The rows for the names an application's entry gives (API request or config file, same shape):
     `allowed_scopes`, `access_control.required_roles`, `m2m_roles`; only those present, and every
-    unknown name reported at once under its field."""
+    unknown name reported at once under its field (`app create` calls the roles' field by its flag)."""
     lookups: dict[str, Callable[[], list]] = {}
     if "allowed_scopes" in data:
         lookups["allowed_scopes"] = lambda: scopes_by_name(data["allowed_scopes"])
     if "required_roles" in data.get("access_control", {}):
         required = data["access_control"]["required_roles"]
-        lookups["required_roles"] = lambda: roles_by_name(required, field="access_control.required_roles")
+        lookups["required_roles"] = lambda: roles_by_name(required, field=required_roles_field)
     if "m2m_roles" in data:
         lookups["m2m_roles"] = lambda: roles_by_name(data["m2m_roles"], field="m2m_roles")
     relations, errors = {}, {}

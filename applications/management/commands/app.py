@@ -9,7 +9,6 @@ from django.core.management.base import CommandError
 from applications import config_io, policies, selectors, services
 from applications.models import Application
 from config.cli import SubcommandCommand
-from identity.selectors import roles_by_name
 
 
 class Command(SubcommandCommand):
@@ -121,16 +120,15 @@ class Command(SubcommandCommand):
             spaced = [v for v in values if len(v.split()) > 1]
             if spaced:
                 errors[field] = [f"{v!r} contains whitespace; give each URI with its own flag." for v in spaced]
-        relations = {}
-        for field, lookup in (
-            ("allowed_scopes", lambda: selectors.scopes_by_name(o["scopes"])),
-            ("required_roles", lambda: roles_by_name(o["required_roles"], field="required_roles")),
-            ("m2m_roles", lambda: roles_by_name(o["m2m_roles"], field="m2m_roles")),
-        ):
-            try:
-                relations[field] = lookup()
-            except ValidationError as exc:
-                errors.update(exc.message_dict)
+        named = {
+            "allowed_scopes": o["scopes"],
+            "access_control": {"required_roles": o["required_roles"]},
+            "m2m_roles": o["m2m_roles"],
+        }
+        try:
+            relations = selectors.application_relations(named, required_roles_field="required_roles")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
         if errors:
             raise ValidationError(errors)
         application = Application(
