@@ -10,7 +10,8 @@ through Django's cursor, so query logging, `assertNumQueries` and the query budg
 
 A `values_list()` queryset gives tuples instead of instances.
 
-Parameters are strings or integers, each used as-is by the lookup (`exact`, `in` of one, …): the
+Parameters are strings or integers, each used as-is by the lookup; a string with a NUL byte
+(which PostgreSQL refuses as a parameter) simply matches nothing (`exact`, `in` of one, …): the
 compile step places a unique stand-in for each one and fails loudly if a lookup transformed it.
 """
 
@@ -61,6 +62,9 @@ class CompiledQuery(Generic[M]):
         return next(self.rows(*args, limit=1), None)
 
     def rows(self, *args: str | int, limit: int | None = None) -> Iterator[M] | Iterator[tuple]:
+        if any(isinstance(arg, str) and "\x00" in arg for arg in args):
+            # PostgreSQL refuses NUL in a parameter (so no stored text holds one): nothing can match.
+            return iter(())
         compiled = self._compiled(args, limit)
         params = list(compiled.params)
         for position, index in compiled.slots:

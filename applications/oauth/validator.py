@@ -116,7 +116,7 @@ def lock_presented_grant(grant_type: str, params):
     try:
         if grant_type == "authorization_code":
             code = params.get("code") or ""
-            presented = Presented(code=code, grant=locked_grant_by_code.first(code) if "\x00" not in code else None)
+            presented = Presented(code=code, grant=locked_grant_by_code.first(code))
         elif grant_type == "refresh_token":
             checksum = token_checksum(params.get("refresh_token") or "")
             presented = Presented(
@@ -166,7 +166,11 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         """django-oauth-toolkit 3.4.1 reuses a `request.client` it is given (after its usability
         check) and otherwise runs its own lookup: give it the row from the compiled query. An
         unknown client_id falls through to its lookup and its handling of the miss."""
-        if not request.client and isinstance(client_id, str) and "\x00" not in client_id:
+        if not request.client and isinstance(client_id, str):
+            if policies.client_id_error(client_id):
+                # Names no client (every client_id is visible ASCII). Not asked of the database:
+                # PostgreSQL refuses a NUL byte, which django-oauth-toolkit's lookup turns into a 500.
+                return None
             request.client = application_by_client_id.first(client_id)
         return super()._load_application(client_id, request)
 

@@ -105,6 +105,7 @@ def basic(application, secret) -> str:
         ({"grant_type": "authorization_code"}, "invalid_request"),
         ({"grant_type": "authorization_code", "code": "x" * 5000, "redirect_uri": CALLBACK}, "invalid_grant"),
         ({"grant_type": "authorization_code", "code": "nope", "redirect_uri": CALLBACK}, "invalid_grant"),
+        ({"grant_type": "authorization_code", "code": "a\x00b", "redirect_uri": CALLBACK}, "invalid_grant"),
         (
             {"grant_type": "authorization_code", "code": "nope", "redirect_uri": CALLBACK, "code_verifier": "v" * 500},
             "invalid_grant",
@@ -135,6 +136,7 @@ def test_token_malformed_requests_get_rfc6749_errors(client, web, data, error):
         "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
         "Bearer abc",
         "Basic " + base64.b64encode(b"%zz:%zz").decode(),
+        "Basic " + base64.b64encode(b"a%00b:secret").decode(),  # a NUL in the client_id
     ],
 )
 def test_token_malformed_client_authentication_is_invalid_client(client, db, authorization):

@@ -68,6 +68,7 @@ def test_a_null_relation_is_none_and_a_miss_is_none():
 
     assert token_with_relations.first("b" * 64).user is None
     assert token_with_relations.first("c" * 64) is None
+    assert token_with_relations.first("b" * 32 + "\x00") is None  # PostgreSQL would refuse the parameter
 
 
 def test_each_call_uses_its_own_parameters_and_compiles_once():
