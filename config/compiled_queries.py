@@ -8,7 +8,8 @@ with new parameters and builds instances exactly as a queryset would (`ModelIter
 steps `rows` repeats): same SQL, same converters, same `select_related` population, and it runs
 through Django's cursor, so query logging, `assertNumQueries` and the query budgets still see it.
 
-A `values_list()` queryset gives tuples instead of instances.
+A `values_list()` queryset gives tuples instead of instances. Annotations are set on the
+instances as attributes, as a queryset sets them.
 
 Parameters are strings or integers, each used as-is by the lookup; a string with a NUL byte
 (which PostgreSQL refuses as a parameter) simply matches nothing (`exact`, `in` of one, …): the
@@ -44,6 +45,7 @@ class _Compiled:
     model_end: int
     init_list: tuple[str, ...]
     related_populators: tuple
+    annotation_positions: tuple[tuple[str, int], ...] = ()
 
 
 class CompiledQuery(Generic[M]):
@@ -88,6 +90,8 @@ class CompiledQuery(Generic[M]):
             instance = model.from_db(self._using, compiled.init_list, row[compiled.model_start : compiled.model_end])
             for populator in compiled.related_populators:
                 populator.populate(row, instance)
+            for name, position in compiled.annotation_positions:
+                setattr(instance, name, row[position])
             yield instance
 
     def _compiled(self, args: tuple, limit: int | None) -> _Compiled:
@@ -107,6 +111,8 @@ class CompiledQuery(Generic[M]):
         queryset = self._build(*stand_ins)
         if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
             raise TypeError("CompiledQuery runs model querysets and values_list() (not flat, not named)")
+        if queryset._known_related_objects:
+            raise TypeError("CompiledQuery runs querysets of a model's manager, not of a related manager")
         query = queryset.query
         if queryset._fields and list(queryset._fields) != [*query.extra_select, *query.values_select]:
             raise TypeError("CompiledQuery runs values_list() of plain fields only")
@@ -136,4 +142,5 @@ class CompiledQuery(Generic[M]):
             model_end=end,
             init_list=tuple(column[0].target.attname for column in compiler.select[start:end]),
             related_populators=tuple(get_related_populators(klass_info, compiler.select, self._using)),
+            annotation_positions=tuple(compiler.annotation_col_map.items()),
         )

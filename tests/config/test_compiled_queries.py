@@ -148,3 +148,29 @@ def test_flat_or_reordered_values_are_refused():
         CompiledQuery(lambda: Application.objects.values_list("name", flat=True)).first()
     with pytest.raises(TypeError, match="not flat"):
         CompiledQuery(lambda: Application.objects.values("name")).first()
+
+
+def test_annotations_are_set_on_the_instances_like_the_queryset_does():
+    from django.db.models import Count, OuterRef, Subquery
+
+    application, _ = make_application(name="Annotated")
+    _token(application, checksum="d" * 64)
+    with_scope_of_newest = CompiledQuery(
+        lambda pk: Application.objects.filter(pk=pk).annotate(
+            token_count=Count("accesstoken"),
+            newest_scope=Subquery(
+                AccessToken.objects.filter(application=OuterRef("pk")).order_by("-created").values("scope")[:1]
+            ),
+        )
+    )
+
+    compiled = with_scope_of_newest.first(application.pk)
+
+    assert (compiled.token_count, compiled.newest_scope) == (1, "openid profile")
+    assert compiled.name == "Annotated"
+
+
+def test_related_manager_querysets_are_refused():
+    application, _ = make_application()
+    with pytest.raises(TypeError, match="related manager"):
+        CompiledQuery(lambda: application.accesstoken_set.all()).first()
