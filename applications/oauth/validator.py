@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from jwcrypto import jws, jwt
 from oauth2_provider.models import (
@@ -26,8 +27,10 @@ from oauth2_provider.models import (
     get_application_model,
     get_id_token_model,
     get_refresh_token_model,
+    refresh_token_expire_timedelta,
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
 from applications import policies
@@ -54,12 +57,27 @@ application_by_client_id = CompiledQuery(lambda client_id: Application.objects.f
 locked_grant_by_code = CompiledQuery(
     lambda code: Grant.objects.select_related("user").select_for_update(nowait=True, of=("self",)).filter(code=code)
 )
-locked_refresh_token_clients = CompiledQuery(
-    lambda checksum: (
+
+
+def _refresh_tokens(checksum: str):
+    """The rows of a presented refresh token, the one to judge first (django-oauth-toolkit 3.4.1's
+    order: several rows may share a checksum; the unrevoked one, else the latest revoked), with
+    what judging it reads: its access token, its user and its family's sign-in time."""
+    return (
         RefreshToken.objects.filter(token_checksum=checksum)
-        .select_for_update(nowait=True)
-        .values_list("application_id")
+        .select_related("access_token", "user")
+        .annotate(
+            family_auth_time=Subquery(
+                Grant.objects.filter(token_family=OuterRef("token_family")).values("auth_time")[:1]
+            )
+        )
+        .order_by(F("revoked").desc(nulls_first=True))
     )
+
+
+refresh_tokens_by_checksum = CompiledQuery(_refresh_tokens)
+locked_refresh_tokens = CompiledQuery(
+    lambda checksum: _refresh_tokens(checksum).select_for_update(nowait=True, of=("self",))
 )
 
 
@@ -90,12 +108,12 @@ class GrantInUse(Exception):
 
 @dataclass(frozen=True)
 class Presented:
-    """What the token view read under its lock: the code's grant, or the refresh token rows' clients."""
+    """What the token view read under its lock: the code's grant, or the refresh token's row."""
 
     code: str | None = None
     grant: Grant | None = None
     refresh_checksum: str | None = None
-    refresh_application_ids: frozenset[int] = frozenset()
+    refresh_token: RefreshToken | None = None
 
 
 # Set by the token view for the length of one code or refresh exchange, so the validator reuses the
@@ -119,9 +137,9 @@ def lock_presented_grant(grant_type: str, params):
             presented = Presented(code=code, grant=locked_grant_by_code.first(code))
         elif grant_type == "refresh_token":
             checksum = token_checksum(params.get("refresh_token") or "")
+            # Every row with this checksum is locked; the first is the one judged.
             presented = Presented(
-                refresh_checksum=checksum,
-                refresh_application_ids=frozenset(row[0] for row in locked_refresh_token_clients.rows(checksum)),
+                refresh_checksum=checksum, refresh_token=next(locked_refresh_tokens.rows(checksum), None)
             )
         else:
             presented = None
@@ -134,6 +152,21 @@ def lock_presented_grant(grant_type: str, params):
         yield
     finally:
         _presented.reset(reset)
+
+
+def _delete_unreferenced_access_token(pk: int) -> None:
+    """DELETE one access token no row refers to, in one statement.
+
+    `QuerySet.delete()` would first SELECT the row and UPDATE the refresh tokens pointing at it
+    (SET_NULL). Should a new relation ever point at access tokens, its database constraint
+    refuses this DELETE rather than leaving a dangling reference (and
+    tests/applications/test_schema.py lists the relations this relies on).
+    """
+    connection = connections[router.db_for_write(AccessToken)]
+    table = connection.ops.quote_name(AccessToken._meta.db_table)
+    column = connection.ops.quote_name(AccessToken._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [pk])  # noqa: S608 (names from the model)
 
 
 def _presented_grant(code: str) -> Grant | None | bool:
@@ -336,36 +369,54 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         self._check_and_set_request_resource(request)
         now = timezone.now()
         expires = now + timedelta(seconds=token.get("expires_in", policies.token_lifetime(request.client, "access")))
-        RefreshToken.objects.filter(pk=old.pk).update(revoked=now, updated=now)
+        # The old refresh token lets go of its access token in the UPDATE that revokes it, so
+        # nothing refers to that access token any more and one DELETE removes it.
+        RefreshToken.objects.filter(pk=old.pk).update(revoked=now, updated=now, access_token=None)
         if old.access_token_id:
-            AccessToken.objects.filter(pk=old.access_token_id).delete()
+            _delete_unreferenced_access_token(old.access_token_id)
         access_token = self._create_access_token(expires, request, token, source_refresh_token=old)
         self._create_refresh_token(request, token["refresh_token"], access_token, old)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
-        """django-oauth-toolkit judges the token (the token view has locked it); then our rules.
+        """django-oauth-toolkit 3.4.1's rules on the row the token view locked, then ours.
 
-        The toolkit finds the token by checksum before checking its client, so another client
-        presenting a stolen, already-rotated token could revoke a family that is not its own.
+        The toolkit reads the token again, then its user and its client one query each; the locked
+        row has them (and the family's sign-in time). Its rules, kept: a revoked token presented
+        again revokes its whole family (REFRESH_TOKEN_GRACE_PERIOD_SECONDS is 0, so the toolkit's
+        grace window never applies); a live token needs its access token, and expires
+        REFRESH_TOKEN_EXPIRE_SECONDS after it. Ours: the token must be this client's before
+        anything happens (the toolkit checks the client last, so another client presenting a
+        stolen, rotated token could revoke a family not its own); the application's refresh
+        lifetime; an active user.
         """
         checksum = token_checksum(refresh_token)
         presented = _presented.get()
         if presented is not None and presented.refresh_checksum == checksum:
-            if client.pk not in presented.refresh_application_ids:  # read under the token view's lock
-                return False
-        elif not RefreshToken.objects.filter(token_checksum=checksum, application=client).exists():
+            rt = presented.refresh_token
+        else:
+            rt = refresh_tokens_by_checksum.first(checksum)
+        if rt is None or rt.application_id != client.pk:
             return False
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+        now = timezone.now()
+        if rt.revoked is not None:
+            if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION and rt.token_family:
+                RefreshToken.revoke_family(rt.token_family)
             return False
-        instance = request.refresh_token_instance
-        if instance.created + timedelta(seconds=policies.token_lifetime(client, "refresh")) <= timezone.now():
+        if rt.access_token is None:
+            return False  # orphaned: its access token was deleted out of band
+        expire_after_access = refresh_token_expire_timedelta()
+        if expire_after_access and rt.access_token.expires + expire_after_access <= now:
             return False
-        if not request.user.is_active:
+        if rt.created + timedelta(seconds=policies.token_lifetime(client, "refresh")) <= now:
             return False
-        if instance.token_family:
-            request.latchkey_auth_time = (
-                Grant.objects.filter(token_family=instance.token_family).values_list("auth_time", flat=True).first()
-            )
+        if not rt.user.is_active:
+            return False
+        rt.application = client  # the same row, checked above
+        request.user = rt.user
+        request.refresh_token = refresh_token  # hashed at rest: the stored column is blank
+        request.refresh_token_instance = rt
+        if rt.token_family:
+            request.latchkey_auth_time = rt.family_auth_time
         return True
 
     # --- OpenID Connect --------------------------------------------------------------------

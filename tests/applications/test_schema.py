@@ -34,3 +34,19 @@ def test_the_lookups_of_every_protocol_request_are_indexed():
     assert "token_checksum" in leading(get_access_token_model())  # bearer and introspection
     assert "token_checksum" in leading(get_refresh_token_model())  # refresh and its row lock
     assert "code" in leading(Grant)  # code exchange and its row lock
+
+
+def test_only_refresh_tokens_refer_to_access_tokens_with_a_constraint():
+    # Rotation deletes the old access token with one DELETE after its refresh token let go of it
+    # (applications.oauth.validator): a new relation to access tokens must be handled there too.
+    from oauth2_provider.models import get_access_token_model
+
+    relations = {
+        (f.related_model._meta.label, f.field.name, f.on_delete.__name__, f.field.db_constraint)
+        for f in get_access_token_model()._meta.get_fields(include_hidden=True)
+        if f.is_relation and f.auto_created and not f.concrete
+    }
+    assert relations == {
+        ("oauth2_provider.RefreshToken", "access_token", "SET_NULL", True),
+        ("applications.Grant", "access_token", "DO_NOTHING", False),
+    }

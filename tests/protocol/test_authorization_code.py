@@ -350,7 +350,7 @@ def test_inactive_application_shows_error_page(server, browser, user):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_parallel_redemptions_of_one_code_leave_exactly_one_set_of_tokens(server, browser, user):
+def test_parallel_redemptions_of_one_code_leave_exactly_one_set_of_tokens(server, browser, user, slow_exchanges):
     from concurrent.futures import ThreadPoolExecutor
 
     from oauth2_provider.models import get_access_token_model, get_refresh_token_model
