@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_access_token_model
+from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from applications import policies
@@ -185,6 +186,19 @@ class AuthorizeView(dot_views.AuthorizationView):
             if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
                 credentials = {**credentials, "state": None}  # never echo an oversized state
             return self._error_redirect(credentials, application, "invalid_request", problem)
+        # RFC 8707 resource indicators, as django-oauth-toolkit 3.4.1's GET would take them (this GET
+        # replaces it): each an absolute URI, kept as a list for the code.
+        resources = request.GET.getlist("resource")
+        if invalid := next((r for r in resources if not is_valid_resource_uri(r)), None):
+            return self._error_redirect(
+                credentials,
+                application,
+                "invalid_target",
+                f"The resource '{invalid}' is not a valid resource indicator: it must be an absolute URI "
+                "with a scheme and host.",
+            )
+        if resources:
+            credentials["resource"] = resources
         prompt = set(request.GET.get("prompt", "").split())
         user = request.user
         if not (user.is_authenticated and user.is_active):
@@ -230,6 +244,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
         # Not oauthlib's `request` from the credentials: templates read Django's request (user, path).
         kwargs.update({key: value for key, value in credentials.items() if key != "request"})
+        kwargs["resource"] = " ".join(resources)  # the consent form's hidden field (django-oauth-toolkit's format)
         kwargs["application"] = application
         kwargs["scopes"] = scopes
         kwargs["scope_items"] = [(scope, descriptions.get(scope, scope), scope in new_scopes) for scope in scopes]

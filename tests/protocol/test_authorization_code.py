@@ -397,3 +397,99 @@ def test_id_token_is_not_a_bearer_credential_at_userinfo(server, browser, user):
     )
 
     assert response.status_code == 401
+
+
+def _code_with_resources(server, browser, user, application, secret, *resources: str) -> tuple[OAuth2Session, str]:
+    client = OAuth2Session(
+        application.client_id, secret, scope="openid", redirect_uri="https://rp.example.com/callback"
+    )
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    if resources:
+        url += "".join(f"&resource={requests.utils.quote(r, safe='')}" for r in resources)
+    browser.sign_in(user.email)
+    return client, query_of(browser.authorize(url))["code"]
+
+
+def _audience(server, application, secret, access_token: str):
+    response = requests.post(
+        server.url("/oauth/introspect"), auth=(application.client_id, secret), data={"token": access_token}, timeout=10
+    )
+    return response.json().get("aud")
+
+
+@pytest.mark.parametrize(
+    ("authorized", "requested", "audience"),
+    [
+        ((), (), None),
+        (("https://api.example.com",), (), ["https://api.example.com"]),
+        (("https://api.example.com", "https://b.example.com"), ("https://b.example.com",), ["https://b.example.com"]),
+        ((), ("https://api.example.com",), ["https://api.example.com"]),
+    ],
+)
+@pytest.mark.parametrize("trusted", [True, False], ids=["no-consent-page", "through-the-consent-form"])
+def test_code_exchange_resources_are_inherited_or_narrowed(
+    server, browser, user, authorized, requested, audience, trusted
+):
+    # RFC 8707: the token carries the resources authorized with the code, or the subset the token request names.
+    application, secret = web_app(trusted=trusted)
+    client, code = _code_with_resources(server, browser, user, application, secret, *authorized)
+
+    response = requests.post(
+        server.url("/oauth/token"),
+        auth=(application.client_id, secret),
+        data=[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "https://rp.example.com/callback"),
+            *(("resource", r) for r in requested),
+        ],
+        timeout=10,
+    )
+
+    assert response.status_code == 200, response.text
+    assert _audience(server, application, secret, response.json()["access_token"]) == audience
+
+
+@pytest.mark.parametrize(
+    ("authorized", "requested"),
+    [
+        (("https://api.example.com",), ("https://other.example.com",)),
+        (("https://api.example.com",), ("https://api.example.com", "https://other.example.com")),
+        ((), ("not a uri",)),
+        ((), ("https://api.example.com/#fragment",)),
+    ],
+)
+def test_code_exchange_refuses_resources_beyond_the_grant_or_malformed(server, browser, user, authorized, requested):
+    application, secret = web_app(trusted=True)
+    _, code = _code_with_resources(server, browser, user, application, secret, *authorized)
+
+    response = requests.post(
+        server.url("/oauth/token"),
+        auth=(application.client_id, secret),
+        data=[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "https://rp.example.com/callback"),
+            *(("resource", r) for r in requested),
+        ],
+        timeout=10,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+
+
+def test_a_malformed_resource_at_authorize_is_invalid_target_at_the_redirect_uri(server, browser, user):
+    application, secret = web_app(trusted=True)
+    client = OAuth2Session(
+        application.client_id, secret, scope="openid", redirect_uri="https://rp.example.com/callback"
+    )
+    url, state = client.create_authorization_url(server.url("/oauth/authorize"))
+    browser.sign_in(user.email)
+
+    response = browser.get(url + "&resource=https%3A%2F%2Fapi.example.com&resource=not-a-uri")
+
+    assert response.status_code == 302
+    params = query_of(response)
+    assert (params["error"], params["state"]) == ("invalid_target", state)
+    assert "not-a-uri" in params["error_description"]
