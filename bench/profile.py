@@ -4,7 +4,8 @@ Creates a fresh latchkey_bench_profile_* database, migrates and seeds it like `m
 sends N requests (0: only list one request's SQL) through Django's test client (DEBUG off, the
 bench's settings) under pyinstrument, and prints the queries of one request and the profile.
 PROFILE_FLAT=1 lists functions by own time; PROFILE_CPROFILE=1 uses cProfile (call counts);
-PROFILE_TIME_ONLY=1 prints only the wall and CPU time per request.
+PROFILE_TIME_ONLY=1 prints only the wall and CPU time per request; PROFILE_SORT and PROFILE_LINES
+choose the order and length of the cProfile listing.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def profile(endpoint: str, n: int, seeded: Path) -> None:
         with cProfile.Profile() as cprofile:
             for _ in range(n):
                 send()
-        pstats.Stats(cprofile).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(40)
+        stats = pstats.Stats(cprofile).sort_stats(os.environ.get("PROFILE_SORT", "tottime"))
+        stats.print_stats(int(os.environ.get("PROFILE_LINES", "40")))
         return
     profiler = Profiler(interval=0.0002)
     profiler.start()

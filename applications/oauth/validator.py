@@ -326,6 +326,42 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return self._save_bearer_token(token, request, *args, **kwargs)
         return super().save_bearer_token(token, request, *args, **kwargs)
 
+    def _check_and_set_request_resource(self, request):
+        """RFC 8707 at the token endpoint; for a code, on the grant already read (and locked).
+
+        django-oauth-toolkit 3.4.1 reads the code's grant once more only to narrow its resources;
+        its rules, kept: the request's resources (repeatable) are absolute URIs; with the code's
+        resources they must be a subset of them, without any the code's resources are inherited.
+        Other grants go to the toolkit.
+        """
+        if request.grant_type != "authorization_code":
+            return super()._check_and_set_request_resource(request)
+        resource = getattr(request, "resource", None)
+        if isinstance(resource, str):  # oauthlib keeps the last of repeated body parameters
+            repeated = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
+            resource = repeated if len(repeated) > 1 else resource
+        if isinstance(resource, list):
+            requested = resource
+        else:
+            requested = [resource] if isinstance(resource, str) and resource.strip() else []
+        self._validate_resource_uris(request, requested)
+        grant = self._grant(request.code, request)
+        granted = (grant.resource or []) if grant is not None else []
+        if requested and granted:
+            if outside := next((r for r in requested if r not in granted), None):
+                raise errors.CustomOAuth2Error(
+                    error="invalid_target",
+                    description=f"The requested resource '{outside}' is not allowed. Token request cannot "
+                    "escalate resource permissions beyond the original authorization grant",
+                    request=request,
+                )
+            request.resource = requested
+        elif granted:
+            self._validate_resource_uris(request, granted)  # rows written before validation existed
+            request.resource = granted
+        else:
+            request.resource = requested
+
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         # django-oauth-toolkit 3.4.1 re-verifies and re-reads the ID token it has just signed and
         # saved; the saved row is on the request. The row is also remembered for the code.
