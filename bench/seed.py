@@ -49,7 +49,7 @@ def seed_latchkey() -> dict:
     user = identity_services.user_create(
         actor=None, email="bench@example.com", password=None, given_name="Bench", family_name="User"
     )
-    keys.current()  # the first signing key (RS256 unless LATCHKEY_SIGNING_ALGORITHM says otherwise)
+    keys.current()  # the first signing keys, one per algorithm
     return {
         "m2m": {"client_id": m2m.client_id, "client_secret": m2m_secret, "scope": "bench:read"},
         "web": {"client_id": web.client_id, "client_secret": web_secret, "redirect_uri": REDIRECT_URI},

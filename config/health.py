@@ -3,6 +3,9 @@
 Load balancers and orchestrators poll these every few seconds, so both are cheap: /healthz touches
 nothing, /readyz runs one indexed query that proves the database answers and a signing key exists,
 plus one cache round trip (the shared cache holds the CORS origin set). Neither is cached.
+
+One active key of any algorithm is enough: the first request that needs keys generates the key of
+an algorithm that has none (applications.oauth.keys), so an upgraded deployment stays ready.
 """
 
 from __future__ import annotations

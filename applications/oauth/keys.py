@@ -1,7 +1,15 @@
-"""Signing keys: kept in the database, generated when none exists, rotated by `manage.py keys rotate`.
+"""Signing keys: kept in the database, one live key per algorithm, rotated by `manage.py keys rotate`.
 
-Signing and the JWKS document come from a per-process memo rebuilt at most every
-c = LATCHKEY_KEY_CACHE_SECONDS. A rotation at time t runs like this:
+Every algorithm in ALGORITHMS always has an active (unretired) key: an application's ID tokens are
+signed with the key of its algorithm (policies.id_token_algorithm), and the JWKS publishes the keys
+of all of them. The memo build generates the key of any algorithm that has none (a new database,
+or an upgrade from a deployment that had one algorithm). Such a key signs at once, having no
+predecessor to sign while it propagates; after an upgrade the first request that needs keys makes
+it, so it is normally published long before an application is switched to its algorithm.
+
+Each algorithm's keys follow the rules below on their own: a rotation of one algorithm leaves the
+others' keys alone. Signing and the JWKS document come from a per-process memo rebuilt at most
+every c = LATCHKEY_KEY_CACHE_SECONDS. A rotation at time t runs like this:
 
 - t: the new key is published (in this process at once, in every process by t + c);
 - t + 2c: it starts signing. By then every process has listed it for c seconds, so a JWKS a
@@ -57,12 +65,26 @@ _memo: dict[str, KeySet] = {}
 
 
 @dataclass(frozen=True)
+class Signer:
+    """The key that signs now for one algorithm, with its decrypted private JWK."""
+
+    key: SigningKey
+    jwk: jwk.JWK
+
+    @property
+    def header(self) -> dict[str, str]:
+        return {"typ": "JWT", "alg": self.key.algorithm, "kid": self.key.kid}
+
+
+@dataclass(frozen=True)
 class KeySet:
-    signing: SigningKey
-    signing_jwk: jwk.JWK
+    signers: dict[str, Signer]  # one per algorithm in ALGORITHMS
     by_kid: dict[str, jwk.JWK]  # public keys that verify: the JWKS, plus retired keys for logout hints
     jwks_json: bytes
     built_at: float = field(default_factory=time.monotonic)
+
+    def signer(self, algorithm: str) -> Signer:
+        return self.signers[algorithm]
 
 
 @dataclass(frozen=True)
@@ -96,6 +118,7 @@ def cache_seconds() -> int:
 
 
 def default_algorithm() -> str:
+    """The algorithm of applications that choose none (policies.id_token_algorithm)."""
     return getattr(settings, "LATCHKEY_SIGNING_ALGORITHM", SigningKey.Algorithm.RS256)
 
 
@@ -159,24 +182,33 @@ def generate_key(algorithm: str | None = None) -> SigningKey:
     )
 
 
-def signing_key_rotate(*, actor=None, algorithm: str | None = None) -> SigningKey:
-    """Add a new signing key and retire the active ones; they stay in the JWKS until their tokens expire."""
+def signing_key_rotate(*, actor=None, algorithm: str | None = None) -> list[SigningKey]:
+    """Retire the active keys of `algorithm` (of every algorithm when None) and add one new key for each.
+
+    Retired keys stay in the JWKS until their tokens expire; other algorithms' keys are not touched.
+    """
+    algorithms = ALGORITHMS if algorithm is None else (algorithm,)
+    if not set(algorithms) <= set(ALGORITHMS):
+        raise ValueError(f"Unsupported signing algorithm {algorithm!r}; use {' or '.join(ALGORITHMS)}.")
     now = timezone.now()
+    new_keys = []
     with transaction.atomic():
-        retired = SigningKey.objects.filter(retired_at__isnull=True).update(
-            retired_at=now, published_until=now + retention()
-        )
-        key = generate_key(algorithm)
-        audit.record(
-            actor=actor,
-            action="signing_key.rotated",
-            target=key,
-            after={"kid": key.kid, "algorithm": key.algorithm},
-            extra={"retired_keys": {"old": None, "new": retired}},
-        )
+        for alg in algorithms:
+            retired = SigningKey.objects.filter(algorithm=alg, retired_at__isnull=True).update(
+                retired_at=now, published_until=now + retention()
+            )
+            key = generate_key(alg)
+            audit.record(
+                actor=actor,
+                action="signing_key.rotated",
+                target=key,
+                after={"kid": key.kid, "algorithm": key.algorithm},
+                extra={"retired_keys": {"old": None, "new": retired}},
+            )
+            new_keys.append(key)
+            log.info("signing key rotated: new %s key %s, %d retired", key.algorithm, key.kid, retired)
     clear_cache()
-    log.info("signing key rotated: new %s key %s, %d retired", key.algorithm, key.kid, retired)
-    return key
+    return new_keys
 
 
 # --- reads -----------------------------------------------------------------------------------------
@@ -186,21 +218,26 @@ def _is_published(key: SigningKey, now: datetime) -> bool:
     return key.retired_at is None or (key.published_until is not None and key.published_until > now)
 
 
-def _choose_signing(published: list[SigningKey], now: datetime) -> SigningKey:
-    """The newest key published long enough; the longest-published one when none is (a fresh install)."""
+def _choose_signing(published: list[SigningKey], now: datetime) -> dict[str, SigningKey]:
+    """Per algorithm, the newest key published long enough; the longest-published one when none is
+    (a fresh install, or an algorithm new to this deployment). `published` is newest first."""
     ready = now - propagation_delay()
-    return next((k for k in published if k.created <= ready), published[-1])
+    chosen: dict[str, SigningKey] = {}
+    for algorithm in ALGORITHMS:
+        candidates = [k for k in published if k.algorithm == algorithm]
+        if candidates:
+            chosen[algorithm] = next((k for k in candidates if k.created <= ready), candidates[-1])
+    return chosen
 
 
 def signing_key_statuses(*, now: datetime | None = None) -> list[KeyStatus]:
     """Every key, newest first, with what it does now (what the memo would choose; no decryption)."""
     now = now or timezone.now()
     keys = list(SigningKey.objects.all())
-    published = [k for k in keys if _is_published(k, now)]
-    signing = _choose_signing(published, now) if published else None
+    signing = set(_choose_signing([k for k in keys if _is_published(k, now)], now).values())
     statuses = []
     for key in keys:
-        if key == signing:
+        if key in signing:
             state = "signing"
         elif key.retired_at is None:
             state = "published"
@@ -232,32 +269,33 @@ def _private_jwk(key: SigningKey) -> jwk.JWK | None:
 
 
 def _build() -> tuple[KeySet, bool]:
-    """The key set from the database, and whether a first key had to be generated for it."""
+    """The key set from the database, and whether a key had to be generated for it (an algorithm had none)."""
     now = timezone.now()
     verifiable = Q(retired_at__isnull=True) | Q(published_until__gt=now - hint_retention())
     keys = list(SigningKey.objects.filter(verifiable))
-    generated = not any(k.retired_at is None for k in keys)
-    if generated:
-        keys.insert(0, generate_key())
+    active = {k.algorithm for k in keys if k.retired_at is None}
+    missing = [algorithm for algorithm in ALGORITHMS if algorithm not in active]
+    for algorithm in missing:
+        keys.insert(0, generate_key(algorithm))
     private = {k.kid: _private_jwk(k) for k in keys}
     usable = [k for k in keys if private[k.kid] is not None]
     published = [k for k in usable if _is_published(k, now)]
-    if not published:
-        raise ImproperlyConfigured(
-            "No signing key can be decrypted. Restore LATCHKEY_KEY_ENCRYPTION_KEY / SECRET_KEY, "
-            "or run `manage.py keys rotate` to add a new key."
-        )
     signing = _choose_signing(published, now)
+    unusable = [algorithm for algorithm in ALGORITHMS if algorithm not in signing]
+    if unusable:
+        raise ImproperlyConfigured(
+            f"No {' or '.join(unusable)} signing key can be decrypted. Restore LATCHKEY_KEY_ENCRYPTION_KEY / "
+            "SECRET_KEY, or run `manage.py keys rotate` to add new keys."
+        )
     public = {k.kid: jwk.JWK(**json.loads(private[k.kid].export_public())) for k in usable}
     keyset = KeySet(
-        signing=signing,
-        signing_jwk=private[signing.kid],
+        signers={algorithm: Signer(key=key, jwk=private[key.kid]) for algorithm, key in signing.items()},
         by_kid=public,
         jwks_json=json.dumps(
             {"keys": [public[k.kid].export_public(as_dict=True) for k in published]}, separators=(",", ":")
         ).encode(),
     )
-    return keyset, generated
+    return keyset, bool(missing)
 
 
 def _fresh(max_age: float) -> KeySet:

@@ -494,10 +494,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         id_token.update(**claims)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce  # oauthlib #746
-        keyset = keys.current()
-        header = {"typ": "JWT", "alg": keyset.signing.algorithm, "kid": keyset.signing.kid}
-        signed = jwt.JWT(header=json.dumps(header), claims=json.dumps(id_token, default=str))
-        signed.make_signed_token(keyset.signing_jwk)
+        signer = keys.current().signer(keys.default_algorithm())
+        signed = jwt.JWT(header=json.dumps(signer.header), claims=json.dumps(id_token, default=str))
+        signed.make_signed_token(signer.jwk)
         saved = self._save_id_token(id_token["jti"], request, expires)
         request.access_token = saved
         request.id_token = saved

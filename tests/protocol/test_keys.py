@@ -77,8 +77,8 @@ def test_es256_id_token_verifies_against_jwks(server, browser, user, settings):
 
     header = header_of(id_token)
     assert header["alg"] == "ES256"
-    (published,) = jwks(server)
-    assert (published["kid"], published["kty"], published["crv"]) == (header["kid"], "EC", "P-256")
+    (published,) = [k for k in jwks(server) if k["kid"] == header["kid"]]
+    assert (published["kty"], published["crv"], published["alg"]) == ("EC", "P-256", "ES256")
     claims = server.decode_id_token(id_token, client_id=application.client_id, nonce=nonce)
     assert claims["sub"] == str(user.public_id)
     assert "at_hash" in claims
@@ -89,19 +89,22 @@ def test_rotation_new_tokens_carry_new_kid_and_old_tokens_verify_until_key_unpub
     old_token, _ = id_token_for(server, browser, user, application, secret)
     old_kid = header_of(old_token)["kid"]
 
-    rotated = rotate("--algorithm", "ES256")
+    es256_kid = SigningKey.objects.get(algorithm="ES256", retired_at__isnull=True).kid
+
+    rotated = rotate("--algorithm", "RS256")
 
     assert [r["kid"] for r in rotated["retired"]] == [old_kid]
+    (new_kid,) = [n["kid"] for n in rotated["new"]]
     new_token, nonce = id_token_for(server, browser, user, application, secret)
-    assert header_of(new_token) | {"typ": "JWT"} == {"typ": "JWT", "alg": "ES256", "kid": rotated["kid"]}
-    assert {k["kid"] for k in jwks(server)} == {old_kid, rotated["kid"]}
+    assert header_of(new_token) | {"typ": "JWT"} == {"typ": "JWT", "alg": "RS256", "kid": new_kid}
+    assert {k["kid"] for k in jwks(server)} == {old_kid, new_kid, es256_kid}
     server.decode_id_token(new_token, client_id=application.client_id, nonce=nonce)
     server.decode_id_token(old_token, client_id=application.client_id)
 
     # A day later: every token the old key signed has expired, and it leaves the JWKS.
     SigningKey.objects.filter(kid=old_kid).update(published_until=timezone.now() - timedelta(seconds=1))
     keys.clear_cache()
-    assert [k["kid"] for k in jwks(server)] == [rotated["kid"]]
+    assert {k["kid"] for k in jwks(server)} == {new_kid, es256_kid}
     with pytest.raises((JoseError, ValueError)):
         server.decode_id_token(old_token, client_id=application.client_id)
 

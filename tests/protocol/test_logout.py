@@ -310,7 +310,9 @@ def _tampered(token: str) -> str:
         pytest.param(lambda server, app, user, real: _tampered(real), id="tampered-signature"),
         pytest.param(
             lambda server, app, user, real: sign(
-                id_token_claims(real, app, user), jwk.JWK.generate(kty="RSA", size=2048), keys.current().signing.kid
+                id_token_claims(real, app, user),
+                jwk.JWK.generate(kty="RSA", size=2048),
+                keys.current().signer("RS256").key.kid,
             ),
             id="our-kid-foreign-key",
         ),
@@ -325,24 +327,24 @@ def _tampered(token: str) -> str:
         pytest.param(
             lambda server, app, user, real: sign(
                 id_token_claims(real, app, user, iss="https://other-idp.example.com"),
-                keys.current().signing_jwk,
-                keys.current().signing.kid,
+                keys.current().signer("RS256").jwk,
+                keys.current().signer("RS256").key.kid,
             ),
             id="our-key-other-issuer",
         ),
         pytest.param(
             lambda server, app, user, real: sign(
                 id_token_claims(real, app, user, aud="unknown-client"),
-                keys.current().signing_jwk,
-                keys.current().signing.kid,
+                keys.current().signer("RS256").jwk,
+                keys.current().signer("RS256").key.kid,
             ),
             id="unknown-audience",
         ),
         pytest.param(
             lambda server, app, user, real: sign(
                 id_token_claims(real, app, user, aud=["a", "b"]),
-                keys.current().signing_jwk,
-                keys.current().signing.kid,
+                keys.current().signer("RS256").jwk,
+                keys.current().signer("RS256").key.kid,
             ),
             id="ambiguous-audience",
         ),
@@ -375,7 +377,7 @@ def test_logout_hint_signed_by_key_retired_by_rotation_still_works(server, brows
 
     keys.signing_key_rotate()
 
-    new_kid = SigningKey.objects.get(retired_at__isnull=True).kid
+    new_kid = SigningKey.objects.get(algorithm="RS256", retired_at__isnull=True).kid
     assert SigningKey.objects.get(kid=old_kid).retired_at is not None
     published = {key["kid"] for key in requests.get(server.url("/.well-known/jwks.json"), timeout=10).json()["keys"]}
     assert {old_kid, new_kid} <= published
@@ -407,8 +409,8 @@ def test_logout_expired_hint_whose_row_is_gone_is_accepted(server, browser, user
     long_ago = int(time.time()) - 7200
     hint = sign(
         id_token_claims(tokens["id_token"], application, user, iat=long_ago, exp=long_ago + 60),
-        keys.current().signing_jwk,
-        keys.current().signing.kid,
+        keys.current().signer("RS256").jwk,
+        keys.current().signer("RS256").key.kid,
     )
 
     response = browser.get(

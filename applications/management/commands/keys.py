@@ -26,17 +26,18 @@ def _describe(status: keys.KeyStatus) -> str:
 
 
 class Command(SubcommandCommand):
-    help = "Rotate and list the keys that sign ID tokens."
+    help = "Rotate and list the keys that sign ID tokens (one live key per algorithm)."
 
     def add_verbs(self, subparsers) -> None:
         rotate = subparsers.add_parser(
-            "rotate", help="Add a new signing key; the current ones stay in the JWKS until their tokens expire."
+            "rotate",
+            help="Add a new signing key per algorithm; the current ones stay in the JWKS until their tokens expire.",
         )
         rotate.add_argument(
             "--algorithm",
             choices=keys.ALGORITHMS,
             default=None,
-            help="Algorithm of the new key. Default: LATCHKEY_SIGNING_ALGORITHM.",
+            help="Rotate only this algorithm's key; the others keep theirs. Default: every algorithm.",
         )
         rotate.add_argument("--json", action="store_true", help="Print JSON.")
 
@@ -44,21 +45,24 @@ class Command(SubcommandCommand):
         listing.add_argument("--json", action="store_true", help="Print JSON.")
 
     def handle_rotate(self, **o) -> None:
+        rotating = (o["algorithm"],) if o["algorithm"] else keys.ALGORITHMS
         active = [s.key.kid for s in keys.signing_key_statuses() if s.key.retired_at is None]
-        key = keys.signing_key_rotate(actor=None, algorithm=o["algorithm"])
+        new_keys = keys.signing_key_rotate(actor=None, algorithm=o["algorithm"])
         statuses = {s.key.kid: s for s in keys.signing_key_statuses()}
-        new = statuses[key.kid]
-        retired = [statuses[kid] for kid in active]
+        new = [statuses[key.kid] for key in new_keys]
+        retired = [statuses[kid] for kid in active if statuses[kid].key.algorithm in rotating]
+        retired.sort(key=lambda status: keys.ALGORITHMS.index(status.key.algorithm))  # as the new keys
         if o["json"]:
-            self.emit_json({**new.as_dict(), "retired": [s.as_dict() for s in retired]})
+            self.emit_json({"new": [s.as_dict() for s in new], "retired": [s.as_dict() for s in retired]})
             return
-        self.stdout.write(f"New {new.key.algorithm} signing key {new.key.kid}")
-        if new.signs_from:
-            self.stdout.write(f"It is published now and signs from {_utc(new.signs_from)}.")
-        else:
-            self.stdout.write("It signs now.")
+        for status in new:
+            when = f"is published now and signs from {_utc(status.signs_from)}" if status.signs_from else "signs now"
+            self.stdout.write(f"New {status.key.algorithm} signing key {status.key.kid}: it {when}.")
         for status in retired:
-            self.stdout.write(f"Retired {status.key.kid}: stays in the JWKS until {_utc(status.key.published_until)}.")
+            self.stdout.write(
+                f"Retired {status.key.algorithm} key {status.key.kid}: "
+                f"stays in the JWKS until {_utc(status.key.published_until)}."
+            )
 
     def handle_list(self, **o) -> None:
         statuses = keys.signing_key_statuses()
@@ -66,7 +70,7 @@ class Command(SubcommandCommand):
             self.emit_json([s.as_dict() for s in statuses])
             return
         if not statuses:
-            self.stdout.write("No signing keys yet; the first is generated when it is needed.")
+            self.stdout.write("No signing keys yet; one per algorithm is generated when first needed.")
             return
         for status in statuses:
             key = status.key

@@ -1,5 +1,5 @@
-"""Signing keys: generation on demand, rotation and retention, the memo, encryption at rest,
-the `manage.py keys` command, the E006 check and the read-only admin."""
+"""Signing keys: one live key per algorithm generated on demand, rotation and retention per algorithm,
+the memo, encryption at rest, the `manage.py keys` command, the E006 check and the read-only admin."""
 
 from __future__ import annotations
 
@@ -39,8 +39,18 @@ def cold_memo():
     views._discovery_memo.clear()
 
 
-def published_kids() -> list[str]:
-    return [k["kid"] for k in json.loads(keys.current().jwks_json)["keys"]]
+def published_kids(algorithm: str | None = None) -> list[str]:
+    published = json.loads(keys.current().jwks_json)["keys"]
+    return [k["kid"] for k in published if algorithm in (None, k["alg"])]
+
+
+def active(algorithm: str) -> SigningKey:
+    return SigningKey.objects.get(algorithm=algorithm, retired_at__isnull=True)
+
+
+def one_key_each() -> dict[str, SigningKey]:
+    """A deployment whose every algorithm has its key, so no build has to generate one."""
+    return {algorithm: keys.generate_key(algorithm) for algorithm in keys.ALGORITHMS}
 
 
 def age(key: SigningKey, **delta) -> None:
@@ -49,49 +59,60 @@ def age(key: SigningKey, **delta) -> None:
     keys.clear_cache()
 
 
-def signed_by_current(claims: dict | None = None) -> str:
-    keyset = keys.current()
-    token = jwt.JWT(
-        header={"alg": keyset.signing.algorithm, "kid": keyset.signing.kid},
-        claims=claims or {"sub": "x", "exp": int(time.time()) + 60},
-    )
-    token.make_signed_token(keyset.signing_jwk)
+def signed_by_current(claims: dict | None = None, algorithm: str = "RS256") -> str:
+    signer = keys.current().signer(algorithm)
+    token = jwt.JWT(header=signer.header, claims=claims or {"sub": "x", "exp": int(time.time()) + 60})
+    token.make_signed_token(signer.jwk)
     return token.serialize()
 
 
 # --- generation and algorithms ---------------------------------------------------------------------
 
 
-def test_first_use_without_keys_generates_an_rs256_key():
+@pytest.mark.parametrize("setting", ["RS256", "ES256"])
+def test_first_use_without_keys_generates_one_active_key_per_algorithm(settings, setting):
+    settings.LATCHKEY_SIGNING_ALGORITHM = setting
     assert not SigningKey.objects.exists()
 
     keyset = keys.current()
 
-    key = SigningKey.objects.get()
-    assert keyset.signing == key
-    assert key.algorithm == "RS256" and key.retired_at is None
-    jwks = json.loads(keyset.jwks_json)["keys"]
-    assert [(k["kid"], k["kty"], k["alg"], k["use"]) for k in jwks] == [(key.kid, "RSA", "RS256", "sig")]
-    assert "d" not in jwks[0] and "p" not in jwks[0]  # public parts only
+    rsa, ec = active("RS256"), active("ES256")
+    assert SigningKey.objects.count() == 2
+    assert (keyset.signer("RS256").key, keyset.signer("ES256").key) == (rsa, ec)
+    jwks = {k["alg"]: k for k in json.loads(keyset.jwks_json)["keys"]}
+    assert (jwks["RS256"]["kid"], jwks["RS256"]["kty"], jwks["RS256"]["use"]) == (rsa.kid, "RSA", "sig")
+    assert (jwks["ES256"]["kid"], jwks["ES256"]["kty"], jwks["ES256"]["crv"]) == (ec.kid, "EC", "P-256")
+    for published in jwks.values():
+        assert not {"d", "p", "q"} & set(published)  # public parts only
 
 
-def test_first_use_with_es256_setting_generates_a_p256_key(settings):
-    settings.LATCHKEY_SIGNING_ALGORITHM = "ES256"
+def test_upgrade_from_an_rs256_only_deployment_adds_an_es256_key_and_keeps_signing_with_the_old_one(settings):
+    settings.LATCHKEY_KEY_CACHE_SECONDS = 60
+    old = keys.generate_key("RS256")
+    age(old, days=90)
 
     keyset = keys.current()
 
-    assert keyset.signing.algorithm == "ES256"
-    (published,) = json.loads(keyset.jwks_json)["keys"]
-    assert (published["kty"], published["crv"], published["alg"]) == ("EC", "P-256", "ES256")
-    assert "d" not in published
+    assert keyset.signer("RS256").key == old
+    new = active("ES256")
+    assert keyset.signer("ES256").key == new, "an algorithm's only key signs at once"
+    assert set(published_kids()) == {old.kid, new.kid}
+    assert SigningKey.objects.filter(retired_at__isnull=True).count() == 2
+
+
+def test_build_that_finds_every_algorithm_keyed_generates_nothing(django_assert_num_queries):
+    one_key_each()
+    with django_assert_num_queries(1):
+        keys.current()
+    assert SigningKey.objects.count() == 2
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
 def test_token_signed_by_current_key_verifies_with_key_for_kid(algorithm):
     keys.generate_key(algorithm)
-    token = signed_by_current()
+    token = signed_by_current(algorithm=algorithm)
 
-    public = keys.key_for_kid(keys.current().signing.kid)
+    public = keys.key_for_kid(keys.current().signer(algorithm).key.kid)
 
     assert json.loads(jwt.JWT(jwt=token, key=public).claims)["sub"] == "x"
     assert not public.has_private
@@ -106,22 +127,55 @@ def test_generate_key_unknown_algorithm_is_refused():
 # --- rotation, propagation and retention -------------------------------------------------------------
 
 
-def test_rotation_publishes_old_and_new_keys_and_the_new_one_signs():
-    old = keys.generate_key()
+def test_rotating_every_algorithm_retires_each_active_key_and_adds_one_new_key_each():
+    old = one_key_each()
 
     new = keys.signing_key_rotate()
 
-    old.refresh_from_db()
-    assert old.retired_at is not None and old.published_until > timezone.now()
-    assert set(published_kids()) == {old.kid, new.kid}
-    assert keys.current().signing == new  # LATCHKEY_KEY_CACHE_SECONDS=0 in tests: no propagation delay
+    assert [key.algorithm for key in new] == list(keys.ALGORITHMS)
+    for algorithm in keys.ALGORITHMS:
+        old[algorithm].refresh_from_db()
+        assert old[algorithm].retired_at is not None and old[algorithm].published_until > timezone.now()
+        assert active(algorithm) in new
+    assert set(published_kids()) == {k.kid for k in [*old.values(), *new]}
+    keyset = keys.current()  # LATCHKEY_KEY_CACHE_SECONDS=0 in tests: no propagation delay
+    assert [keyset.signer(algorithm).key for algorithm in keys.ALGORITHMS] == new
 
 
-def test_rotation_uses_configured_algorithm_unless_told(settings):
-    keys.generate_key("RS256")
-    settings.LATCHKEY_SIGNING_ALGORITHM = "ES256"
-    assert keys.signing_key_rotate().algorithm == "ES256"
-    assert keys.signing_key_rotate(algorithm="RS256").algorithm == "RS256"
+@pytest.mark.parametrize(("rotated", "untouched"), [("RS256", "ES256"), ("ES256", "RS256")])
+def test_rotating_one_algorithm_leaves_the_others_signer_untouched(rotated, untouched):
+    old = one_key_each()
+    before = keys.current().signer(untouched)
+
+    (new,) = keys.signing_key_rotate(algorithm=rotated)
+
+    assert new.algorithm == rotated
+    keyset = keys.current()
+    assert keyset.signer(rotated).key == new
+    assert keyset.signer(untouched).key == before.key == active(untouched)
+    old[rotated].refresh_from_db()
+    assert old[rotated].retired_at is not None
+    assert set(published_kids()) == {old[rotated].kid, new.kid, old[untouched].kid}
+
+
+def test_rotating_an_unknown_algorithm_is_refused_and_retires_nothing():
+    one_key_each()
+    with pytest.raises(ValueError, match="HS256"):
+        keys.signing_key_rotate(algorithm="HS256")
+    assert SigningKey.objects.filter(retired_at__isnull=True).count() == 2
+
+
+def test_rotation_records_one_audit_event_per_new_key():
+    from identity.models import AuditEvent
+
+    one_key_each()
+
+    new = keys.signing_key_rotate()
+
+    events = AuditEvent.objects.filter(action="signing_key.rotated").order_by("pk")
+    assert [(e.target_id, e.changes["algorithm"]["new"], e.changes["retired_keys"]["new"]) for e in events] == [
+        (str(key.pk), key.algorithm, 1) for key in new
+    ]
 
 
 def test_new_key_signs_only_after_every_process_and_cached_jwks_lists_it(settings):
@@ -129,15 +183,15 @@ def test_new_key_signs_only_after_every_process_and_cached_jwks_lists_it(setting
     old = keys.generate_key()
     age(old, days=30)
 
-    new = keys.signing_key_rotate()
+    (new,) = keys.signing_key_rotate(algorithm="RS256")
 
     keyset = keys.current()
-    assert keyset.signing == old, "the old key keeps signing while the new one propagates"
-    assert set(published_kids()) == {old.kid, new.kid}
+    assert keyset.signer("RS256").key == old, "the old key keeps signing while the new one propagates"
+    assert set(published_kids("RS256")) == {old.kid, new.kid}
     age(new, seconds=119)
-    assert keys.current().signing == old
+    assert keys.current().signer("RS256").key == old
     age(new, seconds=121)  # 2 × LATCHKEY_KEY_CACHE_SECONDS: processes (c) + relying parties' JWKS caches (c)
-    assert keys.current().signing == new
+    assert keys.current().signer("RS256").key == new
 
 
 def test_retired_key_stays_published_until_tokens_signed_during_propagation_expire(settings):
@@ -173,11 +227,11 @@ def test_retired_key_leaves_jwks_after_published_until_but_still_verifies_logout
 
 def test_two_rotations_in_a_row_keep_every_unexpired_key_published():
     first = keys.generate_key()
-    second = keys.signing_key_rotate()
-    third = keys.signing_key_rotate(algorithm="ES256")
+    (second,) = keys.signing_key_rotate(algorithm="RS256")
+    (third,) = keys.signing_key_rotate(algorithm="RS256")
 
-    assert set(published_kids()) == {first.kid, second.kid, third.kid}
-    assert SigningKey.objects.filter(retired_at__isnull=True).get() == third
+    assert set(published_kids("RS256")) == {first.kid, second.kid, third.kid}
+    assert active("RS256") == third
 
 
 # --- the memo -------------------------------------------------------------------------------------------
@@ -185,7 +239,7 @@ def test_two_rotations_in_a_row_keep_every_unexpired_key_published():
 
 def test_jwks_and_discovery_served_with_zero_queries_when_memo_is_warm(client, settings, django_assert_num_queries):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
-    keys.generate_key()
+    one_key_each()
     client.get(JWKS_URL)
     client.get(DISCOVERY_URL)
 
@@ -195,26 +249,27 @@ def test_jwks_and_discovery_served_with_zero_queries_when_memo_is_warm(client, s
 
     assert jwks.status_code == discovery.status_code == 200
     assert jwks["Cache-Control"] == "public, max-age=3600"
-    assert [k["kid"] for k in jwks.json()["keys"]] == [SigningKey.objects.get().kid]
+    assert {k["kid"] for k in jwks.json()["keys"]} == set(SigningKey.objects.values_list("kid", flat=True))
     assert discovery.json()["jwks_uri"].endswith(JWKS_URL)
 
 
 def test_jwks_cold_query_budget(client, django_assert_max_num_queries):
-    keys.generate_key()
+    one_key_each()
     with django_assert_max_num_queries(1):
         assert client.get(JWKS_URL).status_code == 200
 
 
 def test_memo_key_generated_inside_a_transaction_is_not_kept_before_commit(settings):
-    """A first key made in a request's transaction could roll back; the memo must not outlive it."""
+    """A key made in a request's transaction could roll back; the memo must not outlive it."""
     settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
+    keys.generate_key("RS256")  # an upgrade: the ES256 key is generated by the build
     keys.current()  # the test's transaction never commits
     assert "keys" not in keys._memo
 
 
 def test_unknown_kid_rebuilds_the_memo_at_most_every_few_seconds(settings, django_assert_num_queries):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
-    keys.generate_key()
+    one_key_each()
     keys.current()
     with django_assert_num_queries(0):
         assert keys.key_for_kid("unknown") is None
@@ -230,7 +285,7 @@ def test_unknown_kid_rebuilds_the_memo_at_most_every_few_seconds(settings, djang
 
 def test_concurrent_cold_requests_build_the_memo_once(monkeypatch, settings):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 3600
-    keys.generate_key()
+    one_key_each()
     built, _ = keys._build()
     builds, keysets = [], []
 
@@ -255,10 +310,10 @@ def test_concurrent_cold_requests_build_the_memo_once(monkeypatch, settings):
 
 
 def test_private_key_is_encrypted_at_rest():
-    key = keys.generate_key()
-    stored = SigningKey.objects.values_list("private_key_pem", flat=True).get(pk=key.pk)
-    assert "PRIVATE KEY" not in stored
-    assert keys.current().signing_jwk.has_private
+    for key in one_key_each().values():
+        stored = SigningKey.objects.values_list("private_key_pem", flat=True).get(pk=key.pk)
+        assert "PRIVATE KEY" not in stored
+        assert keys.current().signer(key.algorithm).jwk.has_private
 
 
 def test_plaintext_key_from_before_encryption_still_signs():
@@ -266,22 +321,22 @@ def test_plaintext_key_from_before_encryption_still_signs():
     SigningKey.objects.create(
         kid=pem.thumbprint(), algorithm="RS256", private_key_pem=pem.export_to_pem(True, None).decode()
     )
-    assert keys.current().signing.kid == pem.thumbprint()
+    assert keys.current().signer("RS256").key.kid == pem.thumbprint()
     assert keys.key_for_kid(pem.thumbprint()) is not None
 
 
 def test_setting_key_encryption_key_later_keeps_secret_key_encrypted_rows_readable(settings):
-    old = keys.generate_key()
+    old = one_key_each()
     settings.LATCHKEY_KEY_ENCRYPTION_KEY = "a-dedicated-key-encryption-key-0123456789"
     new = keys.signing_key_rotate()
     keys.clear_cache()
 
-    assert set(keys.current().by_kid) == {old.kid, new.kid}
+    assert set(keys.current().by_kid) == {k.kid for k in [*old.values(), *new]}
 
-    # The dedicated key now decrypts the new row; SECRET_KEY no longer does.
+    # The dedicated key now decrypts the new rows; SECRET_KEY no longer does.
     settings.SECRET_KEY = "a-different-secret-key-0123456789abcdefghijklmnop"
     keys.clear_cache()
-    assert keys.current().signing == new
+    assert [keys.current().signer(key.algorithm).key for key in new] == new
 
 
 def test_rotated_secret_key_in_fallbacks_still_decrypts(settings):
@@ -289,21 +344,36 @@ def test_rotated_secret_key_in_fallbacks_still_decrypts(settings):
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-new-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
     keys.clear_cache()
-    assert keys.current().signing == key
+    assert keys.current().signer("RS256").key == key
 
 
 def test_undecryptable_keys_fail_clearly_until_rotation(settings, caplog):
-    old = keys.generate_key()
+    old = one_key_each()
     settings.SECRET_KEY = "a-new-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
     keys.clear_cache()
 
-    with pytest.raises(ImproperlyConfigured, match="keys rotate"):
+    with pytest.raises(ImproperlyConfigured, match=r"No RS256 or ES256 signing key can be decrypted.*keys rotate"):
         keys.current()
-    assert old.kid in caplog.text and "cannot be decrypted" in caplog.text
+    assert old["RS256"].kid in caplog.text and "cannot be decrypted" in caplog.text
 
     new = keys.signing_key_rotate()
-    assert keys.current().signing == new
-    assert published_kids() == [new.kid]
+    assert [keys.current().signer(key.algorithm).key for key in new] == new
+    assert set(published_kids()) == {key.kid for key in new}
+
+
+def test_one_algorithm_without_a_decryptable_key_is_named(settings):
+    keys.generate_key("RS256")
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    keys.generate_key("ES256")  # encrypted with the new SECRET_KEY, which is then lost
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = settings.SECRET_KEY_FALLBACKS[0], []
+    keys.clear_cache()
+
+    with pytest.raises(ImproperlyConfigured, match="No ES256 signing key can be decrypted"):
+        keys.current()
+
+    keys.signing_key_rotate(algorithm="ES256")
+    assert keys.current().signer("ES256").key == active("ES256")
 
 
 # --- the E006 check ------------------------------------------------------------------------------------
@@ -333,50 +403,70 @@ def command_error(*args: str) -> str:
 
 
 def test_keys_list_without_keys_says_so_and_creates_none():
-    assert run("list") == "No signing keys yet; the first is generated when it is needed.\n"
+    assert run("list") == "No signing keys yet; one per algorithm is generated when first needed.\n"
     assert json.loads(run("list", "--json")) == []
     assert not SigningKey.objects.exists()
 
 
-def test_keys_rotate_prints_new_key_and_retired_ones(settings):
+def test_keys_rotate_one_algorithm_prints_its_new_key_and_retired_ones(settings):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 60
-    old = keys.generate_key()
+    old = one_key_each()
 
     out = run("rotate", "--algorithm", "ES256")
 
-    new = SigningKey.objects.get(retired_at__isnull=True)
-    assert new.algorithm == "ES256"
-    old.refresh_from_db()
+    new = active("ES256")
+    assert active("RS256") == old["RS256"]
+    old["ES256"].refresh_from_db()
+    until = f"{old['ES256'].published_until:%Y-%m-%d %H:%M:%S} UTC"
     lines = out.splitlines()
-    assert lines[0] == f"New ES256 signing key {new.kid}"
-    assert lines[1].startswith("It is published now and signs from ")
-    assert lines[2] == f"Retired {old.kid}: stays in the JWKS until {old.published_until:%Y-%m-%d %H:%M:%S} UTC."
+    assert len(lines) == 2
+    assert lines[0].startswith(f"New ES256 signing key {new.kid}: it is published now and signs from ")
+    assert lines[1] == f"Retired ES256 key {old['ES256'].kid}: stays in the JWKS until {until}."
 
 
-def test_keys_rotate_json(settings):
-    settings.LATCHKEY_SIGNING_ALGORITHM = "ES256"
-    old = keys.generate_key("RS256")
+def test_keys_rotate_without_algorithm_rotates_every_algorithm():
+    old = one_key_each()
 
+    lines = run("rotate").splitlines()
+
+    assert [line.split(":")[0] for line in lines] == [
+        f"New RS256 signing key {active('RS256').kid}",
+        f"New ES256 signing key {active('ES256').kid}",
+        f"Retired RS256 key {old['RS256'].kid}",
+        f"Retired ES256 key {old['ES256'].kid}",
+    ]
+    assert lines[0].endswith(": it signs now.")  # LATCHKEY_KEY_CACHE_SECONDS=0 in tests
+
+
+def test_keys_rotate_json():
+    old = one_key_each()
+
+    data = json.loads(run("rotate", "--json", "--algorithm", "RS256"))
+
+    new = active("RS256")
+    old["RS256"].refresh_from_db()
+    assert set(data) == {"new", "retired"}
+    assert [(n["kid"], n["algorithm"], n["state"]) for n in data["new"]] == [(new.kid, "RS256", "signing")]
+    assert [(r["kid"], r["state"], r["published_until"]) for r in data["retired"]] == [
+        (old["RS256"].kid, "retired-published", old["RS256"].published_until.isoformat())
+    ]
+
+
+def test_keys_rotate_json_on_a_new_database_has_one_new_key_per_algorithm_and_nothing_retired():
     data = json.loads(run("rotate", "--json"))
 
-    new = SigningKey.objects.get(retired_at__isnull=True)
-    old.refresh_from_db()
-    assert data["kid"] == new.kid
-    assert data["algorithm"] == "ES256"
-    assert data["state"] == "signing"
-    assert [(r["kid"], r["state"], r["published_until"]) for r in data["retired"]] == [
-        (old.kid, "retired-published", old.published_until.isoformat())
-    ]
+    assert [n["algorithm"] for n in data["new"]] == list(keys.ALGORITHMS)
+    assert data["retired"] == []
 
 
 def test_keys_list_shows_states_and_never_the_private_key(settings):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 60
     gone = keys.generate_key()
     age(gone, days=40)
-    previous = keys.signing_key_rotate()
+    (previous,) = keys.signing_key_rotate(algorithm="RS256")
     SigningKey.objects.filter(pk=gone.pk).update(published_until=timezone.now() - timedelta(days=1))
     age(previous, days=20)
-    newest = keys.signing_key_rotate()
+    (newest,) = keys.signing_key_rotate(algorithm="RS256")
     previous.refresh_from_db()
 
     text = run("list")
@@ -397,6 +487,18 @@ def test_keys_list_shows_states_and_never_the_private_key(settings):
     for stored in SigningKey.objects.values_list("private_key_pem", flat=True):
         assert stored not in text and stored not in json.dumps(data)
     assert "PRIVATE" not in text
+
+
+def test_keys_list_marks_one_signing_key_per_algorithm(settings):
+    settings.LATCHKEY_KEY_CACHE_SECONDS = 60
+    old = one_key_each()
+    for key in old.values():
+        age(key, days=10)
+    (new_ec,) = keys.signing_key_rotate(algorithm="ES256")
+
+    data = {d["kid"]: d["state"] for d in json.loads(run("list", "--json"))}
+
+    assert data == {new_ec.kid: "published", old["ES256"].kid: "signing", old["RS256"].kid: "signing"}
 
 
 def test_keys_list_retired_but_published_state():
