@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -103,6 +104,7 @@ _USER_FACING_FIELDS = (
     "access_token_ttl",
     "refresh_token_ttl",
     "id_token_ttl",
+    "algorithm",
     "refresh_token_rotation",
     "auth_methods",
     "required_roles",
@@ -279,6 +281,7 @@ def _list_errors(values: list[str], check) -> list[str]:
 def application_errors(app: Application) -> FieldErrors:
     """Rules on one Application row (its own columns), keyed by field."""
     from applications.models import Application as ApplicationModel
+    from applications.models import SigningAlgorithm
 
     errors: FieldErrors = defaultdict(list)
     name = (app.name or "").strip()
@@ -318,6 +321,16 @@ def application_errors(app: Application) -> FieldErrors:
 
     if app.pkce_required and not rule.pkce_optional and not rule.pkce_always:
         errors["pkce_required"].append(f"PKCE does not apply to a {label.lower()}.")
+
+    # The ID token signing algorithm: blank (the deployment's) or one we keep keys for. Never HS256,
+    # which signs with the client secret (stored only as a hash here).
+    if app.algorithm and app.type == ApplicationType.M2M:
+        errors["algorithm"].append(f"A {label.lower()} gets no ID tokens; leave the signing algorithm blank.")
+    elif app.algorithm and app.algorithm not in SigningAlgorithm.values:
+        errors["algorithm"].append(
+            f"{app.algorithm!r} is not available: choose {' or '.join(SigningAlgorithm.values)}, or leave it "
+            "blank for the deployment's LATCHKEY_SIGNING_ALGORITHM."
+        )
 
     methods = app.auth_methods
     if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
@@ -412,6 +425,11 @@ def allowed_redirect_schemes(application: Application) -> list[str]:
             if scheme not in schemes:
                 schemes.append(scheme)
     return schemes
+
+
+def id_token_algorithm(application: Application) -> str:
+    """The algorithm that signs this application's ID tokens: its own choice, else LATCHKEY_SIGNING_ALGORITHM."""
+    return application.algorithm or settings.LATCHKEY_SIGNING_ALGORITHM
 
 
 def token_lifetime(application: Application, kind: str) -> int:

@@ -79,7 +79,7 @@ def check_signing_algorithm(app_configs, **kwargs) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 f"LATCHKEY_SIGNING_ALGORITHM={algorithm!r} is not a supported signing algorithm.",
-                hint=f"Use one of {', '.join(ALGORITHMS)}.",
+                hint=f"Use one of {', '.join(ALGORITHMS)}: it signs the ID tokens of applications that choose none.",
                 id="latchkey.E006",
             )
         ]

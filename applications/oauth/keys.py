@@ -117,11 +117,6 @@ def cache_seconds() -> int:
     return int(getattr(settings, "LATCHKEY_KEY_CACHE_SECONDS", 60))
 
 
-def default_algorithm() -> str:
-    """The algorithm of applications that choose none (policies.id_token_algorithm)."""
-    return getattr(settings, "LATCHKEY_SIGNING_ALGORITHM", SigningKey.Algorithm.RS256)
-
-
 def propagation_delay() -> timedelta:
     """How long a new key is published before it signs (see the module docstring)."""
     return timedelta(seconds=2 * cache_seconds())
@@ -167,8 +162,7 @@ def _decrypt(stored: str) -> bytes:
 # --- writes ----------------------------------------------------------------------------------------
 
 
-def generate_key(algorithm: str | None = None) -> SigningKey:
-    algorithm = algorithm or default_algorithm()
+def generate_key(algorithm: str) -> SigningKey:
     if algorithm == SigningKey.Algorithm.ES256:
         key = jwk.JWK.generate(kty="EC", crv="P-256")
     elif algorithm == SigningKey.Algorithm.RS256:

@@ -494,7 +494,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         id_token.update(**claims)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce  # oauthlib #746
-        signer = keys.current().signer(keys.default_algorithm())
+        signer = keys.current().signer(policies.id_token_algorithm(request.client))
         signed = jwt.JWT(header=json.dumps(signer.header), claims=json.dumps(id_token, default=str))
         signed.make_signed_token(signer.jwk)
         saved = self._save_id_token(id_token["jti"], request, expires)

@@ -166,8 +166,9 @@ OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 # is published at once and signs only after twice this long, so every process (and every JWKS
 # a relying party cached) lists it first.
 LATCHKEY_KEY_CACHE_SECONDS = env.int("LATCHKEY_KEY_CACHE_SECONDS", default=60)
-# Algorithm that signs ID tokens (RS256 or ES256; check latchkey.E006). Every algorithm keeps its own
-# live signing key, so a change takes effect at once and tokens signed before it still verify.
+# The ID token signing algorithm of applications that choose none (RS256 or ES256; check latchkey.E006).
+# Every algorithm keeps its own live signing key, so a change takes effect at once and tokens signed
+# before it still verify.
 LATCHKEY_SIGNING_ALGORITHM = env.str("LATCHKEY_SIGNING_ALGORITHM", default="RS256")
 # Encrypts signing keys at rest; unset, a key derived from SECRET_KEY is used.
 LATCHKEY_KEY_ENCRYPTION_KEY = env.str("LATCHKEY_KEY_ENCRYPTION_KEY", default="")

@@ -146,6 +146,11 @@ def test_application_type_accepts_valid_configuration(app_type, fields):
         ("web", {"auth_methods": ["carrier-pigeon"]}, "auth_methods", "Unknown sign-in method"),
         ("web", {"auth_methods": []}, "auth_methods", "at least one sign-in method"),
         ("web", {"name": "   "}, "name", "needs a name"),
+        ("web", {"algorithm": "HS256"}, "algorithm", "'HS256' is not available: choose RS256 or ES256"),
+        ("spa", {"algorithm": "none"}, "algorithm", "leave it blank for the deployment's LATCHKEY_SIGNING_ALGORITHM"),
+        ("native", {"algorithm": "es256"}, "algorithm", "choose RS256 or ES256"),
+        ("web", {"algorithm": "RS256-and-more"}, "algorithm", "choose RS256 or ES256"),
+        ("m2m", {"algorithm": "ES256"}, "algorithm", "gets no ID tokens"),
     ],
 )
 def test_application_type_rejects_invalid_configuration(app_type, fields, field, fragment):
@@ -179,6 +184,31 @@ def test_m2m_roles_only_for_m2m_and_user_scopes_not_for_m2m():
     errors = errors_of(type="m2m", allowed_scopes=[Scope.objects.get(name="openid")], required_roles=[role])
     assert "openid" in errors["allowed_scopes"][0]
     assert "required_roles" in errors
+
+
+@pytest.mark.django_db
+def test_id_token_algorithm_error_is_reported_once():
+    assert len(errors_of(type="web", algorithm="HS256")["algorithm"]) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("app_type", ["web", "spa", "native"])
+@pytest.mark.parametrize("algorithm", ["", "RS256", "ES256"])
+def test_id_token_algorithm_accepted_for_apps_with_users(app_type, algorithm):
+    application, _ = make_application(type=app_type, algorithm=algorithm)
+    application.refresh_from_db()
+    assert application.algorithm == algorithm
+
+
+@pytest.mark.parametrize(
+    ("chosen", "setting", "expected"),
+    [("", "RS256", "RS256"), ("", "ES256", "ES256"), ("ES256", "RS256", "ES256"), ("RS256", "ES256", "RS256")],
+)
+def test_id_token_algorithm_is_the_apps_choice_else_the_deployment_default(settings, chosen, setting, expected):
+    from applications.models import Application
+
+    settings.LATCHKEY_SIGNING_ALGORITHM = setting
+    assert policies.id_token_algorithm(Application(type="web", algorithm=chosen)) == expected
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 """Signing keys seen by a relying party: ID tokens verified against /.well-known/jwks.json (joserfc),
-ES256, and rotation with `manage.py keys rotate` against a running server."""
+each application's signing algorithm (its own, or LATCHKEY_SIGNING_ALGORITHM), and rotation with
+`manage.py keys rotate` against a running server."""
 
 from __future__ import annotations
 
@@ -33,24 +34,31 @@ def cold_memo():
     keys.clear_cache()
 
 
-def web_app():
+def web_app(**fields):
     return make_application(
         type="web",
         redirect_uris=CALLBACK,
         post_logout_redirect_uris=SIGNED_OUT,
-        allowed_scopes=list(Scope.objects.filter(name__in=["openid", "profile", "email"])),
+        allowed_scopes=list(Scope.objects.filter(name__in=["openid", "profile", "email", "offline_access"])),
+        **fields,
     )
 
 
-def id_token_for(server, browser, user, application, secret) -> tuple[str, str]:
-    """A full code flow; returns (id_token, nonce)."""
-    client = OAuth2Session(application.client_id, secret, scope="openid email", redirect_uri=CALLBACK)
+def tokens_for(server, browser, user, application, secret, scope: str = "openid email") -> tuple[dict, str]:
+    """A full code flow; returns (the token response, nonce)."""
+    client = OAuth2Session(application.client_id, secret, scope=scope, redirect_uri=CALLBACK)
     nonce = generate_token(16)
     url, _ = client.create_authorization_url(server.url("/oauth/authorize"), nonce=nonce)
     if not browser.session.cookies.get("sessionid"):
         browser.sign_in(user.email)
     response = browser.authorize(url)
     token = client.fetch_token(server.url("/oauth/token"), authorization_response=response.headers["Location"])
+    return token, nonce
+
+
+def id_token_for(server, browser, user, application, secret) -> tuple[str, str]:
+    """A full code flow; returns (id_token, nonce)."""
+    token, nonce = tokens_for(server, browser, user, application, secret)
     return token["id_token"], nonce
 
 
@@ -69,19 +77,58 @@ def rotate(*args: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_es256_id_token_verifies_against_jwks(server, browser, user, settings):
-    settings.LATCHKEY_SIGNING_ALGORITHM = "ES256"
+def verified(server, id_token: str, application, *, alg: str, nonce: str | None = None) -> dict:
+    """The claims, after checking the header names `alg` and a JWKS key of that algorithm, and the signature."""
+    header = header_of(id_token)
+    assert header["alg"] == alg
+    (published,) = [k for k in jwks(server) if k["kid"] == header["kid"]]
+    assert published["alg"] == alg
+    assert (published["kty"], published.get("crv")) == (("EC", "P-256") if alg == "ES256" else ("RSA", None))
+    return server.decode_id_token(id_token, client_id=application.client_id, nonce=nonce)
+
+
+def test_app_choosing_es256_gets_es256_id_tokens_while_others_keep_the_default(server, browser, user, settings):
+    settings.LATCHKEY_SIGNING_ALGORITHM = "RS256"
+    es256_app, es256_secret = web_app(algorithm="ES256")
+    default_app, default_secret = web_app()
+
+    id_token, nonce = id_token_for(server, browser, user, es256_app, es256_secret)
+    other, other_nonce = id_token_for(server, browser, user, default_app, default_secret)
+
+    claims = verified(server, id_token, es256_app, alg="ES256", nonce=nonce)
+    assert claims["sub"] == str(user.public_id)
+    assert "at_hash" in claims
+    assert verified(server, other, default_app, alg="RS256", nonce=other_nonce)["sub"] == str(user.public_id)
+
+
+@pytest.mark.parametrize("setting", ["RS256", "ES256"])
+def test_app_left_blank_follows_the_deployment_algorithm(server, browser, user, settings, setting):
+    settings.LATCHKEY_SIGNING_ALGORITHM = setting
     application, secret = web_app()
 
     id_token, nonce = id_token_for(server, browser, user, application, secret)
 
-    header = header_of(id_token)
-    assert header["alg"] == "ES256"
-    (published,) = [k for k in jwks(server) if k["kid"] == header["kid"]]
-    assert (published["kty"], published["crv"], published["alg"]) == ("EC", "P-256", "ES256")
-    claims = server.decode_id_token(id_token, client_id=application.client_id, nonce=nonce)
-    assert claims["sub"] == str(user.public_id)
-    assert "at_hash" in claims
+    assert verified(server, id_token, application, alg=setting, nonce=nonce)["sub"] == str(user.public_id)
+
+
+def test_app_choosing_rs256_keeps_it_when_the_deployment_default_is_es256(server, browser, user, settings):
+    settings.LATCHKEY_SIGNING_ALGORITHM = "ES256"
+    application, secret = web_app(algorithm="RS256")
+
+    id_token, nonce = id_token_for(server, browser, user, application, secret)
+
+    verified(server, id_token, application, alg="RS256", nonce=nonce)
+
+
+def test_refresh_of_an_es256_app_returns_an_es256_id_token(server, browser, user):
+    application, secret = web_app(algorithm="ES256")
+    tokens, _ = tokens_for(server, browser, user, application, secret, scope="openid email offline_access")
+
+    response = server.refresh(application, secret, tokens["refresh_token"])
+
+    assert response.status_code == 200, response.text
+    refreshed = verified(server, response.json()["id_token"], application, alg="ES256")
+    assert refreshed["sub"] == str(user.public_id)
 
 
 def test_rotation_new_tokens_carry_new_kid_and_old_tokens_verify_until_key_unpublished(server, browser, user):

@@ -117,6 +117,22 @@ def test_logout_with_id_token_hint_redirects_with_state_and_ends_session(server,
     assert "/login?next=" in authorize_location(server, browser, application)
 
 
+def test_logout_with_an_es256_id_token_hint_ends_the_session(server, browser, user):
+    application, secret = web_app(algorithm="ES256")
+    tokens = sign_in_to(server, browser, user, application, secret)
+    assert _decoded(tokens["id_token"], 0)["alg"] == "ES256"
+
+    response = browser.get(
+        server.url("/oauth/logout"),
+        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT, "state": "e1"},
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{SIGNED_OUT}?state=e1"
+    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert "/login?next=" in authorize_location(server, browser, application)
+
+
 def test_logout_registered_uri_with_query_keeps_it_and_adds_state(server, browser, user):
     application, secret = web_app()
     tokens = sign_in_to(server, browser, user, application, secret)
@@ -315,6 +331,23 @@ def _tampered(token: str) -> str:
                 keys.current().signer("RS256").key.kid,
             ),
             id="our-kid-foreign-key",
+        ),
+        pytest.param(
+            lambda server, app, user, real: sign(
+                id_token_claims(real, app, user),
+                jwk.JWK.generate(kty="EC", crv="P-256"),
+                keys.current().signer("ES256").key.kid,
+                alg="ES256",
+            ),
+            id="our-es256-kid-foreign-key",
+        ),
+        pytest.param(
+            lambda server, app, user, real: sign(
+                id_token_claims(real, app, user),
+                keys.current().signer("RS256").jwk,
+                keys.current().signer("ES256").key.kid,
+            ),
+            id="rs256-signature-under-our-es256-kid",
         ),
         pytest.param(
             lambda server, app, user, real: sign(

@@ -130,11 +130,12 @@ def test_concurrent_refreshes_of_one_token_leave_exactly_one_live_family_member(
     assert server.refresh(application, secret, winners[0]["refresh_token"]).status_code == 200
 
 
-def test_refresh_query_budget(client, django_assert_max_num_queries, warm_keys):
+@pytest.mark.parametrize("algorithm", ["", "ES256"])  # an application's own signing key costs no query
+def test_refresh_query_budget(client, django_assert_max_num_queries, warm_keys, algorithm):
     from tests.identity.factories import UserFactory
 
     user = UserFactory()
-    application, secret = web_app()
+    application, secret = web_app(algorithm=algorithm)
     client.force_login(user)
     response = client.get(
         "/oauth/authorize",
@@ -175,11 +176,12 @@ def query_of_location(location: str) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def test_code_exchange_and_userinfo_query_budgets(client, django_assert_max_num_queries, warm_keys):
+@pytest.mark.parametrize("algorithm", ["", "ES256"])
+def test_code_exchange_and_userinfo_query_budgets(client, django_assert_max_num_queries, warm_keys, algorithm):
     from tests.identity.factories import UserFactory
 
     user = UserFactory()
-    application, secret = web_app()
+    application, secret = web_app(algorithm=algorithm)
     client.force_login(user)
     response = client.get(
         "/oauth/authorize",

@@ -180,7 +180,7 @@ def test_rotation_records_one_audit_event_per_new_key():
 
 def test_new_key_signs_only_after_every_process_and_cached_jwks_lists_it(settings):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 60
-    old = keys.generate_key()
+    old = keys.generate_key("RS256")
     age(old, days=30)
 
     (new,) = keys.signing_key_rotate(algorithm="RS256")
@@ -196,7 +196,7 @@ def test_new_key_signs_only_after_every_process_and_cached_jwks_lists_it(setting
 
 def test_retired_key_stays_published_until_tokens_signed_during_propagation_expire(settings):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 60
-    old = keys.generate_key()
+    old = keys.generate_key("RS256")
 
     keys.signing_key_rotate()
 
@@ -208,7 +208,7 @@ def test_retired_key_stays_published_until_tokens_signed_during_propagation_expi
 
 
 def test_retired_key_leaves_jwks_after_published_until_but_still_verifies_logout_hints():
-    old = keys.generate_key()
+    old = keys.generate_key("RS256")
     hint = signed_by_current({"sub": "x", "exp": int(time.time()) - 3600})
     keys.signing_key_rotate()
     SigningKey.objects.filter(pk=old.pk).update(published_until=timezone.now() - timedelta(seconds=1))
@@ -226,7 +226,7 @@ def test_retired_key_leaves_jwks_after_published_until_but_still_verifies_logout
 
 
 def test_two_rotations_in_a_row_keep_every_unexpired_key_published():
-    first = keys.generate_key()
+    first = keys.generate_key("RS256")
     (second,) = keys.signing_key_rotate(algorithm="RS256")
     (third,) = keys.signing_key_rotate(algorithm="RS256")
 
@@ -277,7 +277,7 @@ def test_unknown_kid_rebuilds_the_memo_at_most_every_few_seconds(settings, djang
         assert keys.key_for_kid(None) is None
 
     # Another process generated a key after this memo was built.
-    other = keys.generate_key()
+    other = keys.generate_key("RS256")
     keys._memo["keys"] = replace(keys._memo["keys"], built_at=time.monotonic() - keys.MISS_REFRESH_SECONDS - 1)
     with django_assert_num_queries(1):
         assert keys.key_for_kid(other.kid) is not None
@@ -340,7 +340,7 @@ def test_setting_key_encryption_key_later_keeps_secret_key_encrypted_rows_readab
 
 
 def test_rotated_secret_key_in_fallbacks_still_decrypts(settings):
-    key = keys.generate_key()
+    key = keys.generate_key("RS256")
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-new-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
     keys.clear_cache()
@@ -461,7 +461,7 @@ def test_keys_rotate_json_on_a_new_database_has_one_new_key_per_algorithm_and_no
 
 def test_keys_list_shows_states_and_never_the_private_key(settings):
     settings.LATCHKEY_KEY_CACHE_SECONDS = 60
-    gone = keys.generate_key()
+    gone = keys.generate_key("RS256")
     age(gone, days=40)
     (previous,) = keys.signing_key_rotate(algorithm="RS256")
     SigningKey.objects.filter(pk=gone.pk).update(published_until=timezone.now() - timedelta(days=1))
@@ -502,7 +502,7 @@ def test_keys_list_marks_one_signing_key_per_algorithm(settings):
 
 
 def test_keys_list_retired_but_published_state():
-    old = keys.generate_key()
+    old = keys.generate_key("RS256")
     keys.signing_key_rotate()
     old.refresh_from_db()
     line = [line for line in run("list").splitlines() if line.startswith(old.kid)][0]
@@ -527,7 +527,7 @@ def test_keys_bad_arguments_fail_in_one_line_and_change_nothing(args, fragment):
 
 
 def test_admin_lists_signing_keys_read_only_without_private_key(admin_client):
-    key = keys.generate_key()
+    key = keys.generate_key("RS256")
     stored = SigningKey.objects.values_list("private_key_pem", flat=True).get()
 
     changelist = admin_client.get(reverse("admin:applications_signingkey_changelist"))
