@@ -51,6 +51,7 @@ class ApplicationAdminForm(forms.ModelForm):
             "access_token_ttl",
             "refresh_token_ttl",
             "id_token_ttl",
+            "algorithm",
             "refresh_token_rotation",
             "owner",
             "is_active",
@@ -71,6 +72,14 @@ class ApplicationAdminForm(forms.ModelForm):
             "m2m_roles": forms.CheckboxSelectMultiple,
             "required_roles": forms.CheckboxSelectMultiple,
         }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "algorithm" in self.fields:
+            # Name the deployment default the blank choice stands for today.
+            field = self.fields["algorithm"]
+            default = f"Deployment default ({policies.default_id_token_algorithm()})"
+            field.choices = [("", default), *[(v, label) for v, label in field.choices if v]]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -166,7 +175,12 @@ class ApplicationAdmin(admin.ModelAdmin):
             (
                 "Tokens",
                 only(
-                    "access_token_ttl", "refresh_token_ttl", "id_token_ttl", "refresh_token_rotation", "pkce_required"
+                    "access_token_ttl",
+                    "refresh_token_ttl",
+                    "id_token_ttl",
+                    "algorithm",
+                    "refresh_token_rotation",
+                    "pkce_required",
                 ),
             ),
         ]

@@ -55,6 +55,7 @@ APPLICATION_FIELDS = (
     "access_token_ttl",
     "refresh_token_ttl",
     "id_token_ttl",
+    "id_token_signed_response_alg",
     "refresh_token_rotation",
     "pkce_required",
     "auth_methods",

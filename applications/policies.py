@@ -325,11 +325,12 @@ def application_errors(app: Application) -> FieldErrors:
     # The ID token signing algorithm: blank (the deployment's) or one we keep keys for. Never HS256,
     # which signs with the client secret (stored only as a hash here).
     if app.algorithm and app.type == ApplicationType.M2M:
-        errors["algorithm"].append(f"A {label.lower()} gets no ID tokens; leave the signing algorithm blank.")
+        errors["algorithm"].append("A machine-to-machine app gets no ID tokens; leave its signing algorithm blank.")
     elif app.algorithm and app.algorithm not in SigningAlgorithm.values:
         errors["algorithm"].append(
-            f"{app.algorithm!r} is not available: choose {' or '.join(SigningAlgorithm.values)}, or leave it "
-            "blank for the deployment's LATCHKEY_SIGNING_ALGORITHM."
+            f"{app.algorithm!r} is not an ID token signing algorithm Latchkey offers; choose "
+            f"{' or '.join(SigningAlgorithm.values)}, or leave it blank for the deployment's "
+            "LATCHKEY_SIGNING_ALGORITHM."
         )
 
     methods = app.auth_methods
@@ -427,9 +428,14 @@ def allowed_redirect_schemes(application: Application) -> list[str]:
     return schemes
 
 
+def default_id_token_algorithm() -> str:
+    """The deployment's LATCHKEY_SIGNING_ALGORITHM: what signs the ID tokens of applications that choose none."""
+    return settings.LATCHKEY_SIGNING_ALGORITHM
+
+
 def id_token_algorithm(application: Application) -> str:
-    """The algorithm that signs this application's ID tokens: its own choice, else LATCHKEY_SIGNING_ALGORITHM."""
-    return application.algorithm or settings.LATCHKEY_SIGNING_ALGORITHM
+    """The algorithm that signs this application's ID tokens: its own choice, else the deployment's."""
+    return application.algorithm or default_id_token_algorithm()
 
 
 def token_lifetime(application: Application, kind: str) -> int:

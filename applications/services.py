@@ -82,6 +82,7 @@ def application_create(
     application.redirect_uris = policies.join_uris(application.redirect_uris)
     application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
     application.allowed_origins = policies.join_uris(application.allowed_origins)
+    application.algorithm = application.algorithm or ""  # null (API, config): the deployment default
     if application.owner_id is None:
         # The creator is responsible; a machine client's registrations belong to whoever owns that client.
         application.owner = actor.owner if isinstance(actor, Application) else actor
@@ -145,6 +146,7 @@ def application_update(
     application.redirect_uris = policies.join_uris(application.redirect_uris)
     application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
     application.allowed_origins = policies.join_uris(application.allowed_origins)
+    application.algorithm = application.algorithm or ""  # null (API, config): the deployment default
     try:
         application.full_clean(exclude=Application.DERIVED_FIELDS)
     except ValidationError as exc:

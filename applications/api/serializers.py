@@ -7,13 +7,19 @@ applications.selectors.application_as_dict, the same description the commands pr
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.utils import OpenApiExample, extend_schema_field
 from rest_framework import serializers
 
 from applications import policies
+from applications.models import SigningAlgorithm
 from applications.selectors import application_as_dict
 
 TYPE_CHOICES = policies.ApplicationType.choices
+ALGORITHM_HELP = (
+    "Algorithm that signs this application's ID tokens (OIDC Dynamic Client Registration's "
+    "id_token_signed_response_alg). null: the deployment's LATCHKEY_SIGNING_ALGORITHM. ES256 signs about "
+    "5x faster than RS256, but the relying party must support it."
+)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -39,6 +45,17 @@ class AccessControlSerializer(StrictSerializer):
     )
 
 
+@extend_schema_field(serializers.ChoiceField(choices=SigningAlgorithm.choices, allow_null=True))
+class SigningAlgorithmField(serializers.CharField):
+    """A string, or null (and "") for the deployment default; which strings are allowed is the policies' call."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(allow_null=True, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data) -> str | None:
+        return super().to_internal_value(data) or None
+
+
 def _uri_list(help_text: str) -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(), default=list, help_text=help_text)
 
@@ -58,6 +75,7 @@ class ApplicationWriteSerializer(StrictSerializer):
     access_token_ttl = serializers.IntegerField(default=policies.DEFAULT_ACCESS_TOKEN_TTL, help_text="Seconds.")
     refresh_token_ttl = serializers.IntegerField(default=policies.DEFAULT_REFRESH_TOKEN_TTL, help_text="Seconds.")
     id_token_ttl = serializers.IntegerField(default=policies.DEFAULT_ID_TOKEN_TTL, help_text="Seconds.")
+    id_token_signed_response_alg = SigningAlgorithmField(default=None, help_text=ALGORITHM_HELP)
     refresh_token_rotation = serializers.BooleanField(default=True)
     pkce_required = serializers.BooleanField(default=False, help_text="web only: require PKCE.")
     branding = BrandingSerializer(default=None, allow_null=True, help_text="Replaced as a whole; null removes it.")
@@ -93,6 +111,9 @@ class ApplicationSerializer(serializers.Serializer):
     access_token_ttl = serializers.IntegerField()
     refresh_token_ttl = serializers.IntegerField()
     id_token_ttl = serializers.IntegerField()
+    id_token_signed_response_alg = serializers.ChoiceField(
+        choices=SigningAlgorithm.choices, allow_null=True, help_text=ALGORITHM_HELP
+    )
     refresh_token_rotation = serializers.BooleanField()
     pkce_required = serializers.BooleanField()
     branding = BrandingReadSerializer(allow_null=True)

@@ -42,6 +42,7 @@ COLUMN_FIELDS = {
     "access_token_ttl": "access_token_ttl",
     "refresh_token_ttl": "refresh_token_ttl",
     "id_token_ttl": "id_token_ttl",
+    "id_token_signed_response_alg": "algorithm",
     "refresh_token_rotation": "refresh_token_rotation",
     "pkce_required": "pkce_required",
     "auth_methods": "auth_methods",

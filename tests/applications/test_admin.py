@@ -277,7 +277,9 @@ def test_application_add_m2m_type_shows_roles_without_user_facing_fields(admin_c
     for name in ("redirect_uris", "post_logout_redirect_uris", "allowed_origins", "auth_methods", "pkce_required"):
         assert f'name="{name}"' not in html
     rendered = {f for _, opts in response.context["adminform"].fieldsets for f in opts["fields"]}
-    assert not rendered & {"redirect_uris", "allowed_origins", "auth_methods", "refresh_token_ttl", "id_token_ttl"}
+    assert not rendered & {
+        "redirect_uris", "allowed_origins", "auth_methods", "refresh_token_ttl", "id_token_ttl", "algorithm"
+    }  # fmt: skip
 
 
 def test_application_add_spa_type_shows_origins_without_pkce_or_roles(admin_client):
@@ -644,6 +646,55 @@ def test_application_change_adding_branding_saves_branding_row(admin_client):
 
     assert response.status_code == 302
     assert reload(application).branding.primary_color == "#ABCDEF"
+
+
+def test_application_add_with_es256_saves_the_id_token_signing_algorithm(admin_client):
+    response = admin_client.post(add_url("web"), application_data("web", name="Fast", algorithm="ES256"))
+
+    assert shown_secrets(response)
+    assert Application.objects.get(name="Fast").algorithm == "ES256"
+
+
+def test_application_change_page_offers_the_deployment_default_rs256_and_es256_next_to_id_token_ttl(
+    admin_client, settings
+):
+    settings.LATCHKEY_SIGNING_ALGORITHM = "ES256"
+    application, _ = make_application(type="spa", name="Player")
+
+    page = admin_client.get(change_url(application))
+
+    tokens = next(opts["fields"] for title, opts in page.context["adminform"].fieldsets if title == "Tokens")
+    assert tokens[tokens.index("id_token_ttl") + 1] == "algorithm"
+    field = page.context["adminform"].form.fields["algorithm"]
+    assert field.label == "ID token signing algorithm"
+    assert [value for value, _ in field.choices] == ["", "RS256", "ES256"]
+    assert dict(field.choices)[""] == "Deployment default (ES256)"
+    assert "HS256" not in page.content.decode()
+
+
+def test_application_change_sets_then_clears_the_id_token_signing_algorithm(admin_client):
+    application, _ = make_application(type="native", name="TV")
+    data = page_form_data(admin_client.get(change_url(application)))
+
+    chosen = admin_client.post(change_url(application), {**data, "algorithm": "ES256"})
+    assert chosen.status_code == 302
+    assert reload(application).algorithm == "ES256"
+    assert page_form_data(admin_client.get(change_url(application)))["algorithm"] == "ES256"
+    cleared = admin_client.post(change_url(application), {**data, "algorithm": ""})
+
+    assert cleared.status_code == 302
+    assert reload(application).algorithm == ""
+
+
+def test_application_change_hs256_posted_anyway_is_a_field_error(admin_client):
+    application, _ = make_application(type="web", name="Portal")
+    data = page_form_data(admin_client.get(change_url(application)))
+
+    response = admin_client.post(change_url(application), {**data, "algorithm": "HS256"})
+
+    assert response.status_code == 200
+    assert field_errors(response, "algorithm")
+    assert reload(application).algorithm == ""
 
 
 def test_application_change_bad_branding_colour_shows_error_saves_nothing(admin_client):

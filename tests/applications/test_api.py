@@ -63,11 +63,13 @@ def test_create_renders_every_documented_field(writer):
     assert set(response.json()) == {
         "id", "name", "description", "type", "client_id", "client_secret", "redirect_uris",
         "post_logout_redirect_uris", "allowed_scopes", "cors_origins", "access_token_ttl", "refresh_token_ttl",
-        "id_token_ttl", "refresh_token_rotation", "pkce_required", "branding", "auth_methods", "access_control",
-        "trusted", "owner", "is_active", "m2m_roles", "client_secret_last_used_at", "created", "updated",
+        "id_token_ttl", "id_token_signed_response_alg", "refresh_token_rotation", "pkce_required", "branding",
+        "auth_methods", "access_control", "trusted", "owner", "is_active", "m2m_roles", "client_secret_last_used_at",
+        "created", "updated",
     }  # fmt: skip
     body = response.json()
     assert body["access_token_ttl"] == 3600 and body["refresh_token_rotation"] is True
+    assert body["id_token_signed_response_alg"] is None  # the deployment's LATCHKEY_SIGNING_ALGORITHM
     assert body["branding"] is None and body["access_control"] == {"required_roles": []}
 
 
@@ -322,6 +324,76 @@ def test_put_replaces_and_resets_missing_fields_to_defaults(writer):
     body = response.json()
     assert (body["name"], body["description"], body["trusted"], body["branding"]) == ("Replaced", "", False, None)
     assert not Branding.objects.filter(application=application).exists()
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
+def test_create_with_id_token_signing_algorithm_stores_and_renders_it(writer, algorithm):
+    response = writer.post(URL, web_body(id_token_signed_response_alg=algorithm), format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["id_token_signed_response_alg"] == algorithm
+    assert Application.objects.get(pk=response.json()["id"]).algorithm == algorithm
+    assert writer.get(detail(Application(pk=response.json()["id"]))).json()["id_token_signed_response_alg"] == algorithm
+
+
+def test_patch_sets_and_clears_the_id_token_signing_algorithm(writer):
+    application, _ = make_application(name="Signer")
+
+    chosen = writer.patch(detail(application), {"id_token_signed_response_alg": "ES256"}, format="json")
+    assert chosen.status_code == 200, chosen.json()
+    assert chosen.json()["id_token_signed_response_alg"] == "ES256"
+    untouched = writer.patch(detail(application), {"description": "other"}, format="json")
+    assert untouched.json()["id_token_signed_response_alg"] == "ES256"
+    cleared = writer.patch(detail(application), {"id_token_signed_response_alg": None}, format="json")
+
+    assert cleared.status_code == 200, cleared.json()
+    assert cleared.json()["id_token_signed_response_alg"] is None
+    application.refresh_from_db()
+    assert application.algorithm == ""
+
+
+def test_put_without_the_id_token_signing_algorithm_resets_it_to_the_deployment_default(writer):
+    application, _ = make_application(name="Signer", algorithm="ES256")
+
+    response = writer.put(detail(application), web_body(name="Signer"), format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["id_token_signed_response_alg"] is None
+
+
+@pytest.mark.parametrize("value", ["HS256", "none", "es256", "", 256, ["ES256"]])
+def test_bad_id_token_signing_algorithm_is_400_on_that_field_and_changes_nothing(writer, value):
+    application, _ = make_application(name="Signer", algorithm="RS256")
+
+    created = writer.post(URL, web_body(id_token_signed_response_alg=value), format="json")
+    patched = writer.patch(detail(application), {"id_token_signed_response_alg": value}, format="json")
+
+    if value == "":  # blank, like null, is the deployment default
+        assert (created.status_code, patched.status_code) == (201, 200)
+        return
+    for response in (created, patched):
+        assert response.status_code == 400, response.json()
+        assert response.json()["error"] == "invalid"
+        assert list(response.json()["fields"]) == ["id_token_signed_response_alg"]
+    application.refresh_from_db()
+    assert application.algorithm == "RS256"
+    assert not Application.objects.filter(name="Billing Portal").exists()
+
+
+def test_hs256_error_names_the_algorithms_on_offer(writer):
+    response = writer.post(URL, web_body(id_token_signed_response_alg="HS256"), format="json")
+
+    assert response.json()["fields"]["id_token_signed_response_alg"] == [
+        "'HS256' is not an ID token signing algorithm Latchkey offers; choose RS256 or ES256, "
+        "or leave it blank for the deployment's LATCHKEY_SIGNING_ALGORITHM."
+    ]
+
+
+def test_m2m_app_with_an_id_token_signing_algorithm_is_400(writer):
+    response = writer.post(URL, {"name": "M", "type": "m2m", "id_token_signed_response_alg": "ES256"}, format="json")
+
+    assert response.status_code == 400
+    assert "gets no ID tokens" in response.json()["fields"]["id_token_signed_response_alg"][0]
 
 
 def test_put_without_required_fields_is_400(writer):

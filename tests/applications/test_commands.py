@@ -190,6 +190,7 @@ def test_app_create_without_options_uses_documented_defaults():
     assert application.access_token_ttl == policies.DEFAULT_ACCESS_TOKEN_TTL
     assert application.refresh_token_ttl == policies.DEFAULT_REFRESH_TOKEN_TTL
     assert application.id_token_ttl == policies.DEFAULT_ID_TOKEN_TTL
+    assert application.algorithm == "" and data["id_token_signed_response_alg"] is None
     assert application.refresh_token_rotation is True
     assert application.is_active is True
     assert application.trusted is False
@@ -352,6 +353,16 @@ def test_app_create_boolean_and_ttl_flags_land_on_model():
     assert data["owner"] == "owner@example.com"
 
 
+def test_app_create_with_an_id_token_signing_algorithm_shows_it_in_create_and_show():
+    data = create_app("--name", "Fast", *WEB, "--id-token-signed-response-alg", "ES256")
+
+    application = Application.objects.get()
+    assert application.algorithm == "ES256"
+    assert data["id_token_signed_response_alg"] == "ES256"
+    assert run_json("app", "show", application.client_id)["id_token_signed_response_alg"] == "ES256"
+    assert "id_token_signed_response_alg: ES256" in run("app", "show", application.client_id).splitlines()
+
+
 def test_app_create_branding_flags_land_on_branding():
     data = create_app(
         "--name",
@@ -451,6 +462,8 @@ def test_app_create_only_one_branding_flag_creates_branding_with_blanks():
         ((*WEB, "--access-token-ttl", "59"), "access_token_ttl", "from 60 to 86400"),
         ((*WEB, "--refresh-token-ttl", "31536001"), "refresh_token_ttl", "from 300 to 31536000"),
         ((*WEB, "--id-token-ttl", "86401"), "id_token_ttl", "from 60 to 86400"),
+        ((*WEB, "--id-token-signed-response-alg", "HS256"), "algorithm", "choose RS256 or ES256"),
+        ((*M2M, "--id-token-signed-response-alg", "ES256"), "algorithm", "gets no ID tokens"),
         ((*WEB, "--scope", "nope:read"), "allowed_scopes", "Unknown scope(s): nope:read"),
         ((*WEB, "--required-role", "ghost:role"), "required_roles", "Unknown role(s): ghost:role"),
         ((*M2M, "--m2m-role", "ghost:role"), "m2m_roles", "Unknown role(s): ghost:role"),

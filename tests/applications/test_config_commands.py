@@ -140,6 +140,7 @@ def test_config_export_describes_resources_roles_and_applications_without_secret
         "access_token_ttl": 600,
         "refresh_token_ttl": 2592000,
         "id_token_ttl": 3600,
+        "id_token_signed_response_alg": None,
         "refresh_token_rotation": True,
         "pkce_required": True,
         "auth_methods": ["password"],
@@ -258,6 +259,67 @@ def test_config_import_value_stored_differently_counts_as_unchanged(tmp_path):
 
     assert state() == before
     assert out.splitlines()[0] == f"unchanged  application {application.client_id} (Portal)"
+
+
+def test_config_id_token_signing_algorithm_round_trips_and_reimports_unchanged(tmp_path):
+    chosen, _ = make_application(type="web", name="Fast Signer", algorithm="ES256")
+    default, _ = make_application(type="spa", name="Default Signer")
+    first = export()
+    document = yaml.safe_load(first)
+    assert entry_of(document, "Fast Signer")["id_token_signed_response_alg"] == "ES256"
+    assert entry_of(document, "Default Signer")["id_token_signed_response_alg"] is None
+    Application.objects.all().delete()
+
+    import_file(tmp_path, first)
+
+    assert export() == first
+    assert Application.objects.get(client_id=chosen.client_id).algorithm == "ES256"
+    assert Application.objects.get(client_id=default.client_id).algorithm == ""
+    before = state()
+    assert import_file(tmp_path, first).startswith("unchanged")
+    assert state() == before
+
+
+def test_config_import_dry_run_shows_an_id_token_signing_algorithm_change_then_applies_it(tmp_path):
+    application, _ = make_application(type="web", name="Portal")
+    document = {
+        "version": 1,
+        "applications": [{"client_id": application.client_id, "id_token_signed_response_alg": "ES256"}],
+    }
+    before = state()
+
+    dry = import_file(tmp_path, document, "--dry-run").splitlines()
+
+    assert state() == before
+    assert dry[:2] == [
+        f"update     application {application.client_id} (Portal)",
+        '             id_token_signed_response_alg: null → "ES256"',
+    ]
+    assert import_file(tmp_path, document).splitlines()[:2] == dry[:2]
+    application.refresh_from_db()
+    assert application.algorithm == "ES256"
+    document["applications"][0]["id_token_signed_response_alg"] = None
+    assert '             id_token_signed_response_alg: "ES256" → null' in import_file(tmp_path, document).splitlines()
+    application.refresh_from_db()
+    assert application.algorithm == ""
+
+
+def test_config_import_hs256_is_refused_on_its_field(tmp_path):
+    document = {
+        "version": 1,
+        "applications": [
+            {"client_id": "hs1", "name": "HMAC", "type": "web", "redirect_uris": ["https://hmac.example.com/cb"],
+             "id_token_signed_response_alg": "HS256"},
+        ],
+    }  # fmt: skip
+
+    _, lines = import_error(tmp_path, document)
+
+    assert lines == [
+        "application 'hs1': id_token_signed_response_alg: 'HS256' is not an ID token signing algorithm Latchkey "
+        "offers; choose RS256 or ES256, or leave it blank for the deployment's LATCHKEY_SIGNING_ALGORITHM."
+    ]
+    assert not Application.objects.exists()
 
 
 # ---------------------------------------------------------------------------------------------

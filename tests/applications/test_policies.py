@@ -146,7 +146,12 @@ def test_application_type_accepts_valid_configuration(app_type, fields):
         ("web", {"auth_methods": ["carrier-pigeon"]}, "auth_methods", "Unknown sign-in method"),
         ("web", {"auth_methods": []}, "auth_methods", "at least one sign-in method"),
         ("web", {"name": "   "}, "name", "needs a name"),
-        ("web", {"algorithm": "HS256"}, "algorithm", "'HS256' is not available: choose RS256 or ES256"),
+        (
+            "web",
+            {"algorithm": "HS256"},
+            "algorithm",
+            "'HS256' is not an ID token signing algorithm Latchkey offers",
+        ),
         ("spa", {"algorithm": "none"}, "algorithm", "leave it blank for the deployment's LATCHKEY_SIGNING_ALGORITHM"),
         ("native", {"algorithm": "es256"}, "algorithm", "choose RS256 or ES256"),
         ("web", {"algorithm": "RS256-and-more"}, "algorithm", "choose RS256 or ES256"),

@@ -101,6 +101,19 @@ def test_update_records_only_the_fields_that_changed(writer):
     assert event.changes["branding"]["new"]["primary_color"] == "#112233"
 
 
+def test_id_token_signing_algorithm_change_is_recorded_under_its_api_name(writer):
+    application, _ = make_application(type="web", name="Portal")
+    AuditEvent.objects.all().delete()
+
+    writer.patch(f"/api/applications/{application.pk}", {"id_token_signed_response_alg": "ES256"}, format="json")
+    writer.patch(f"/api/applications/{application.pk}", {"id_token_signed_response_alg": None}, format="json")
+
+    assert [e.changes for e in events(action="application.updated")] == [
+        {"id_token_signed_response_alg": {"old": None, "new": "ES256"}},
+        {"id_token_signed_response_alg": {"old": "ES256", "new": None}},
+    ]
+
+
 def test_write_that_changes_nothing_records_nothing(writer):
     application, _ = make_application(type="web", name="Portal", description="Same")
     AuditEvent.objects.all().delete()
