@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import secrets
 import sys
 import uuid
@@ -40,7 +41,9 @@ def seed_latchkey() -> dict:
     m2m_secret = services.application_create(
         actor=None, application=m2m, allowed_scopes=list(Scope.objects.filter(resource=resource))
     )
-    web = Application(name="Bench Web", type="web", redirect_uris=REDIRECT_URI)
+    # The ID token algorithm the web client allows (bench/run.py: BENCH_ID_TOKEN_ALGORITHM).
+    algorithm = os.environ.get("BENCH_ID_TOKEN_ALGORITHM", "ES256")
+    web = Application(name="Bench Web", type="web", redirect_uris=REDIRECT_URI, algorithm=algorithm)
     web_secret = services.application_create(
         actor=None,
         application=web,
