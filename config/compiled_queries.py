@@ -5,8 +5,9 @@ Django compiles a queryset to SQL every time it runs: for the access-token looku
 executing the statement and building the three model instances together. A `CompiledQuery` lets
 Django build the statement and its row-to-model mapping the first time, then only executes it
 with new parameters and builds instances exactly as a queryset would (`ModelIterable`, whose
-steps `rows` repeats): same SQL, same converters, same `select_related` population, and it runs
-through Django's cursor, so query logging, `assertNumQueries` and the query budgets still see it.
+steps `rows` repeats): same SQL, same converters (found once, with the statement), same
+`select_related` population, and it runs through Django's cursor, so query logging,
+`assertNumQueries` and the query budgets still see it.
 
 A `values_list()` queryset gives tuples instead of instances. Annotations are set on the
 instances as attributes, as a queryset sets them.
@@ -45,6 +46,7 @@ class _Compiled:
     model_end: int
     init_list: tuple[str, ...]
     related_populators: tuple
+    converters: tuple  # (position, (converter functions, expression)) as SQLCompiler.get_converters gives them
     annotation_positions: tuple[tuple[str, int], ...] = ()
 
 
@@ -80,13 +82,21 @@ class CompiledQuery(Generic[M]):
         return self._instances(compiled, fetched)
 
     def _instances(self, compiled: _Compiled, fetched: list) -> Iterator[M] | Iterator[tuple]:
+        rows = self._converted(compiled, fetched)
         if not compiled.init_list:
-            return compiled.compiler.results_iter([fetched], tuple_expected=True)
-        return self._models(compiled, fetched)
+            return map(tuple, rows)
+        return self._models(compiled, rows)
 
-    def _models(self, compiled: _Compiled, fetched: list) -> Iterator[M]:
+    @staticmethod
+    def _converted(compiled: _Compiled, fetched: list) -> Iterator:
+        """SQLCompiler.results_iter's conversion, with the converters found once at compile time."""
+        if not compiled.converters:
+            return iter(fetched)
+        return compiled.compiler.apply_converters(fetched, dict(compiled.converters))
+
+    def _models(self, compiled: _Compiled, rows: Iterator) -> Iterator[M]:
         model = compiled.compiler.klass_info["model"]
-        for row in compiled.compiler.results_iter([fetched]):
+        for row in rows:
             instance = model.from_db(self._using, compiled.init_list, row[compiled.model_start : compiled.model_end])
             for populator in compiled.related_populators:
                 populator.populate(row, instance)
@@ -128,9 +138,13 @@ class CompiledQuery(Generic[M]):
         used = sorted({index for _, index in slots})
         if used != list(range(len(args))):
             raise ValueError(f"CompiledQuery: a lookup transformed or dropped a parameter: {params!r}")
+        fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
+        if compiler.has_composite_fields(fields):
+            raise TypeError("CompiledQuery does not run queries selecting composite primary keys")
+        converters = tuple(compiler.get_converters(fields).items())
         klass_info: dict[str, Any] | None = compiler.klass_info
         if klass_info is None or queryset._iterable_class is not ModelIterable:  # values_list()
-            return _Compiled(sql, tuple(params), tuple(slots), compiler, 0, 0, (), ())
+            return _Compiled(sql, tuple(params), tuple(slots), compiler, 0, 0, (), (), converters)
         select_fields = klass_info["select_fields"]
         start, end = select_fields[0], select_fields[-1] + 1
         return _Compiled(
@@ -142,5 +156,6 @@ class CompiledQuery(Generic[M]):
             model_end=end,
             init_list=tuple(column[0].target.attname for column in compiler.select[start:end]),
             related_populators=tuple(get_related_populators(klass_info, compiler.select, self._using)),
+            converters=converters,
             annotation_positions=tuple(compiler.annotation_col_map.items()),
         )
