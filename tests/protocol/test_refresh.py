@@ -239,3 +239,15 @@ def test_deactivating_an_application_stops_its_existing_tokens(server, browser, 
 
     assert server.userinfo_status(tokens["access_token"]) == 401
     assert server.refresh(application, secret, tokens["refresh_token"]).status_code == 401
+
+
+def test_access_and_refresh_tokens_carry_256_random_bits(server, browser, user):
+    import re
+
+    application, secret = web_app()
+    tokens = first_tokens(server, browser, user, application, secret)
+    rotated = server.refresh(application, secret, tokens["refresh_token"]).json()
+
+    values = [tokens["access_token"], tokens["refresh_token"], rotated["access_token"], rotated["refresh_token"]]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{43}", value) for value in values), values  # 32 bytes, base64url
+    assert len(set(values)) == 4
