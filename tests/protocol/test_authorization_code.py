@@ -399,15 +399,29 @@ def test_id_token_is_not_a_bearer_credential_at_userinfo(server, browser, user):
     assert response.status_code == 401
 
 
-def _code_with_resources(server, browser, user, application, secret, *resources: str) -> tuple[OAuth2Session, str]:
+def _code_with_resources(server, browser, user, application, secret, *resources: str) -> str:
     client = OAuth2Session(
         application.client_id, secret, scope="openid", redirect_uri="https://rp.example.com/callback"
     )
     url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
-    if resources:
-        url += "".join(f"&resource={requests.utils.quote(r, safe='')}" for r in resources)
+    url += "".join(f"&resource={requests.utils.quote(r, safe='')}" for r in resources)
     browser.sign_in(user.email)
-    return client, query_of(browser.authorize(url))["code"]
+    return query_of(browser.authorize(url))["code"]
+
+
+def _exchange(server, application, secret, code: str, *resources: str) -> requests.Response:
+    """The code exchange with each of `resources` as a repeated `resource` parameter (RFC 8707)."""
+    return requests.post(
+        server.url("/oauth/token"),
+        auth=(application.client_id, secret),
+        data=[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "https://rp.example.com/callback"),
+            *(("resource", r) for r in resources),
+        ],
+        timeout=10,
+    )
 
 
 def _audience(server, application, secret, access_token: str):
@@ -432,19 +446,9 @@ def test_code_exchange_resources_are_inherited_or_narrowed(
 ):
     # RFC 8707: the token carries the resources authorized with the code, or the subset the token request names.
     application, secret = web_app(trusted=trusted)
-    client, code = _code_with_resources(server, browser, user, application, secret, *authorized)
+    code = _code_with_resources(server, browser, user, application, secret, *authorized)
 
-    response = requests.post(
-        server.url("/oauth/token"),
-        auth=(application.client_id, secret),
-        data=[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", "https://rp.example.com/callback"),
-            *(("resource", r) for r in requested),
-        ],
-        timeout=10,
-    )
+    response = _exchange(server, application, secret, code, *requested)
 
     assert response.status_code == 200, response.text
     assert _audience(server, application, secret, response.json()["access_token"]) == audience
@@ -461,19 +465,9 @@ def test_code_exchange_resources_are_inherited_or_narrowed(
 )
 def test_code_exchange_refuses_resources_beyond_the_grant_or_malformed(server, browser, user, authorized, requested):
     application, secret = web_app(trusted=True)
-    _, code = _code_with_resources(server, browser, user, application, secret, *authorized)
+    code = _code_with_resources(server, browser, user, application, secret, *authorized)
 
-    response = requests.post(
-        server.url("/oauth/token"),
-        auth=(application.client_id, secret),
-        data=[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", "https://rp.example.com/callback"),
-            *(("resource", r) for r in requested),
-        ],
-        timeout=10,
-    )
+    response = _exchange(server, application, secret, code, *requested)
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_target"
