@@ -214,6 +214,11 @@ class Application(AbstractApplication):
     def is_confidential(self) -> bool:
         return self.rule.confidential
 
+    @property
+    def id_token_signed_response_alg(self) -> str | None:
+        """`algorithm` as the API, config files and audit show it: null for the deployment default."""
+        return self.algorithm or None
+
     def clean(self) -> None:
         # Replaces django-oauth-toolkit's clean(): our policies are stricter and type-aware.
         policies.raise_errors(policies.application_errors(self))

@@ -36,7 +36,7 @@ def application_as_dict(application: Application) -> dict:
         "access_token_ttl": application.access_token_ttl,
         "refresh_token_ttl": application.refresh_token_ttl,
         "id_token_ttl": application.id_token_ttl,
-        "id_token_signed_response_alg": application.algorithm or None,
+        "id_token_signed_response_alg": application.id_token_signed_response_alg,
         "refresh_token_rotation": application.refresh_token_rotation,
         "pkce_required": application.pkce_required,
         "branding": None

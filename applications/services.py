@@ -63,6 +63,16 @@ def _save(application: Application) -> None:
         raise
 
 
+def _normalise_columns(application: Application) -> None:
+    """The stored form of what callers give: a trimmed name, space-separated URI lists, and a blank
+    ID token algorithm for null (API, config files: the deployment default)."""
+    application.name = (application.name or "").strip()
+    application.redirect_uris = policies.join_uris(application.redirect_uris)
+    application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
+    application.allowed_origins = policies.join_uris(application.allowed_origins)
+    application.algorithm = application.algorithm or ""
+
+
 def application_create(
     *,
     actor,
@@ -78,11 +88,7 @@ def application_create(
     """
     allowed_scopes, required_roles, m2m_roles = list(allowed_scopes), list(required_roles), list(m2m_roles)
     errors: dict[str, list[str]] = _uri_item_errors(application)
-    application.name = (application.name or "").strip()
-    application.redirect_uris = policies.join_uris(application.redirect_uris)
-    application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
-    application.allowed_origins = policies.join_uris(application.allowed_origins)
-    application.algorithm = application.algorithm or ""  # null (API, config): the deployment default
+    _normalise_columns(application)
     if application.owner_id is None:
         # The creator is responsible; a machine client's registrations belong to whoever owns that client.
         application.owner = actor.owner if isinstance(actor, Application) else actor
@@ -142,11 +148,7 @@ def application_update(
     errors: dict[str, list[str]] = _uri_item_errors(application)
     if stored_type and stored_type != application.type:
         errors["type"] = ["The type of an application cannot change; register a new application instead."]
-    application.name = (application.name or "").strip()
-    application.redirect_uris = policies.join_uris(application.redirect_uris)
-    application.post_logout_redirect_uris = policies.join_uris(application.post_logout_redirect_uris)
-    application.allowed_origins = policies.join_uris(application.allowed_origins)
-    application.algorithm = application.algorithm or ""  # null (API, config): the deployment default
+    _normalise_columns(application)
     try:
         application.full_clean(exclude=Application.DERIVED_FIELDS)
     except ValidationError as exc:

@@ -99,7 +99,7 @@ def application_state(application) -> dict[str, Any]:
         "access_token_ttl": application.access_token_ttl,
         "refresh_token_ttl": application.refresh_token_ttl,
         "id_token_ttl": application.id_token_ttl,
-        "id_token_signed_response_alg": application.algorithm or None,
+        "id_token_signed_response_alg": application.id_token_signed_response_alg,
         "refresh_token_rotation": application.refresh_token_rotation,
         "pkce_required": application.pkce_required,
         "auth_methods": list(application.auth_methods or []),
