@@ -399,12 +399,17 @@ def test_id_token_is_not_a_bearer_credential_at_userinfo(server, browser, user):
     assert response.status_code == 401
 
 
-def _code_with_resources(server, browser, user, application, secret, *resources: str) -> str:
+def _openid_authorization_url(server, application, secret, *resources: str) -> tuple[str, str]:
+    """An `openid` authorization request (and its state), each of `resources` a `resource` parameter."""
     client = OAuth2Session(
         application.client_id, secret, scope="openid", redirect_uri="https://rp.example.com/callback"
     )
-    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
-    url += "".join(f"&resource={requests.utils.quote(r, safe='')}" for r in resources)
+    url, state = client.create_authorization_url(server.url("/oauth/authorize"))
+    return url + "".join(f"&resource={requests.utils.quote(r, safe='')}" for r in resources), state
+
+
+def _code_with_resources(server, browser, user, application, secret, *resources: str) -> str:
+    url, _ = _openid_authorization_url(server, application, secret, *resources)
     browser.sign_in(user.email)
     return query_of(browser.authorize(url))["code"]
 
@@ -475,13 +480,10 @@ def test_code_exchange_refuses_resources_beyond_the_grant_or_malformed(server, b
 
 def test_a_malformed_resource_at_authorize_is_invalid_target_at_the_redirect_uri(server, browser, user):
     application, secret = web_app(trusted=True)
-    client = OAuth2Session(
-        application.client_id, secret, scope="openid", redirect_uri="https://rp.example.com/callback"
-    )
-    url, state = client.create_authorization_url(server.url("/oauth/authorize"))
+    url, state = _openid_authorization_url(server, application, secret, "https://api.example.com", "not-a-uri")
     browser.sign_in(user.email)
 
-    response = browser.get(url + "&resource=https%3A%2F%2Fapi.example.com&resource=not-a-uri")
+    response = browser.get(url)
 
     assert response.status_code == 302
     params = query_of(response)
