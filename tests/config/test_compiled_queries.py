@@ -1,4 +1,4 @@
-"""config.compiled_queries: the same rows and instances as the queryset, compiled only once."""
+"""config.compiled_queries: the same rows and instances as the queryset or Model.save(), compiled only once."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value, signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from applications.models import Application
-from config.compiled_queries import CompiledQuery
+from config.compiled_queries import CompiledInsert, CompiledQuery
 from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
 
 AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +176,118 @@ def test_related_manager_querysets_are_refused():
     application, _ = make_application()
     with pytest.raises(TypeError, match="related manager"):
         CompiledQuery(lambda: application.accesstoken_set.all()).first()
+
+
+# --- CompiledInsert ----------------------------------------------------------------------------------
+
+insert_access_token = CompiledInsert(AccessToken)
+
+
+EXPIRES = timezone.now() + timedelta(hours=1)
+
+
+def _unsaved_token(application, user, raw_token: str) -> AccessToken:
+    token = AccessToken(
+        application=application,
+        user=user,
+        expires=EXPIRES,
+        scope="openid",
+        resource=["https://api.example.com"],
+    )
+    token._raw_token = raw_token  # what django-oauth-toolkit's _set_token_value does when tokens are hashed at rest
+    return token
+
+
+def _stored(model, pk) -> dict:
+    row = model.objects.filter(pk=pk).values().get()
+    return {k: v for k, v in row.items() if k not in ("id", "created", "updated")}
+
+
+def test_writes_the_row_model_save_writes_and_leaves_the_instance_saved():
+    application, _ = make_application()
+    user = UserFactory()
+    by_save, compiled = _unsaved_token(application, user, "first"), _unsaved_token(application, user, "second")
+    by_save.save()
+
+    with CaptureQueriesContext(connection) as queries:
+        returned = insert_access_token.save(compiled)
+
+    assert returned is compiled
+    assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT INTO")
+    assert compiled.pk is not None and compiled.pk != by_save.pk
+    assert compiled._state.adding is False and compiled._state.db == "default"
+    expected = _stored(AccessToken, by_save.pk)
+    expected["token_checksum"] = token_checksum_of("second")  # the field's pre_save ran: checksum of the raw token
+    assert _stored(AccessToken, compiled.pk) == expected
+    stored = AccessToken.objects.get(pk=compiled.pk)
+    assert stored.created is not None and stored.updated is not None  # auto_now_add and auto_now
+    assert stored.created == compiled.created
+
+
+def token_checksum_of(raw: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def test_sends_the_save_signals_with_created():
+    application, _ = make_application()
+    received = []
+
+    def pre(sender, instance, **kwargs):
+        received.append(("pre_save", instance.pk, kwargs["raw"], kwargs["update_fields"]))
+
+    def post(sender, instance, created, **kwargs):
+        received.append(("post_save", instance.pk is not None, created))
+
+    signals.pre_save.connect(pre, sender=AccessToken)
+    signals.post_save.connect(post, sender=AccessToken)
+    try:
+        insert_access_token.save(_unsaved_token(application, None, "signalled"))
+    finally:
+        signals.pre_save.disconnect(pre, sender=AccessToken)
+        signals.post_save.disconnect(post, sender=AccessToken)
+    assert received == [("pre_save", None, False, None), ("post_save", True, True)]
+
+
+def test_refuses_saved_instances_other_models_unsaved_relations_and_expressions():
+    application, _ = make_application()
+    saved = _unsaved_token(application, None, "saved")
+    insert_access_token.save(saved)
+    with pytest.raises(ValueError, match="new AccessToken instances only"):
+        insert_access_token.save(saved)
+    with pytest.raises(ValueError, match="new AccessToken instances only"):
+        insert_access_token.save(RefreshToken(application=application))
+    with pytest.raises(ValueError, match="unsaved related object"):
+        insert_access_token.save(_unsaved_token(Application(name="never saved"), None, "orphan"))
+    with_expression = _unsaved_token(application, None, "expression")
+    with_expression.scope = Value("openid")
+    with pytest.raises(TypeError, match="expression"):
+        insert_access_token.save(with_expression)
+    assert AccessToken.objects.count() == 1
+
+
+def test_a_failed_insert_marks_the_transaction_for_rollback_like_model_save():
+    application, _ = make_application()
+    first = _unsaved_token(application, None, "same")
+    insert_access_token.save(first)
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):  # token_checksum is unique
+            insert_access_token.save(_unsaved_token(application, None, "same"))
+        assert transaction.get_connection().needs_rollback  # leaving the block rolls back to its savepoint
+    assert AccessToken.objects.filter(token_checksum=token_checksum_of("same")).count() == 1
+
+
+class ProxyAccessToken(AccessToken):
+    class Meta:
+        proxy = True
+        app_label = "oauth2_provider"
+
+
+def test_models_that_save_differently_are_refused():
+    application, _ = make_application()
+    with pytest.raises(TypeError, match="saves differently"):  # Application has a save() of its own
+        CompiledInsert(Application).save(Application(name="x"))
+    with pytest.raises(TypeError, match="not a plain model"):
+        CompiledInsert(ProxyAccessToken).save(ProxyAccessToken(application=application, expires=EXPIRES))
+    assert AccessToken.objects.count() == 0
