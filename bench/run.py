@@ -3,7 +3,9 @@
 For each server: a fresh PostgreSQL database, migrations, seed data (bench/seed.py), gunicorn
 with one worker pinned to CPU 0, and `wrk -t1 -c8` pinned to CPU 1 against each endpoint.
 Prints a table of req/s, p50, p99 and errors (non-2xx responses + socket errors) with the ratio
-Latchkey / DOT. Settings (environment variables, or the flags of `--help`):
+Latchkey / DOT, then the ceilings of the same core measured the same way (bench/ceiling: gunicorn
+calling a bare WSGI function, and a Django view with no middleware and no database), which say
+how fast this machine is. Settings (environment variables, or the flags of `--help`):
 
   BENCH_DURATION   seconds per endpoint and round (default 10)
   BENCH_ROUNDS     rounds per endpoint; the table shows the median of the rounds (default 1)
@@ -44,6 +46,11 @@ CONNECTIONS = 8
 CONN_MAX_AGE = "600"  # persistent connections, the same for both servers
 ENDPOINTS = ["client_credentials", "introspection", "userinfo", "discovery", "jwks", "code_exchange", "refresh"]
 SINGLE_USE = {"code_exchange": "codes.txt", "refresh": "refresh_tokens.txt"}
+# What this core serves at all (bench/ceiling), measured after the two servers: (label, WSGI app).
+CEILINGS = [
+    ("gunicorn alone (a WSGI function, constant body)", "bench.ceiling.wsgi:bare"),
+    ("Django (one view, no middleware, no database)", "bench.ceiling.wsgi:application"),
+]
 
 
 @dataclass(frozen=True)
@@ -174,18 +181,20 @@ def run_checked(command: list, env: dict, what: str) -> None:
         sys.exit(f"[bench] {what} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def start_gunicorn(target: Target, env: dict, port: int, worker: str, pin: list[str], logfile: Path):
-    command = [*pin, str(BIN / "gunicorn"), "--workers", "1", "--worker-class", worker]
-    if worker == "gthread":
+def start_gunicorn(name: str, wsgi: str, ready_path: str, env: dict, port: int, options, pin: list[str],
+                   logfile: Path):  # fmt: skip
+    """gunicorn with one worker serving `wsgi`, once `ready_path` answers 200."""
+    command = [*pin, str(BIN / "gunicorn"), "--workers", "1", "--worker-class", options.worker]
+    if options.worker == "gthread":
         command += ["--threads", str(CONNECTIONS)]
     command += ["--bind", f"127.0.0.1:{port}", "--error-logfile", str(logfile), "--log-level", "warning"]
-    command += ["--chdir", str(ROOT), target.wsgi]
+    command += ["--chdir", str(ROOT), wsgi]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}{target.discovery}"
+    url = f"http://127.0.0.1:{port}{ready_path}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"[bench] gunicorn for {target.name} exited:\n{logfile.read_text()}")
+            sys.exit(f"[bench] gunicorn for {name} exited:\n{logfile.read_text()}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback server)
                 if response.status == 200:
@@ -193,7 +202,7 @@ def start_gunicorn(target: Target, env: dict, port: int, worker: str, pin: list[
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     process.terminate()
-    sys.exit(f"[bench] {target.name} did not answer {url} within 60 s:\n{logfile.read_text()}")
+    sys.exit(f"[bench] {name} did not answer {url} within 60 s:\n{logfile.read_text()}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -361,7 +370,8 @@ def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str]) 
     target, workdir = p.target, p.workdir
     specs = requests_for(target, json.loads((workdir / "seed.json").read_text()))
     base = f"http://127.0.0.1:{p.port}"
-    process = start_gunicorn(target, p.env, p.port, options.worker, server_pin, workdir / f"{target.name}.log")
+    logfile = workdir / f"{target.name}.log"
+    process = start_gunicorn(target.name, target.wsgi, target.discovery, p.env, p.port, options, server_pin, logfile)
     try:
         warm_up(base, specs)
         results: dict[str, list] = {name: [] for name in ENDPOINTS}
@@ -379,6 +389,26 @@ def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str]) 
         return results
     finally:
         stop(process)
+
+
+def measure_ceilings(options, server_pin: list[str], client_pin: list[str], tmp: Path) -> dict[str, list]:
+    """The same load on bench/ceiling's two apps: what this core serves with (almost) nothing to do."""
+    env = {**os.environ, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "PYTHONPATH": str(ROOT)}
+    env["DJANGO_SETTINGS_MODULE"] = "bench.ceiling.settings"
+    spec = {"method": "GET"}
+    results: dict[str, list] = {}
+    for label, wsgi in CEILINGS:
+        process = start_gunicorn(label, wsgi, "/", env, options.port, options, server_pin, tmp / "ceiling.log")
+        try:
+            results[label] = []
+            for r in range(options.rounds):
+                result = wrk(f"http://127.0.0.1:{options.port}/", spec, options.duration, client_pin, None,
+                             tmp / "wrk-ceiling.log")  # fmt: skip
+                log(f"ceiling: {label} round {r + 1}: {result['rps']:.0f} req/s, {result['errors']} errors")
+                results[label].append(result)
+        finally:
+            stop(process)
+    return results
 
 
 def median_of(rounds: list[dict]) -> dict:
@@ -439,7 +469,7 @@ def parse_options(argv: list[str] | None = None):
         help="the algorithm of Latchkey's web client's ID tokens (vanilla DOT signs RS256)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
-    parser.add_argument("--only", choices=["latchkey", "dot"], help="run one server only")
+    parser.add_argument("--only", choices=["latchkey", "dot"], help="run one server only (and no ceilings)")
     options = parser.parse_args(argv)
     if options.smoke:
         options.duration, options.rounds = 1, 1
@@ -473,6 +503,9 @@ def main(argv: list[str] | None = None) -> None:
             for p in prepared:
                 raw[p.target.name] = measure(p, options, server_pin, client_pin)
                 figures[p.target.name] = {name: median_of(rounds) for name, rounds in raw[p.target.name].items()}
+            if not options.only:
+                raw["ceilings"] = measure_ceilings(options, server_pin, client_pin, Path(tmp))
+                figures["ceilings"] = {label: median_of(rounds) for label, rounds in raw["ceilings"].items()}
         finally:
             if not options.keep:
                 for target in targets:
@@ -485,6 +518,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"load: {options.duration} s per endpoint, {rounds}, {CONNECTIONS} connections")
     print()
     print(table(figures.get(LATCHKEY.name, empty), figures.get(VANILLA.name, empty)))
+    if "ceilings" in figures:
+        print()
+        print("ceilings of this core (the same gunicorn, wrk and pinning; bench/ceiling):")
+        for label, figure in figures["ceilings"].items():
+            print(f"  {label}: {figure['rps']:.0f} req/s, p99 {figure['p99_ms']:.2f} ms, {figure['errors']} errors")
     if options.json:
         Path(options.json).write_text(json.dumps({"machine": facts, "median": figures, "rounds": raw}, indent=2))
 

@@ -1,4 +1,5 @@
-"""`make bench` still works: its smoke round (1 s per endpoint) runs end to end and prints the table.
+"""`make bench` still works: its smoke round (1 s per endpoint) runs end to end and prints the table
+and the ceilings of the core.
 
 Needs wrk and a PostgreSQL server (BENCH_PG_URL, default postgres@127.0.0.1:5432). Skipped on a
 machine without them, but never in CI (CI=true): there a missing one fails the test.
@@ -70,3 +71,7 @@ def test_smoke_round_completes_and_prints_every_endpoint(bench_tools):
     for endpoint in ("userinfo", "discovery", "jwks"):
         assert float(row_of(lines, endpoint)[5]) > 0
     assert "postgresql:" in done.stdout and "gunicorn:" in done.stdout
+    # The ceilings of the core, measured the same way, follow the table.
+    for label, _ in run.CEILINGS:
+        line = next(line for line in lines if line.strip().startswith(f"{label}:"))
+        assert float(line.split(":", 1)[1].split()[0]) > 0 and line.endswith(" 0 errors"), line
