@@ -3,16 +3,16 @@
 For each server: a fresh PostgreSQL database, migrations, seed data (bench/seed.py), gunicorn
 with one worker pinned to CPU 0, and `wrk -t1 -c8` pinned to CPU 1 against each endpoint.
 Prints a table of req/s, p50, p99 and errors (non-2xx responses + socket errors) with the ratio
-Latchkey / DOT, then the ceilings of the same core measured the same way (bench/ceiling: gunicorn
-calling a bare WSGI function, and a Django view with no middleware and no database), which say
-how fast this machine is. Settings (environment variables, or the flags of `--help`):
+Latchkey / DOT, then the ceilings of the same core measured the same way at the start of every
+round (bench/ceiling: gunicorn calling a bare WSGI function, and a Django view with no middleware
+and no database), which say how fast this machine is. Settings (environment variables, or the flags of `--help`):
 
   BENCH_DURATION   seconds per endpoint and round (default 10)
   BENCH_ROUNDS     rounds per endpoint; the table shows the median of the rounds (default 1)
   BENCH_SMOKE=1    one 1-second round with few codes: checks the bench still works (CI)
   BENCH_WORKER     gunicorn worker class, gthread or sync (default gthread, see docs/benchmarks.md)
   BENCH_PG_URL     PostgreSQL server to create the databases on (default postgres://postgres@127.0.0.1:5432)
-  BENCH_PORT       first of the two ports used (default 18200)
+  BENCH_PORT       first of the four ports used (default 18200: Latchkey, DOT, the two ceilings)
   BENCH_JSON       also write every figure to this JSON file
   BENCH_ID_TOKEN_ALGORITHM  ES256 or RS256: how Latchkey's web client has its ID tokens signed (default
                    ES256: issue 6 asks to prefer ES256 where a client allows it; vanilla DOT signs RS256)
@@ -365,8 +365,9 @@ def in_parallel(commands: list[tuple[list, dict]]) -> None:
             sys.exit(f"[bench] {' '.join(command[1:4])} failed:\n{output}")
 
 
-def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str]) -> dict[str, list]:
-    """Start the server, warm it up, then wrk each endpoint for every round."""
+def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str], ceilings: dict[str, int],
+            ceiling_results: dict[str, list]) -> dict[str, list]:  # fmt: skip
+    """Start the server, warm it up, then wrk each endpoint for every round, each round after the ceilings."""
     target, workdir = p.target, p.workdir
     specs = requests_for(target, json.loads((workdir / "seed.json").read_text()))
     base = f"http://127.0.0.1:{p.port}"
@@ -376,6 +377,13 @@ def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str]) 
         warm_up(base, specs)
         results: dict[str, list] = {name: [] for name in ENDPOINTS}
         for r in range(options.rounds):
+            wait_idle(base, specs["discovery"])
+            for label, port in ceilings.items():
+                # The machine's speed drifts during a run: each round gets its own ceilings.
+                result = wrk(f"http://127.0.0.1:{port}/", {"method": "GET"}, options.duration, client_pin, None,
+                             workdir / "wrk.log")  # fmt: skip
+                log(f"ceiling before {target.name} round {r + 1}: {label}: {result['rps']:.0f} req/s")
+                ceiling_results[label].append(result)
             for name in ENDPOINTS:
                 wait_idle(base, specs["discovery"])
                 tokens = workdir / f"r{r}-{SINGLE_USE[name]}" if name in SINGLE_USE else None
@@ -391,24 +399,16 @@ def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str]) 
         stop(process)
 
 
-def measure_ceilings(options, server_pin: list[str], client_pin: list[str], tmp: Path) -> dict[str, list]:
-    """The same load on bench/ceiling's two apps: what this core serves with (almost) nothing to do."""
+def start_ceilings(options, server_pin: list[str], tmp: Path) -> tuple[dict[str, int], list[subprocess.Popen]]:
+    """bench/ceiling's two apps, each under its own gunicorn on CPU 0 (idle until measured)."""
     env = {**os.environ, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "PYTHONPATH": str(ROOT)}
     env["DJANGO_SETTINGS_MODULE"] = "bench.ceiling.settings"
-    spec = {"method": "GET"}
-    results: dict[str, list] = {}
-    for label, wsgi in CEILINGS:
-        process = start_gunicorn(label, wsgi, "/", env, options.port, options, server_pin, tmp / "ceiling.log")
-        try:
-            results[label] = []
-            for r in range(options.rounds):
-                result = wrk(f"http://127.0.0.1:{options.port}/", spec, options.duration, client_pin, None,
-                             tmp / "wrk-ceiling.log")  # fmt: skip
-                log(f"ceiling: {label} round {r + 1}: {result['rps']:.0f} req/s, {result['errors']} errors")
-                results[label].append(result)
-        finally:
-            stop(process)
-    return results
+    ports, processes = {}, []
+    for offset, (label, wsgi) in enumerate(CEILINGS, start=2):
+        port = options.port + offset
+        processes.append(start_gunicorn(label, wsgi, "/", env, port, options, server_pin, tmp / "ceiling.log"))
+        ports[label] = port
+    return ports, processes
 
 
 def median_of(rounds: list[dict]) -> dict:
@@ -498,15 +498,21 @@ def main(argv: list[str] | None = None) -> None:
     raw: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="latchkey-bench-") as tmp:
         prepared: list[Prepared] = []
+        ceiling_processes: list[subprocess.Popen] = []
         try:
             prepared = prepare_all(targets, options, Path(tmp))
-            for p in prepared:
-                raw[p.target.name] = measure(p, options, server_pin, client_pin)
-                figures[p.target.name] = {name: median_of(rounds) for name, rounds in raw[p.target.name].items()}
+            ceilings: dict[str, int] = {}
             if not options.only:
-                raw["ceilings"] = measure_ceilings(options, server_pin, client_pin, Path(tmp))
+                ceilings, ceiling_processes = start_ceilings(options, server_pin, Path(tmp))
+            raw["ceilings"] = {label: [] for label in ceilings}
+            for p in prepared:
+                raw[p.target.name] = measure(p, options, server_pin, client_pin, ceilings, raw["ceilings"])
+                figures[p.target.name] = {name: median_of(rounds) for name, rounds in raw[p.target.name].items()}
+            if ceilings:
                 figures["ceilings"] = {label: median_of(rounds) for label, rounds in raw["ceilings"].items()}
         finally:
+            for process in ceiling_processes:
+                stop(process)
             if not options.keep:
                 for target in targets:
                     pg_admin(options.pg_url, f"DROP DATABASE IF EXISTS {target.db_prefix}_{os.getpid()}")
@@ -520,7 +526,7 @@ def main(argv: list[str] | None = None) -> None:
     print(table(figures.get(LATCHKEY.name, empty), figures.get(VANILLA.name, empty)))
     if "ceilings" in figures:
         print()
-        print("ceilings of this core (the same gunicorn, wrk and pinning; bench/ceiling):")
+        print("ceilings of this core (the same gunicorn, wrk and pinning; bench/ceiling; median of every round):")
         for label, figure in figures["ceilings"].items():
             print(f"  {label}: {figure['rps']:.0f} req/s, p99 {figure['p99_ms']:.2f} ms, {figure['errors']} errors")
     if options.json:

@@ -19,8 +19,8 @@ from bench import run
 
 pytestmark = pytest.mark.bench
 ROOT = Path(__file__).resolve().parent.parent
-# Not make bench's 18200-18201; per process, so the SQLite and PostgreSQL suites can run side by side.
-PORT = str(18210 + os.getpid() % 40 * 2)
+# Not make bench's 18200-18203; per process (four ports each), so two suites can run side by side.
+PORT = str(18210 + os.getpid() % 40 * 4)
 
 
 def missing_tool() -> str | None:
