@@ -18,7 +18,9 @@ compile step places a unique stand-in for each one and fails loudly if a lookup 
 
 `CompiledInsert` does the same for the INSERT of `Model.save()` on a new row (the tokens each
 exchange writes): Django builds an InsertQuery and its SQL on every save, about a third of the
-CPU of saving a token row.
+CPU of saving a token row. `CompiledUpdate` does it for `QuerySet.update()` (the code's redemption,
+the old refresh token's revocation), where building the filter and compiling took ~0.45 ms of the
+~0.6 ms of CPU an update costs.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, transaction
 from django.db.models import Model, QuerySet, signals
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=Model)
@@ -118,11 +120,7 @@ class CompiledQuery(Generic[M]):
         return compiled
 
     def _compile(self, args: tuple, limit: int | None) -> _Compiled:
-        stand_ins = []
-        for index, value in enumerate(args):
-            if isinstance(value, bool) or not isinstance(value, str | int):
-                raise TypeError(f"CompiledQuery parameters are str or int, not {type(value).__name__}")
-            stand_ins.append(_STR_STAND_IN.format(index) if isinstance(value, str) else _INT_STAND_IN - index)
+        stand_ins = _stand_ins(args)
         queryset = self._build(*stand_ins)
         if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
             raise TypeError("CompiledQuery runs model querysets and values_list() (not flat, not named)")
@@ -135,14 +133,7 @@ class CompiledQuery(Generic[M]):
             queryset = queryset[:limit]
         compiler = queryset.query.get_compiler(using=self._using)
         sql, params = compiler.as_sql()  # also fills compiler.select and klass_info
-        slots = []
-        for position, param in enumerate(params):
-            for index, stand_in in enumerate(stand_ins):
-                if type(param) is type(stand_in) and param == stand_in:
-                    slots.append((position, index))
-        used = sorted({index for _, index in slots})
-        if used != list(range(len(args))):
-            raise ValueError(f"CompiledQuery: a lookup transformed or dropped a parameter: {params!r}")
+        slots = _slots(params, stand_ins)
         fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
         if compiler.has_composite_fields(fields):
             raise TypeError("CompiledQuery does not run queries selecting composite primary keys")
@@ -164,6 +155,105 @@ class CompiledQuery(Generic[M]):
             converters=converters,
             annotation_positions=tuple(compiler.annotation_col_map.items()),
         )
+
+
+def _stand_ins(args: tuple) -> list[str | int]:
+    """One unique stand-in per parameter, of its type, for compiling."""
+    stand_ins: list[str | int] = []
+    for index, value in enumerate(args):
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise TypeError(f"Compiled statements take str or int parameters, not {type(value).__name__}")
+        stand_ins.append(_STR_STAND_IN.format(index) if isinstance(value, str) else _INT_STAND_IN - index)
+    return stand_ins
+
+
+def _slots(params, stand_ins: list) -> tuple[tuple[int, int], ...]:
+    """(position in params, argument index) of each stand-in; every argument must be there untransformed."""
+    slots = []
+    for position, param in enumerate(params):
+        for index, stand_in in enumerate(stand_ins):
+            if type(param) is type(stand_in) and param == stand_in:
+                slots.append((position, index))
+    if sorted({index for _, index in slots}) != list(range(len(stand_ins))):
+        raise ValueError(f"Compiled statement: a lookup transformed or dropped a parameter: {params!r}")
+    return tuple(slots)
+
+
+@dataclass(frozen=True)
+class _CompiledUpdate:
+    sql: str
+    set_fields: tuple  # (field, keyword) of each value sent as a parameter, in the statement's order
+    where_params: tuple  # stand-ins included
+    slots: tuple[tuple[int, int], ...]  # (position in where_params, argument index)
+
+
+class CompiledUpdate:
+    """`CompiledUpdate(lambda pk: RefreshToken.objects.filter(pk=pk))`, then `.update(pk, revoked=now)`: the
+    queryset's `update(revoked=now)` (the number of rows), without compiling it on every call.
+
+    The filter's arguments work as in CompiledQuery. The values are prepared as `QuerySet.update()`
+    prepares them (a model instance for a relation, `get_db_prep_save`); the statement is compiled once
+    per set of keywords and of which values are None (Django writes those as NULL in the SQL).
+    Expressions (F(), functions) and updates that need joins or parents' tables are refused.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], using: str = "default"):
+        self._build = build
+        self._using = using
+        self._cache: dict[tuple, _CompiledUpdate] = {}
+
+    def update(self, *args: str | int, **values: Any) -> int:
+        if any(isinstance(arg, str) and "\x00" in arg for arg in args):
+            return 0  # as CompiledQuery: PostgreSQL refuses NUL in a parameter, so no row can match
+        if any(hasattr(value, "resolve_expression") for value in values.values()):
+            raise TypeError("CompiledUpdate: expressions need QuerySet.update()")
+        key = (tuple(type(a) for a in args), tuple((name, value is None) for name, value in values.items()))
+        compiled = self._cache.get(key)
+        if compiled is None:
+            compiled = self._cache[key] = self._compile(args, values)
+        connection = connections[self._using]
+        params = [_prepared(field, values[name], connection) for field, name in compiled.set_fields]
+        where = list(compiled.where_params)
+        for position, index in compiled.slots:
+            where[position] = args[index]
+        with transaction.mark_for_rollback_on_error(using=self._using), connection.cursor() as cursor:
+            cursor.execute(compiled.sql, (*params, *where))
+            return cursor.rowcount
+
+    def _compile(self, args: tuple, values: dict) -> _CompiledUpdate:
+        stand_ins = _stand_ins(args)
+        queryset = self._build(*stand_ins)
+        query = queryset.query
+        if query.is_sliced or query.combinator or query.order_by or queryset._known_related_objects:
+            raise TypeError("CompiledUpdate runs filter() querysets of a model's manager only")
+        query = query.chain(UpdateQuery)
+        query.add_update_values(values)
+        query.clear_select_clause()
+        query.get_initial_alias()
+        if query.related_updates or query.count_active_tables() != 1:
+            raise TypeError("CompiledUpdate does not run updates that join tables or write parents' fields")
+        connection = connections[self._using]
+        set_fields = []
+        for (field, _, _), name in zip(query.values, values, strict=True):
+            if values[name] is not None:
+                if _prepared(field, values[name], connection) is None:
+                    raise TypeError(f"CompiledUpdate: {name}'s value is written as NULL; pass None")
+                set_fields.append((field, name))
+        sql, params = query.get_compiler(using=self._using).as_sql()
+        where_params = tuple(params[len(set_fields) :])
+        return _CompiledUpdate(sql, tuple(set_fields), where_params, _slots(where_params, stand_ins))
+
+
+def _prepared(field, value, connection):
+    """A value as SQLUpdateCompiler prepares it: a model instance gives its key, then get_db_prep_save."""
+    if hasattr(value, "prepare_database_save"):
+        if not field.remote_field:
+            raise TypeError(f"CompiledUpdate: a model instance for {field.name}, which is not a relation")
+        value = value.prepare_database_save(field)
+    prepared = field.get_db_prep_save(value, connection=connection)
+    if hasattr(prepared, "as_sql") or hasattr(field, "get_placeholder"):
+        raise TypeError(f"CompiledUpdate: {field.name} needs SQL of its own; use QuerySet.update()")
+    return prepared
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
-from config.compiled_queries import CompiledInsert, CompiledQuery
+from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
 
 log = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
@@ -79,10 +79,16 @@ refresh_tokens_by_checksum = CompiledQuery(_refresh_tokens)
 locked_refresh_tokens = CompiledQuery(
     lambda checksum: _refresh_tokens(checksum).select_for_update(nowait=True, of=("self",))
 )
-# The rows every exchange writes, their INSERTs compiled once.
+# The rows every exchange writes, their INSERTs and UPDATEs compiled once.
 insert_access_token = CompiledInsert(AccessToken)
 insert_refresh_token = CompiledInsert(RefreshToken)
 insert_id_token = CompiledInsert(IDToken)
+unredeemed_grant = CompiledUpdate(
+    lambda code, application_id: Grant.objects.filter(
+        code=code, application_id=application_id, redeemed_at__isnull=True
+    )
+)
+refresh_token_by_pk = CompiledUpdate(lambda pk: RefreshToken.objects.filter(pk=pk))
 
 
 def token_checksum(token: str) -> str:
@@ -298,7 +304,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         """Mark the code redeemed (not deleted) and remember what it produced."""
         access_token = getattr(request, "latchkey_access_token", None)
         refresh_token = getattr(request, "latchkey_refresh_token", None)
-        updated = Grant.objects.filter(code=code, application=request.client, redeemed_at__isnull=True).update(
+        updated = unredeemed_grant.update(
+            code,
+            request.client.pk,
             redeemed_at=timezone.now(),
             access_token=access_token,
             token_family=refresh_token.token_family if refresh_token else None,
@@ -432,7 +440,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         expires = now + timedelta(seconds=token.get("expires_in", policies.token_lifetime(request.client, "access")))
         # The old refresh token lets go of its access token in the UPDATE that revokes it, so
         # nothing refers to that access token any more and one DELETE removes it.
-        RefreshToken.objects.filter(pk=old.pk).update(revoked=now, updated=now, access_token=None)
+        refresh_token_by_pk.update(old.pk, revoked=now, updated=now, access_token=None)
         if old.access_token_id:
             _delete_unreferenced_access_token(old.access_token_id)
         access_token = self._create_access_token(expires, request, token, source_refresh_token=old)

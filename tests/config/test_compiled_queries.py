@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value, signals
+from django.db.models import F, Value, signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from applications.models import Application
-from config.compiled_queries import CompiledInsert, CompiledQuery
+from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
 from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
 
@@ -291,3 +291,57 @@ def test_models_that_save_differently_are_refused():
     with pytest.raises(TypeError, match="not a plain model"):
         CompiledInsert(ProxyAccessToken).save(ProxyAccessToken(application=application, expires=EXPIRES))
     assert AccessToken.objects.count() == 0
+
+
+# --- CompiledUpdate ----------------------------------------------------------------------------------
+
+tokens_of_application = CompiledUpdate(
+    lambda checksum, application_id: AccessToken.objects.filter(token_checksum=checksum, application_id=application_id)
+)
+
+
+def test_updates_what_queryset_update_updates_and_counts_the_rows():
+    application, _ = make_application()
+    other, _ = make_application()
+    user = UserFactory()
+    token = _token(application, user, checksum="b" * 64)
+    _token(other, user, checksum="c" * 64)
+    later = EXPIRES + timedelta(days=1)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert tokens_of_application.update("b" * 64, application.pk, expires=later, scope="read", user=None) == 1
+        assert tokens_of_application.update("c" * 64, application.pk, expires=later) == 0  # another client's
+        assert tokens_of_application.update("b\x00" * 32, application.pk, expires=later) == 0  # NUL: no row
+    assert len(queries) == 2 and all(q["sql"].startswith("UPDATE") for q in queries)
+    token.refresh_from_db()
+    assert (token.expires, token.scope, token.user_id) == (later, "read", None)
+    assert AccessToken.objects.get(token_checksum="c" * 64).expires != later
+
+
+def test_a_value_that_becomes_none_or_not_gets_its_own_statement():
+    application, _ = make_application()
+    user = UserFactory()
+    token = _token(application, user, checksum="d" * 64)
+
+    tokens_of_application.update("d" * 64, application.pk, user=None)
+    token.refresh_from_db()
+    assert token.user_id is None
+    tokens_of_application.update("d" * 64, application.pk, user=user)  # a model instance: its key
+    token.refresh_from_db()
+    assert token.user_id == user.pk
+    tokens_of_application.update("d" * 64, application.pk, user=None)
+    token.refresh_from_db()
+    assert token.user_id is None
+
+
+def test_expressions_joins_and_unsaved_instances_are_refused():
+    application, _ = make_application()
+    _token(application, None, checksum="e" * 64)
+    with pytest.raises(TypeError, match="expressions"):
+        tokens_of_application.update("e" * 64, application.pk, scope=F("scope"))
+    joined = CompiledUpdate(lambda name: AccessToken.objects.filter(application__name=name))
+    with pytest.raises(TypeError, match="join"):
+        joined.update(application.name, scope="read")
+    with pytest.raises(ValueError, match="Unsaved model instance"):  # as QuerySet.update() says
+        CompiledUpdate(lambda pk: AccessToken.objects.filter(pk=pk)).update(1, user=UserFactory.build())
+    assert AccessToken.objects.get(token_checksum="e" * 64).scope == "openid profile"
