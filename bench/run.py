@@ -46,10 +46,11 @@ CONNECTIONS = 8
 CONN_MAX_AGE = "600"  # persistent connections, the same for both servers
 ENDPOINTS = ["client_credentials", "introspection", "userinfo", "discovery", "jwks", "code_exchange", "refresh"]
 SINGLE_USE = {"code_exchange": "codes.txt", "refresh": "refresh_tokens.txt"}
-# What this core serves at all (bench/ceiling), measured after the two servers: (label, WSGI app).
+# What this core serves at all (bench/ceiling), measured at the start of every round: (label, WSGI app).
+DJANGO_CEILING = "Django (one view, no middleware, no database)"
 CEILINGS = [
     ("gunicorn alone (a WSGI function, constant body)", "bench.ceiling.wsgi:bare"),
-    ("Django (one view, no middleware, no database)", "bench.ceiling.wsgi:application"),
+    (DJANGO_CEILING, "bench.ceiling.wsgi:application"),
 ]
 
 
@@ -411,6 +412,17 @@ def start_ceilings(options, server_pin: list[str], tmp: Path) -> tuple[dict[str,
     return ports, processes
 
 
+def share_of_ceiling(results: dict[str, list], ceiling_rounds: list[dict]) -> dict[str, float]:
+    """Each endpoint's req/s over the Django ceiling measured just before the same round (median):
+    comparable between machines and robust to the machine's drift during a run."""
+    return {
+        name: statistics.median(
+            r["rps"] / c["rps"] if c["rps"] else 0.0 for r, c in zip(rounds, ceiling_rounds, strict=True)
+        )
+        for name, rounds in results.items()
+    }
+
+
 def median_of(rounds: list[dict]) -> dict:
     return {
         "rps": statistics.median(r["rps"] for r in rounds),
@@ -496,6 +508,7 @@ def main(argv: list[str] | None = None) -> None:
     targets = [t for t in (LATCHKEY, VANILLA) if options.only in (None, t.name.lower())]
     figures: dict[str, dict[str, dict]] = {}
     raw: dict[str, dict[str, list]] = {}
+    shares: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="latchkey-bench-") as tmp:
         prepared: list[Prepared] = []
         ceiling_processes: list[subprocess.Popen] = []
@@ -506,8 +519,13 @@ def main(argv: list[str] | None = None) -> None:
                 ceilings, ceiling_processes = start_ceilings(options, server_pin, Path(tmp))
             raw["ceilings"] = {label: [] for label in ceilings}
             for p in prepared:
-                raw[p.target.name] = measure(p, options, server_pin, client_pin, ceilings, raw["ceilings"])
+                own_ceilings: dict[str, list] = {label: [] for label in ceilings}
+                raw[p.target.name] = measure(p, options, server_pin, client_pin, ceilings, own_ceilings)
                 figures[p.target.name] = {name: median_of(rounds) for name, rounds in raw[p.target.name].items()}
+                for label, rounds in own_ceilings.items():
+                    raw["ceilings"][label].extend(rounds)
+                if ceilings:
+                    shares[p.target.name] = share_of_ceiling(raw[p.target.name], own_ceilings[DJANGO_CEILING])
             if ceilings:
                 figures["ceilings"] = {label: median_of(rounds) for label, rounds in raw["ceilings"].items()}
         finally:
@@ -529,8 +547,12 @@ def main(argv: list[str] | None = None) -> None:
         print("ceilings of this core (the same gunicorn, wrk and pinning; bench/ceiling; median of every round):")
         for label, figure in figures["ceilings"].items():
             print(f"  {label}: {figure['rps']:.0f} req/s, p99 {figure['p99_ms']:.2f} ms, {figure['errors']} errors")
+        print("share of the Django ceiling (median over the rounds of req/s / the ceiling measured before the round):")
+        for name, share in shares.items():
+            print(f"  {name}: " + ", ".join(f"{endpoint} {100 * value:.1f} %" for endpoint, value in share.items()))
     if options.json:
-        Path(options.json).write_text(json.dumps({"machine": facts, "median": figures, "rounds": raw}, indent=2))
+        document = {"machine": facts, "median": figures, "share_of_django_ceiling": shares, "rounds": raw}
+        Path(options.json).write_text(json.dumps(document, indent=2))
 
 
 if __name__ == "__main__":

@@ -75,3 +75,7 @@ def test_smoke_round_completes_and_prints_every_endpoint(bench_tools):
     for label, _ in run.CEILINGS:
         line = next(line for line in lines if line.strip().startswith(f"{label}:"))
         assert float(line.split(":", 1)[1].split()[0]) > 0 and line.endswith(" 0 errors"), line
+    # and each server's figures as a share of the Django ceiling of the same round
+    for server in ("Latchkey", "DOT"):
+        line = next(line for line in lines if line.strip().startswith(f"{server}: client_credentials "))
+        assert all(f"{endpoint} " in line for endpoint in run.ENDPOINTS) and line.endswith(" %"), line
