@@ -259,7 +259,6 @@ def _prepared(field, value, connection):
 @dataclass(frozen=True)
 class _CompiledInsert:
     sql: str
-    fields: tuple  # the inserted fields, in the statement's order
     returning_fields: tuple
     returning_params: tuple
 
@@ -272,12 +271,20 @@ class CompiledInsert(Generic[M]):
     (auto_now, django-oauth-toolkit's token checksum) and `get_db_prep_save`, the INSERT with
     Django's SQL, the returned primary key set, the transaction marked for rollback on error, the
     instance's state, `post_save` (created). Models that save differently are refused when the
-    statement is compiled: a `save()` of their own, parents, proxies, `order_with_respect_to`, a
+    CompiledInsert is made: a `save()` of their own, parents, proxies, `order_with_respect_to`, a
     primary key that is not an auto field, fields with their own placeholder. A value that is an
     expression is refused too (`Model.save()` runs those).
     """
 
     def __init__(self, model: type[M], using: str = "default"):
+        meta = model._meta
+        if model.save is not Model.save or model.save_base is not Model.save_base:
+            raise TypeError(f"CompiledInsert: {model.__name__} saves differently from Model.save()")
+        if meta.parents or meta.proxy or meta.order_with_respect_to or meta.pk is not meta.auto_field:
+            raise TypeError(f"CompiledInsert: {model.__name__} is not a plain model with an auto primary key")
+        self._fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+        if any(getattr(f, "get_placeholder", None) for f in self._fields):
+            raise TypeError(f"CompiledInsert: a field of {model.__name__} has its own SQL placeholder")
         self._model = model
         self._using = using
         self._compiled_insert: _CompiledInsert | None = None
@@ -289,14 +296,15 @@ class CompiledInsert(Generic[M]):
         instance._prepare_related_fields_for_save(operation_name="save")
         using = self._using
         connection = connections[using]
-        compiled = self._compiled_insert or self._compile(instance)
         signals.pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
+        fields = self._fields
         values = []
-        for field in compiled.fields:
+        for field in fields:
             value = field.pre_save(instance, True)
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"CompiledInsert: {field.name} is an expression; use Model.save()")
             values.append(field.get_db_prep_save(value, connection=connection))
+        compiled = self._compiled_insert or self._compile(instance)  # from values known to be plain
         with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
             cursor.execute(compiled.sql, (*values, *compiled.returning_params))
             returned = connection.ops.fetch_returned_insert_columns(cursor, compiled.returning_params)
@@ -310,18 +318,10 @@ class CompiledInsert(Generic[M]):
         return instance
 
     def _compile(self, instance: M) -> _CompiledInsert:
-        """Django's own SQL for this instance's INSERT; it depends on the model only (checked here)."""
-        model, meta = self._model, self._model._meta
-        connection = connections[self._using]
-        if model.save is not Model.save or model.save_base is not Model.save_base:
-            raise TypeError(f"CompiledInsert: {model.__name__} saves differently from Model.save()")
-        if meta.parents or meta.proxy or meta.order_with_respect_to or meta.pk is not meta.auto_field:
-            raise TypeError(f"CompiledInsert: {model.__name__} is not a plain model with an auto primary key")
-        if not connection.features.can_return_columns_from_insert:
+        """Django's own SQL for this instance's INSERT: for the models accepted, it depends on the model only."""
+        model, meta, fields = self._model, self._model._meta, self._fields
+        if not connections[self._using].features.can_return_columns_from_insert:
             raise TypeError("CompiledInsert needs a database that returns columns from an INSERT")
-        fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
-        if any(getattr(f, "get_placeholder", None) for f in fields):
-            raise TypeError(f"CompiledInsert: a field of {model.__name__} has its own SQL placeholder")
         returning_fields = tuple(meta.db_returning_fields)
         query = InsertQuery(model)
         query.insert_values(list(fields), [instance], raw=True)  # raw: no pre_save, so no side effects
@@ -334,5 +334,5 @@ class CompiledInsert(Generic[M]):
         columns = [field.get_col(meta.db_table) for field in returning_fields]
         if compiler.get_converters(columns):
             raise TypeError(f"CompiledInsert: the returned columns of {model.__name__} need converting")
-        self._compiled_insert = _CompiledInsert(sql, fields, returning_fields, returning_params)
+        self._compiled_insert = _CompiledInsert(sql, returning_fields, returning_params)
         return self._compiled_insert

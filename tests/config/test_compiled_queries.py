@@ -264,7 +264,11 @@ def test_refuses_saved_instances_other_models_unsaved_relations_and_expressions(
     with_expression.scope = Value("openid")
     with pytest.raises(TypeError, match="expression"):
         insert_access_token.save(with_expression)
-    assert AccessToken.objects.count() == 1
+    fresh = CompiledInsert(AccessToken)  # refused before anything is compiled from it
+    with pytest.raises(TypeError, match="expression"):
+        fresh.save(with_expression)
+    assert fresh.save(_unsaved_token(application, None, "plain")).scope == "openid"
+    assert AccessToken.objects.count() == 2
 
 
 def test_a_failed_insert_marks_the_transaction_for_rollback_like_model_save():
@@ -285,12 +289,10 @@ class ProxyAccessToken(AccessToken):
 
 
 def test_models_that_save_differently_are_refused():
-    application, _ = make_application()
     with pytest.raises(TypeError, match="saves differently"):  # Application has a save() of its own
-        CompiledInsert(Application).save(Application(name="x"))
+        CompiledInsert(Application)
     with pytest.raises(TypeError, match="not a plain model"):
-        CompiledInsert(ProxyAccessToken).save(ProxyAccessToken(application=application, expires=EXPIRES))
-    assert AccessToken.objects.count() == 0
+        CompiledInsert(ProxyAccessToken)
 
 
 # --- CompiledUpdate ----------------------------------------------------------------------------------
