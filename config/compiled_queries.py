@@ -73,8 +73,7 @@ class CompiledQuery(Generic[M]):
         return next(self.rows(*args, limit=1), None)
 
     def rows(self, *args: str | int, limit: int | None = None) -> Iterator[M] | Iterator[tuple]:
-        if any(isinstance(arg, str) and "\x00" in arg for arg in args):
-            # PostgreSQL refuses NUL in a parameter (so no stored text holds one): nothing can match.
+        if _matches_nothing(args):
             return iter(())
         compiled = self._compiled(args, limit)
         params = list(compiled.params)
@@ -157,6 +156,11 @@ class CompiledQuery(Generic[M]):
         )
 
 
+def _matches_nothing(args: tuple) -> bool:
+    """PostgreSQL refuses NUL in a parameter (so no stored text holds one): such a filter matches nothing."""
+    return any(isinstance(arg, str) and "\x00" in arg for arg in args)
+
+
 def _stand_ins(args: tuple) -> list[str | int]:
     """One unique stand-in per parameter, of its type, for compiling."""
     stand_ins: list[str | int] = []
@@ -203,8 +207,8 @@ class CompiledUpdate:
         self._cache: dict[tuple, _CompiledUpdate] = {}
 
     def update(self, *args: str | int, **values: Any) -> int:
-        if any(isinstance(arg, str) and "\x00" in arg for arg in args):
-            return 0  # as CompiledQuery: PostgreSQL refuses NUL in a parameter, so no row can match
+        if _matches_nothing(args):
+            return 0
         if any(hasattr(value, "resolve_expression") for value in values.values()):
             raise TypeError("CompiledUpdate: expressions need QuerySet.update()")
         key = (tuple(type(a) for a in args), tuple((name, value is None) for name, value in values.items()))

@@ -1,11 +1,14 @@
+import json
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from bench.ceiling.settings import DOCUMENT
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.ceiling.settings")
 application = get_wsgi_application()
 
-BODY = b'{"issuer": "http://127.0.0.1", "keys": []}'
+BODY = json.dumps(DOCUMENT).encode()  # the bytes the Django view sends
 
 
 def bare(environ, start_response):

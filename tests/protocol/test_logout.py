@@ -92,6 +92,18 @@ def id_token_claims(real_id_token: str, application, user, **overrides) -> dict:
     }
 
 
+def assert_hinted_logout_signs_out(server, browser, tokens: dict, state: str) -> None:
+    """Logout with the sign-in's ID token as hint: back to the registered URI with the state, and
+    the access token no longer works."""
+    response = browser.get(
+        server.url("/oauth/logout"),
+        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT, "state": state},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{SIGNED_OUT}?state={state}"
+    assert server.userinfo_status(tokens["access_token"]) == 401
+
+
 def assert_error_page(response: requests.Response, status: int = 400) -> None:
     assert response.status_code == status, response.text
     assert "Location" not in response.headers
@@ -122,14 +134,7 @@ def test_logout_with_an_es256_id_token_hint_ends_the_session(server, browser, us
     tokens = sign_in_to(server, browser, user, application, secret)
     assert _decoded(tokens["id_token"], 0)["alg"] == "ES256"
 
-    response = browser.get(
-        server.url("/oauth/logout"),
-        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT, "state": "e1"},
-    )
-
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"{SIGNED_OUT}?state=e1"
-    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert_hinted_logout_signs_out(server, browser, tokens, state="e1")
     assert "/login?next=" in authorize_location(server, browser, application)
 
 
@@ -416,13 +421,7 @@ def test_logout_hint_signed_by_key_retired_by_rotation_still_works(server, brows
     assert {old_kid, new_kid} <= published
     second, second_secret = web_app()
     assert _kid(sign_in_to(server, browser, user, second, second_secret)["id_token"]) == new_kid
-    response = browser.get(
-        server.url("/oauth/logout"),
-        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT, "state": "r"},
-    )
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"{SIGNED_OUT}?state=r"
-    assert server.userinfo_status(tokens["access_token"]) == 401
+    assert_hinted_logout_signs_out(server, browser, tokens, state="r")
 
 
 def _kid(token: str) -> str:
