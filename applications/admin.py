@@ -17,8 +17,9 @@ from django.utils.html import format_html
 from applications import policies, services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope, SigningKey
 from branding.models import Branding
-from config.admin_helpers import AuditedAdminMixin, ReadOnlyAdminMixin, ServiceDeleteMixin
+from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit
+from identity.admin_audit import AuditedAdminMixin
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
 SECRET_TEMPLATE = "admin/applications/application/secret_once.html"

@@ -2,7 +2,8 @@
 
 Integrators authenticate with a client-credentials access token of an `m2m` application that
 holds `management:read` (reads) or `management:write` (writes); staff may use the browsable API
-with their session (CSRF enforced by DRF's SessionAuthentication).
+with their session (CSRF enforced by DRF's SessionAuthentication). The scopes are the applications'
+(applications.api.permissions); config/ imports no app.
 """
 
 from __future__ import annotations
@@ -15,32 +16,13 @@ from django.http import Http404
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
-
-from applications.policies import MANAGEMENT_READ, MANAGEMENT_WRITE
 
 
 class ManagementTokenAuthentication(OAuth2Authentication):
     """A Bearer access token; DRF answers 401 with this class's WWW-Authenticate challenge."""
 
     www_authenticate_realm = "latchkey-management"
-
-
-class ManagementScopePermission(BasePermission):
-    """Reads need management:read (or write); writes need management:write. Staff sessions pass."""
-
-    message = "This token lacks the management scope this request needs."
-
-    def has_permission(self, request, view) -> bool:
-        token = request.auth
-        if token is None:
-            user = request.user
-            return bool(user and user.is_authenticated and user.is_active and user.is_staff)
-        if not hasattr(token, "scope") or token.application is None or token.application.type != "m2m":
-            return False
-        needed = [MANAGEMENT_READ, MANAGEMENT_WRITE] if request.method in SAFE_METHODS else [MANAGEMENT_WRITE]
-        return any(token.is_valid([scope]) for scope in needed)
 
 
 class Conflict(exceptions.APIException):

@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
-import config.api_schema  # noqa: F401  (registers the OpenAPI description of the management token)
+import applications.api.schema  # noqa: F401  (registers the OpenAPI description of the management token)
 from applications.api.resources_views import ApiResourceViewSet
 from applications.api.views import ApplicationViewSet
 from consent.api.views import ConsentViewSet

@@ -1,4 +1,8 @@
-"""System checks for Latchkey's own invariants (latchkey.E00x)."""
+"""System checks for Latchkey's deployment-wide invariants (latchkey.E001–E005).
+
+Checks of one app's settings live in that app and are registered from its AppConfig.ready:
+the signing algorithm (E006) in applications.checks, the default brand (E007) in branding.checks.
+"""
 
 from __future__ import annotations
 
@@ -68,48 +72,3 @@ def check_application_model(app_configs, **kwargs) -> list[checks.CheckMessage]:
             )
         ]
     return []
-
-
-@checks.register()
-def check_signing_algorithm(app_configs, **kwargs) -> list[checks.CheckMessage]:
-    from applications.oauth.keys import ALGORITHMS
-
-    algorithm = getattr(settings, "LATCHKEY_SIGNING_ALGORITHM", "RS256")
-    if algorithm not in ALGORITHMS:
-        return [
-            checks.Error(
-                f"LATCHKEY_SIGNING_ALGORITHM={algorithm!r} is not a supported signing algorithm.",
-                hint=f"Use one of {', '.join(ALGORITHMS)}: it signs the ID tokens of applications that choose none.",
-                id="latchkey.E006",
-            )
-        ]
-    return []
-
-
-@checks.register()
-def check_default_brand(app_configs, **kwargs) -> list[checks.CheckMessage]:
-    """The default brand lands in every end-user page's <style> block and <img>: only safe values."""
-    from branding.models import logo_url_error
-    from branding.services import COLOUR
-
-    messages = []
-    for name in ("LATCHKEY_BRAND_PRIMARY_COLOR", "LATCHKEY_BRAND_SECONDARY_COLOR"):
-        value = getattr(settings, name, "")
-        if not isinstance(value, str) or not COLOUR.match(value):
-            messages.append(
-                checks.Error(
-                    f"{name}={value!r} is not a #RRGGBB colour.",
-                    hint=f"Set {name} to a colour such as #1D4ED8.",
-                    id="latchkey.E007",
-                )
-            )
-    logo = getattr(settings, "LATCHKEY_BRAND_LOGO_URL", "")
-    if logo and (problem := logo_url_error(logo)):
-        messages.append(
-            checks.Error(
-                f"LATCHKEY_BRAND_LOGO_URL={logo!r}: {problem}",
-                hint="Use an https URL of the logo (the browser loads it), or leave it empty to show the initial.",
-                id="latchkey.E007",
-            )
-        )
-    return messages

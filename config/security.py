@@ -5,27 +5,22 @@ block that carries the nonce of this request (the brand colours live there as CS
 properties, so no style="" attribute and no 'unsafe-inline'), images from here or https, no
 framing, no <base>. The admin and the JSON endpoints are left alone: the admin ships its own
 scripts, and JSON is never rendered as a page.
+
+Which application a page is for, and so where its forms may lead, is the apps' business: the
+function named by LATCHKEY_PAGE_FORM_ACTION_SOURCES (branding.page_policy) answers it, so config/
+imports no app.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-
-from branding.selectors import request_application
-
-if TYPE_CHECKING:
-    from applications.models import Application
+from django.utils.module_loading import import_string
 
 END_USER_PATHS = ("/login", "/logout", "/oauth/", "/device", "/account/")
-_HOST = re.compile(r"^[A-Za-z0-9.-]+$")
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 
 
 class PageSecurityMiddleware:
@@ -70,7 +65,7 @@ def page_policy(request: HttpRequest) -> str:
     images = ["'self'", "https:"]
     if settings.DEBUG:  # logos served by a developer's machine (branding.models allows loopback http)
         images += ["http://localhost:*", "http://127.0.0.1:*"]
-    form_action = ["'self'", *form_action_sources(request_application(request))]
+    form_action = ["'self'", *page_form_action_sources(request)]
     return "; ".join(
         [
             "default-src 'none'",
@@ -84,39 +79,6 @@ def page_policy(request: HttpRequest) -> str:
     )
 
 
-def form_action_sources(application: Application | None) -> list[str]:
-    """Where a form on the page may lead once its redirects are followed: the app's registered URIs.
-
-    Chromium checks form-action on every redirect that follows a form submission (CSP Level 3
-    §6.4.1 "form-action" pre-navigation check), so with 'self' alone the consent form's 302 to the
-    app's redirect URI, the sign-in form's chain through /oauth/authorize to it, and the sign-out
-    confirmation's 302 to a post-logout URI would all be blocked.
-    """
-    if application is None:
-        return []
-    sources: list[str] = []
-    for uri in application.redirect_uri_list + application.post_logout_redirect_uri_list:
-        source = _source_of(uri, native=application.rule.custom_schemes)
-        if source and source not in sources:
-            sources.append(source)
-    return sources
-
-
-def _source_of(uri: str, *, native: bool) -> str | None:
-    try:
-        parts = urlsplit(uri)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme, host = parts.scheme.lower(), parts.hostname or ""
-    if scheme in ("http", "https"):
-        if ":" in host:
-            # CSP host sources cannot name an IPv6 literal ([::1]); only the scheme can be allowed.
-            return f"{scheme}:"
-        if not _HOST.match(host):
-            return None
-        if native and scheme == "http" and host == "127.0.0.1":
-            return "http://127.0.0.1:*"  # RFC 8252 §7.3: a native app's loopback port varies per run
-        return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
-    # A native app's private-use scheme (RFC 8252 §7.1): the scheme is the whole source.
-    return f"{scheme}:" if native and _SCHEME.match(scheme) else None
+def page_form_action_sources(request: HttpRequest) -> list[str]:
+    """The form-action sources beyond 'self' for this page (LATCHKEY_PAGE_FORM_ACTION_SOURCES)."""
+    return import_string(settings.LATCHKEY_PAGE_FORM_ACTION_SOURCES)(request)

@@ -6,8 +6,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 
-from config.admin_helpers import AuditedAdminMixin, ReadOnlyAdminMixin, ServiceDeleteMixin
+from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit, services
+from identity.admin_audit import AuditedAdminMixin
 from identity.models import AuditEvent, Role, RoleAssignment, User
 
 

@@ -3,7 +3,7 @@
 A context processor sees only the request, so the `brand` it provides is resolved from the request
 (branding.selectors). When the view passes `application` in the template context (error, no-access,
 device and sign-out pages), that application decides instead, and it is recorded on the request so
-the Content-Security-Policy (config.security) allows the same application's redirect targets.
+the Content-Security-Policy (branding.page_policy) allows the same application's redirect targets.
 """
 
 from __future__ import annotations

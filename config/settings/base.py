@@ -173,6 +173,8 @@ LATCHKEY_SIGNING_ALGORITHM = env.str("LATCHKEY_SIGNING_ALGORITHM", default="RS25
 # Encrypts signing keys at rest; unset, a key derived from SECRET_KEY is used.
 LATCHKEY_KEY_ENCRYPTION_KEY = env.str("LATCHKEY_KEY_ENCRYPTION_KEY", default="")
 
+# Where an end-user page's forms may lead besides 'self' (config.security asks it per page).
+LATCHKEY_PAGE_FORM_ACTION_SOURCES = "branding.page_policy.request_form_action_sources"
 # The brand of pages that serve no application (and the colours an application leaves blank);
 # colours are #RRGGBB, the logo an https URL the browser loads (check latchkey.E007).
 LATCHKEY_BRAND_NAME = env.str("LATCHKEY_BRAND_NAME", default="Latchkey")
@@ -236,7 +238,7 @@ REST_FRAMEWORK = {
         "config.api.ManagementTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.api.ManagementScopePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["applications.api.permissions.ManagementScopePermission"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

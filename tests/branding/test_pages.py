@@ -18,7 +18,7 @@ from oauth2_provider.models import get_device_grant_model
 
 from applications import policies
 from applications.models import Application, Scope
-from config.security import form_action_sources
+from branding.page_policy import form_action_sources
 from tests.applications.factories import make_application
 from tests.identity.factories import RoleFactory, UserFactory
 

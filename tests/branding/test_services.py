@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from branding.checks import check_default_brand
 from branding.models import Branding
 from branding.services import (
     NEAR_BLACK,
@@ -14,7 +15,6 @@ from branding.services import (
     relative_luminance,
     text_colour_on,
 )
-from config.checks import check_default_brand
 from tests.applications.factories import make_application
 
 

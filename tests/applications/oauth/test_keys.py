@@ -18,10 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from jwcrypto import jwk, jwt
 
+from applications import checks as latchkey_checks
 from applications import policies
 from applications.models import SigningKey
 from applications.oauth import keys, views
-from config import checks as latchkey_checks
 
 pytestmark = pytest.mark.django_db
 
