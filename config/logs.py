@@ -172,6 +172,20 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class ExpectedAsWarning(logging.Filter):
+    """On a logger of expected client mistakes (a Host we do not serve): one WARNING line, no traceback.
+
+    Django logs DisallowedHost at ERROR with the exception attached, although the client gets a 400
+    and nothing on the server is wrong; scanners send such requests all day.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info, record.exc_text = None, None
+        return logging.getLogger(record.name).isEnabledFor(record.levelno)  # LATCHKEY_LOG_LEVEL=ERROR drops it
+
+
 class RequestIdFilter(logging.Filter):
     """Stamps `request_id` on every record ("-" outside a request), for both log formats."""
 

@@ -283,6 +283,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "config.logs.RequestIdFilter"},
         "redact": {"()": "config.logs.RedactSecrets"},
+        "expected_as_warning": {"()": "config.logs.ExpectedAsWarning"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -309,5 +310,7 @@ LOGGING = {
         # would bypass the format and the redaction: everything goes through the root handler instead.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # A request naming a Host outside DJANGO_ALLOWED_HOSTS gets a 400: one WARNING line, no traceback.
+        "django.security.DisallowedHost": {"filters": ["expected_as_warning"], "propagate": True},
     },
 }

@@ -375,3 +375,29 @@ def test_request_lines_follow_the_log_level_and_the_id_stays_on_the_response(cli
 
     assert len(response["X-Request-ID"]) == 32
     assert "latchkey.request" not in buffer.getvalue()
+
+
+# --- a request for a host we do not serve --------------------------------------------------------
+
+
+def test_a_bad_host_is_one_warning_line_without_a_traceback(client, caplog):
+    with caplog.at_level(logging.INFO):
+        response = client.get("/healthz", HTTP_HOST="evil.example.com")
+
+    assert response.status_code == 400
+    records = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert [(r.levelname, r.exc_info, r.exc_text) for r in records] == [("WARNING", None, None)]
+    assert "Invalid HTTP_HOST header: 'evil.example.com'" in records[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("fmt", ["json", "plain"])
+def test_a_bad_host_writes_one_line_in_either_format(client, capture_logs, fmt):
+    buffer = capture_logs(fmt)
+
+    client.get("/healthz", HTTP_HOST="evil.example.com")
+
+    lines = [line for line in buffer.getvalue().splitlines() if "DisallowedHost" in line]
+    assert len(lines) == 1
+    assert "WARNING" in lines[0]
+    assert "Traceback" not in buffer.getvalue()
