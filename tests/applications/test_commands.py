@@ -778,7 +778,7 @@ def test_app_rotate_secret_out_of_range_grace_period_is_rejected(grace):
     with nothing_written():
         message = command_error("app", "rotate-secret", application.client_id, "--grace-period", grace)
 
-    assert message == "grace_period_seconds: Give a grace period from 0 to 604800 seconds (7 days)."
+    assert message == "--grace-period: Give a grace period from 0 to 604800 seconds (7 days)."
     application.refresh_from_db()
     assert application.client_secret == stored
     assert verify_client_secret(application, old_secret)

@@ -13,6 +13,7 @@ from config.cli import SubcommandCommand
 
 class Command(SubcommandCommand):
     help = "Register and manage OAuth applications (clients)."
+    flags_of_fields = {"grace_period_seconds": "--grace-period"}
 
     def add_verbs(self, subparsers) -> None:
         create = subparsers.add_parser("create", help="Register an application; prints its client secret once.")

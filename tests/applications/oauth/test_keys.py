@@ -4,11 +4,16 @@ the memo, encryption at rest, the `manage.py keys` command, the E006 check and t
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -457,6 +462,45 @@ def test_keys_rotate_json_on_a_new_database_has_one_new_key_per_algorithm_and_no
 
     assert [n["algorithm"] for n in data["new"]] == list(keys.ALGORITHMS)
     assert data["retired"] == []
+
+
+def test_keys_rotate_logs_nothing_that_repeats_its_output(caplog):
+    with caplog.at_level(logging.DEBUG):
+        out = run("rotate")
+
+    assert out.count("New RS256 signing key") == 1
+    assert [
+        r.getMessage() for r in caplog.records if r.levelno <= logging.INFO and "signing key" in r.getMessage()
+    ] == []
+
+
+def test_keys_rotate_at_verbosity_2_also_logs_what_it_did(caplog):
+    with caplog.at_level(logging.INFO):
+        call_command("keys", "rotate", verbosity=2, stdout=StringIO())
+
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.name == "applications.oauth.keys"] == [
+        "signing key rotated",
+        "signing key rotated",
+    ]
+
+
+def test_keys_rotate_under_json_logging_prints_each_key_once(tmp_path):
+    """The operator's shell: stdout is the result, stderr stays empty (no JSON log line repeating it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "LATCHKEY_", "LOG_"))}
+    env.update(DJANGO_SECRET_KEY="k" * 50, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", LOG_FORMAT="json")
+    root = Path(__file__).resolve().parents[3]
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert manage("migrate", "--noinput", "--verbosity", "0").returncode == 0
+    result = manage("keys", "rotate")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert [line.split(" key ")[0] for line in result.stdout.splitlines()] == ["New RS256 signing", "New ES256 signing"]
 
 
 def test_keys_list_shows_states_and_never_the_private_key(settings):
