@@ -39,9 +39,6 @@ run: seed
 serve: install
 	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(SERVE_ENV) $(BIN)/python manage.py migrate --noinput
-	@# /readyz wants a signing key: make the first one on a new database.
-	@$(SERVE_ENV) $(BIN)/python manage.py keys list --json | grep -q '"signing"' \
-		|| $(SERVE_ENV) $(BIN)/python manage.py keys rotate
 	@echo "Latchkey (gunicorn) is starting on http://$(HOST):$(PORT)/  (health: /healthz, /readyz)"
 	$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py
 

@@ -1,11 +1,13 @@
-"""/healthz (the process answers) and /readyz (it can serve: database, signing key, cache).
+"""/healthz (the process answers) and /readyz (it can serve: database, signing keys, cache).
 
 Load balancers and orchestrators poll these every few seconds, so both are cheap: /healthz touches
-nothing, /readyz runs one indexed query that proves the database answers and a signing key exists,
-plus one cache round trip (the shared cache holds the CORS origin set). Neither is cached.
+nothing, /readyz runs one query that proves the database answers and that this server can decrypt
+the stored signing keys, plus one cache round trip (the shared cache holds the CORS origin set).
+Neither is cached, and neither writes.
 
-One active key of any algorithm is enough: the first request that needs keys generates the key of
-an algorithm that has none (applications.oauth.keys), so an upgraded deployment stays ready.
+No key at all is ready too: the first request that needs keys generates the key of an algorithm
+that has none (applications.oauth.keys), under the running server's secret, so a fresh database
+and an upgraded deployment are ready at once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from applications.models import SigningKey
+from applications.oauth import keys
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def _database_and_signing_key() -> tuple[dict, dict]:
     try:
-        has_key = SigningKey.objects.filter(retired_at__isnull=True).exists()
+        problem = keys.signing_problem()
     except DatabaseError as error:
         log.warning("readiness: database unreachable: %s", type(error).__name__)
         return _fail(f"database error ({type(error).__name__})"), _fail("not checked: no database")
-    if not has_key:
-        return OK, _fail("no active signing key; run `manage.py keys rotate`")
+    if problem:
+        return OK, _fail(problem)
     return OK, OK
 
 

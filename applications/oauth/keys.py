@@ -244,6 +244,35 @@ def signing_key_statuses(*, now: datetime | None = None) -> list[KeyStatus]:
     return statuses
 
 
+def signing_problem(*, now: datetime | None = None) -> str | None:
+    """Why this process could not sign, or None: for readiness probes, in one query, writing nothing.
+
+    An algorithm without a live key is no problem: the first request that needs one generates it
+    (`_build`), under this server's secret. A live key that no published key of its algorithm can
+    stand in for, and that this server's LATCHKEY_KEY_ENCRYPTION_KEY / SECRET_KEY cannot decrypt, is:
+    every token and JWKS request would fail.
+    """
+    now = now or timezone.now()
+    published = SigningKey.objects.filter(Q(retired_at__isnull=True) | Q(published_until__gt=now))
+    live, readable = set(), set()
+    for algorithm, retired_at, stored in published.values_list("algorithm", "retired_at", "private_key_pem"):
+        if retired_at is None:
+            live.add(algorithm)
+        if algorithm not in readable:
+            try:
+                _decrypt(stored)
+            except InvalidToken:
+                continue
+            readable.add(algorithm)
+    unreadable = [algorithm for algorithm in ALGORITHMS if algorithm in live and algorithm not in readable]
+    if unreadable:
+        return (
+            f"{' and '.join(unreadable)} signing keys cannot be decrypted with this server's secret; "
+            "restore LATCHKEY_KEY_ENCRYPTION_KEY / DJANGO_SECRET_KEY or run `manage.py keys rotate`"
+        )
+    return None
+
+
 def clear_cache() -> None:
     _memo.clear()
 

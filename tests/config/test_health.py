@@ -45,17 +45,41 @@ def test_readyz_with_database_key_and_cache_is_ok_in_one_query(client, signing_k
     assert "no-store" in response["Cache-Control"]
 
 
-def test_readyz_without_an_active_signing_key_is_503(client, signing_key):
+def test_readyz_on_a_fresh_database_is_ok_and_the_first_jwks_request_makes_the_keys(client, db):
+    assert not SigningKey.objects.exists()
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["signing_key"] == {"status": "ok"}
+    assert not SigningKey.objects.exists()  # a probe writes nothing
+
+    jwks = client.get("/.well-known/jwks.json")
+
+    assert jwks.status_code == 200
+    assert sorted(key["alg"] for key in jwks.json()["keys"]) == ["ES256", "RS256"]
+    assert set(SigningKey.objects.values_list("algorithm", flat=True)) == {"ES256", "RS256"}
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_with_only_retired_keys_is_ok_the_next_request_makes_new_ones(client, signing_key):
     SigningKey.objects.update(retired_at=timezone.now(), published_until=timezone.now())
+
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_with_keys_this_servers_secret_cannot_decrypt_is_503(client, signing_key, settings):
+    settings.SECRET_KEY = "another-secret-key-than-the-one-that-encrypted-the-signing-key"
+    settings.SECRET_KEY_FALLBACKS = []
 
     response = client.get("/readyz")
 
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "fail"
     assert body["checks"]["database"] == {"status": "ok"}
     assert body["checks"]["signing_key"]["status"] == "fail"
-    assert "manage.py keys rotate" in body["checks"]["signing_key"]["reason"]
+    assert "ES256" in body["checks"]["signing_key"]["reason"]
+    assert "cannot be decrypted" in body["checks"]["signing_key"]["reason"]
 
 
 def test_readyz_with_the_database_down_is_503_and_names_no_connection_details(client, signing_key):
