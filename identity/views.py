@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from applications import policies
 from branding.selectors import request_application
@@ -40,3 +43,10 @@ class SignOutView(auth_views.LogoutView):
     """POST only; a local `next` (e.g. the authorization request, to switch account) is followed."""
 
     template_name = "identity/logged_out.html"
+
+
+@require_safe
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's home: who they are, a link to the apps they authorised, sign out."""
+    return render(request, "identity/account.html", {"account": request.user})
