@@ -1,9 +1,14 @@
-"""The documented production environment passes `manage.py check --deploy` without a warning."""
+"""The documented production environment passes `manage.py check --deploy`, and its commands work as written."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +72,60 @@ def test_every_documented_production_variable_is_in_env_example():
     example = (ROOT / ".env.example").read_text()
     missing = [name for name in production_environment() if not re.search(rf"^#? ?{name}=", example, re.MULTILINE)]
     assert missing == []
+
+
+def readme_block(heading: str) -> str:
+    """The first ```sh block after `heading` in the README."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split(heading, 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(not (shutil.which("bash") and shutil.which("curl") and shutil.which("jq")), reason="bash, curl, jq")
+def test_the_two_server_example_works_as_written(tmp_path):
+    """The README's two-server commands, run by bash with the documented production environment.
+
+    Only the database (a SQLite file both servers share), the cache and the ports differ; the hosts,
+    the https redirect and the proxy settings are the README's.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "LATCHKEY_", "LOG_"))}
+    env.update(production_environment())
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        CACHE_URL="locmemcache://",
+        WEB_CONCURRENCY="1",
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+    )
+    migrate = [line for line in readme_block("### Install, migrate").splitlines() if " migrate " in line]
+    script = "\n".join(["set -e", *migrate, readme_block("### Several app servers")])
+    for documented in ("127.0.0.1:8001", "127.0.0.1:8002"):
+        script = script.replace(documented, f"127.0.0.1:{free_port()}")
+
+    shell = subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the servers join its process group, stopped below whatever happens
+    )
+    try:
+        stdout, stderr = shell.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGTERM)
+
+    assert shell.returncode == 0, stderr[-3000:]
+    assert "jq: error" not in stderr
+    # curl prints the bodies without a newline: read each introspection answer where it starts.
+    decoder = json.JSONDecoder()
+    introspections = [decoder.raw_decode(stdout, match.start())[0] for match in re.finditer(r'\{"active"', stdout)]
+    assert [answer["active"] for answer in introspections] == [True, False]
+    assert introspections[0]["scope"] == "two:read"
