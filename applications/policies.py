@@ -447,9 +447,19 @@ def token_lifetime(application: Application, kind: str) -> int:
     }[kind]
 
 
+def refresh_token_expires_at(application: Application, created: datetime) -> datetime:
+    """When a refresh token issued at `created` stops refreshing: the one expiry rule that the
+    validator, introspection and `cleartokens` (through `refresh_token_expired_q`) apply."""
+    return created + timedelta(seconds=token_lifetime(application, "refresh"))
+
+
 def refresh_token_expired_q(now: datetime) -> models.Q:
-    """Refresh tokens past their application's lifetime, exactly as the validator judges one
-    (`created + token_lifetime(app, "refresh") <= now`), as a filter on the refresh-token table."""
+    """`refresh_token_expires_at(app, created) <= now` as a filter on the refresh-token table.
+
+    The lifetime (`token_lifetime(app, "refresh")`, the app's `refresh_token_ttl`) differs per
+    application, so the rule is stated once per distinct lifetime: `created + ttl <= now` is
+    `created <= now - ttl`. tests/applications/test_policies.py checks both agree at the boundary.
+    """
     from applications.models import Application
 
     condition = models.Q(pk__in=[])
