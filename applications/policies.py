@@ -366,10 +366,16 @@ def application_relation_errors(
     if app_type not in ApplicationType.values:
         return errors
     if app_type == ApplicationType.M2M:
+        allowed_scopes, m2m_roles = list(allowed_scopes), list(m2m_roles)
         user_scopes = sorted(s.name for s in allowed_scopes if s.name in USER_SCOPES)
         if user_scopes:
             errors["allowed_scopes"] = [
                 f"{', '.join(user_scopes)}: user scopes mean nothing to a machine-to-machine app, which has no user."
+            ]
+        elif not allowed_scopes and not any(role.scopes.exists() for role in m2m_roles):
+            # Its tokens carry its allowed scopes and its roles' scopes: with none they would say `"scope": ""`.
+            errors["allowed_scopes"] = [
+                "A machine-to-machine app needs at least one scope: allow one, or give it a role that has scopes."
             ]
         if list(required_roles):
             errors["required_roles"] = ["Access control applies to users; a machine-to-machine app has none."]
