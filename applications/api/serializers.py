@@ -132,12 +132,11 @@ class ApplicationSerializer(serializers.Serializer):
 
 
 class ApplicationWithSecretSerializer(ApplicationSerializer):
+    """Documents the create response: the view adds the new secret to the rendered application."""
+
     client_secret = serializers.CharField(
         allow_null=True, help_text="Shown only in this response; null for public types (spa, native)."
     )
-
-    def to_representation(self, instance) -> dict:
-        return {**super().to_representation(instance), "client_secret": self.context["client_secret"]}
 
 
 class SecretRotationSerializer(StrictSerializer):
@@ -147,16 +146,11 @@ class SecretRotationSerializer(StrictSerializer):
 
 
 class SecretRotatedSerializer(ApplicationWithSecretSerializer):
+    """Documents the regenerate-secret response, built by the view like the create response."""
+
     previous_secret_expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the old secret stops working; null when it stopped at once."
     )
-
-    def to_representation(self, instance) -> dict:
-        expires_at = self.context["previous_secret_expires_at"]
-        return {
-            **super().to_representation(instance),
-            "previous_secret_expires_at": expires_at.isoformat() if expires_at else None,
-        }
 
 
 class ApplicationListQuerySerializer(serializers.Serializer):

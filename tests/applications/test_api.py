@@ -466,7 +466,12 @@ def test_patch_to_taken_name_is_409(writer):
     application, _ = make_application(name="Mine")
     response = writer.patch(detail(application), {"name": "TAKEN"}, format="json")
     assert response.status_code == 409
-    assert response.json()["error"] == "conflict"
+    assert response.json() == {
+        "error": "conflict",
+        "detail": "An application with this name already exists.",
+        "fields": {"name": ["An application with this name already exists."]},
+    }
+    assert Application.objects.get(pk=application.pk).name == "Mine"
 
 
 def test_patch_with_matching_if_match_succeeds_and_returns_new_etag(writer):
