@@ -23,6 +23,7 @@ from applications.api.serializers import (
     error_example,
 )
 from applications.models import Application
+from applications.schema import api_field_of, columns_from
 from applications.selectors import application_relations, applications_for_listing
 from config.api import PreconditionFailed
 from config.api_errors import ApiErrorSerializer as ErrorSerializer
@@ -30,34 +31,12 @@ from config.api_errors import conflicts_as_409, request_actor
 from config.api_viewsets import ManagementViewSet
 
 NAME_TAKEN = "An application with this name already exists."
-# API field -> model field, for the columns whose names differ; errors are mapped back.
-COLUMN_FIELDS = {
-    "name": "name",
-    "description": "description",
-    "type": "type",
-    "redirect_uris": "redirect_uris",
-    "post_logout_redirect_uris": "post_logout_redirect_uris",
-    "cors_origins": "allowed_origins",
-    "access_token_ttl": "access_token_ttl",
-    "refresh_token_ttl": "refresh_token_ttl",
-    "id_token_ttl": "id_token_ttl",
-    "id_token_signed_response_alg": "algorithm",
-    "refresh_token_rotation": "refresh_token_rotation",
-    "pkce_required": "pkce_required",
-    "auth_methods": "auth_methods",
-    "trusted": "trusted",
-    "is_active": "is_active",
-}
-API_FIELD_OF = {
-    **{model: api for api, model in COLUMN_FIELDS.items()},
-    "required_roles": "access_control.required_roles",
-    "__all__": "non_field_errors",
-}
 
 
 def _api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return {API_FIELD_OF.get(field, field): list(problems) for field, problems in messages.items()}
+    names = api_field_of()
+    return {names.get(field, field): list(problems) for field, problems in messages.items()}
 
 
 @contextmanager
@@ -241,7 +220,7 @@ class ApplicationViewSet(ManagementViewSet):
         incoming = ApplicationWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        application = Application(**{COLUMN_FIELDS[field]: data[field] for field in COLUMN_FIELDS if field in data})
+        application = Application(**columns_from(data))
         relations = application_relations(data)
         branding = _branding(data)
         with conflicts_as_409(), _api_field_names():
@@ -262,9 +241,8 @@ class ApplicationViewSet(ManagementViewSet):
         data = incoming.validated_data
         relations = application_relations(data)
         with self.locked_if_match(application) as application:
-            for field, model_field in COLUMN_FIELDS.items():
-                if field in data:
-                    setattr(application, model_field, data[field])
+            for column, value in columns_from(data).items():
+                setattr(application, column, value)
             with conflicts_as_409(), _api_field_names():
                 services.application_update(
                     actor=request_actor(request), application=application, branding=_branding(data), **relations
