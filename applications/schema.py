@@ -334,9 +334,7 @@ def api_field_of() -> dict[str, str]:
 
 
 # What the admin form edits, in field-list order (read when the admin is defined).
-ADMIN_MODEL_FIELDS = tuple(
-    model_field for field in FIELDS if field.writable or field.model_fields for model_field in field.edited_model_fields
-)
+ADMIN_MODEL_FIELDS = tuple(model_field for field in FIELDS for model_field in field.edited_model_fields)
 
 
 def application_values(application: Application, names: tuple[str, ...] | None = None) -> dict[str, Any]:
