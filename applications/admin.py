@@ -14,11 +14,10 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from applications import policies, services
+from applications import policies, schema, selectors, services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope, SigningKey
 from branding.models import Branding
 from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
-from identity import audit
 from identity.admin_audit import AuditedAdminMixin
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
@@ -36,27 +35,7 @@ class ApplicationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = [
-            "name",
-            "description",
-            "type",
-            "redirect_uris",
-            "post_logout_redirect_uris",
-            "allowed_origins",
-            "allowed_scopes",
-            "m2m_roles",
-            "required_roles",
-            "auth_methods",
-            "trusted",
-            "pkce_required",
-            "access_token_ttl",
-            "refresh_token_ttl",
-            "id_token_ttl",
-            "algorithm",
-            "refresh_token_rotation",
-            "owner",
-            "is_active",
-        ]
+        fields = list(schema.ADMIN_MODEL_FIELDS)  # the model fields behind the field list (applications.schema)
         labels = {"allowed_origins": "CORS origins", "post_logout_redirect_uris": "Sign-out redirect URIs"}
         help_texts = {
             "redirect_uris": URI_LIST_HELP + " https, or http on localhost/127.0.0.1 for development; "
@@ -135,6 +114,25 @@ def deactivate(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Deactivated {queryset.count()} application(s).", messages.SUCCESS)
 
 
+# The admin's sections; within them a type shows only the fields its rule lists (policies.TYPE_RULES).
+FIELD_GROUPS = (
+    ("Redirects and origins", ("redirect_uris", "post_logout_redirect_uris", "allowed_origins")),
+    ("Scopes and access", ("allowed_scopes", "m2m_roles", "required_roles", "auth_methods", "trusted")),
+    (
+        "Tokens",
+        (
+            "access_token_ttl",
+            "refresh_token_ttl",
+            "id_token_ttl",
+            "algorithm",
+            "refresh_token_rotation",
+            "pkce_required",
+        ),
+    ),
+)
+TYPE_FIELD_GROUPS = frozenset(name for _, names in FIELD_GROUPS for name in names)
+
+
 class ApplicationAdmin(admin.ModelAdmin):
     form = ApplicationAdminForm
     list_display = ["name", "type", "client_id", "is_active", "owner", "created"]
@@ -170,22 +168,12 @@ class ApplicationAdmin(admin.ModelAdmin):
         ]
         if obj is not None:
             fieldsets.append(("Credentials", {"fields": ["client_id", "secret_status", "client_secret_last_used_at"]}))
-        groups = [
-            ("Redirects and origins", only("redirect_uris", "post_logout_redirect_uris", "allowed_origins")),
-            ("Scopes and access", only("allowed_scopes", "m2m_roles", "required_roles", "auth_methods", "trusted")),
-            (
-                "Tokens",
-                only(
-                    "access_token_ttl",
-                    "refresh_token_ttl",
-                    "id_token_ttl",
-                    "algorithm",
-                    "refresh_token_rotation",
-                    "pkce_required",
-                ),
-            ),
-        ]
+        groups = [(title, only(*names)) for title, names in FIELD_GROUPS]
         fieldsets += [(title, {"fields": fields}) for title, fields in groups if fields]
+        # A field the type rules do not place yet is still edited, never silently left out of the form.
+        placed = {"name", "description", "type", "owner", "is_active", *TYPE_FIELD_GROUPS}
+        if others := [name for name in schema.ADMIN_MODEL_FIELDS if name not in placed]:
+            fieldsets.append(("Other settings", {"fields": others}))
         fieldsets.append(("Status", {"fields": ["owner", "is_active"]}))
         return fieldsets
 
@@ -322,7 +310,7 @@ class ScopeInline(admin.TabularInline):
 @admin.register(ApiResource)
 class ApiResourceAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
     audit_target_type = "api_resource"
-    audit_state = staticmethod(audit.api_resource_state)
+    audit_state = staticmethod(selectors.api_resource_state)
 
     def delete_service(self, *, actor, obj) -> None:
         services.api_resource_delete(actor=actor, resource=obj)
@@ -342,7 +330,7 @@ class ApiResourceAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
 @admin.register(Scope)
 class ScopeAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
     audit_target_type = "scope"
-    audit_state = staticmethod(audit.scope_state)
+    audit_state = staticmethod(selectors.scope_state)
 
     def delete_service(self, *, actor, obj) -> None:
         services.api_resource_scope_remove(actor=actor, scope=obj)

@@ -31,8 +31,8 @@ from django.db import transaction
 from applications import policies, selectors, services
 from applications.api.resources_serializers import ApiResourceCreateSerializer
 from applications.api.serializers import ApplicationWriteSerializer
-from applications.api.views import API_FIELD_OF, COLUMN_FIELDS
 from applications.models import ApiResource, Application
+from applications.schema import BRANDING_FIELDS, api_field_of, application_values, columns_from, config_fields
 from config.cli import validation_error_line
 from identity import services as identity_services
 from identity.api.serializers import RoleWriteSerializer
@@ -41,31 +41,6 @@ from identity.models import Role
 FORMAT_VERSION = 1
 SECTIONS = ("api_resources", "roles", "applications")
 FORMATS = ("yaml", "json")
-
-# The order of an application's keys in the document; values come from selectors.application_as_dict.
-APPLICATION_FIELDS = (
-    "client_id",
-    "name",
-    "type",
-    "description",
-    "redirect_uris",
-    "post_logout_redirect_uris",
-    "cors_origins",
-    "allowed_scopes",
-    "access_token_ttl",
-    "refresh_token_ttl",
-    "id_token_ttl",
-    "id_token_signed_response_alg",
-    "refresh_token_rotation",
-    "pkce_required",
-    "auth_methods",
-    "access_control",
-    "m2m_roles",
-    "trusted",
-    "is_active",
-    "branding",
-)
-BRANDING_FIELDS = ("logo_url", "primary_color", "secondary_color")
 
 
 class ConfigError(Exception):
@@ -76,9 +51,8 @@ class ConfigError(Exception):
 
 
 def application_config(application: Application) -> dict:
-    """One application as the document holds it: `application_as_dict` without id, owner, usage and dates."""
-    described = selectors.application_as_dict(application)
-    return {key: described[key] for key in APPLICATION_FIELDS}
+    """One application as the document holds it: the field list's `config` fields (no id, owner, usage, dates)."""
+    return application_values(application, config_fields())
 
 
 def api_resource_config(resource: ApiResource) -> dict:
@@ -237,7 +211,7 @@ def _api_named(exc: ValidationError) -> ValidationError:
     """A service's errors under the document's field names (cors_origins, access_control.required_roles)."""
     if not hasattr(exc, "error_dict"):
         return exc
-    names = {**API_FIELD_OF, "__all__": "__all__"}
+    names = {**api_field_of(), "__all__": "__all__"}
     return ValidationError({names.get(f, f): problems for f, problems in exc.message_dict.items()})
 
 
@@ -357,7 +331,7 @@ def _import_application(entry: dict, client_id: str) -> Change:
     branding = data["branding"] if "branding" in data else services.UNCHANGED
     if branding is not services.UNCHANGED and branding is not None:
         branding = dict(branding)
-    columns = {COLUMN_FIELDS[key]: data[key] for key in COLUMN_FIELDS if key in data}
+    columns = columns_from(data)
     if application is None:
         application = Application(client_id=client_id, **columns)
         try:

@@ -366,10 +366,16 @@ def application_relation_errors(
     if app_type not in ApplicationType.values:
         return errors
     if app_type == ApplicationType.M2M:
+        allowed_scopes, m2m_roles = list(allowed_scopes), list(m2m_roles)
         user_scopes = sorted(s.name for s in allowed_scopes if s.name in USER_SCOPES)
         if user_scopes:
             errors["allowed_scopes"] = [
                 f"{', '.join(user_scopes)}: user scopes mean nothing to a machine-to-machine app, which has no user."
+            ]
+        elif not allowed_scopes and not any(role.scopes.exists() for role in m2m_roles):
+            # Its tokens carry its allowed scopes and its roles' scopes: with none they would say `"scope": ""`.
+            errors["allowed_scopes"] = [
+                "A machine-to-machine app needs at least one scope: allow one, or give it a role that has scopes."
             ]
         if list(required_roles):
             errors["required_roles"] = ["Access control applies to users; a machine-to-machine app has none."]
@@ -447,9 +453,19 @@ def token_lifetime(application: Application, kind: str) -> int:
     }[kind]
 
 
+def refresh_token_expires_at(application: Application, created: datetime) -> datetime:
+    """When a refresh token issued at `created` stops refreshing: the one expiry rule that the
+    validator, introspection and `cleartokens` (through `refresh_token_expired_q`) apply."""
+    return created + timedelta(seconds=token_lifetime(application, "refresh"))
+
+
 def refresh_token_expired_q(now: datetime) -> models.Q:
-    """Refresh tokens past their application's lifetime, exactly as the validator judges one
-    (`created + token_lifetime(app, "refresh") <= now`), as a filter on the refresh-token table."""
+    """`refresh_token_expires_at(app, created) <= now` as a filter on the refresh-token table.
+
+    The lifetime (`token_lifetime(app, "refresh")`, the app's `refresh_token_ttl`) differs per
+    application, so the rule is stated once per distinct lifetime: `created + ttl <= now` is
+    `created <= now - ttl`. tests/applications/test_policies.py checks both agree at the boundary.
+    """
     from applications.models import Application
 
     condition = models.Q(pk__in=[])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from applications.models import Application, Scope
+from applications import schema
+from applications.models import ApiResource, Application, Scope
 from config.compiled_queries import CompiledQuery
 from identity.selectors import roles_by_name
 
@@ -21,42 +23,32 @@ def applications_for_listing() -> QuerySet[Application]:
 
 
 def application_as_dict(application: Application) -> dict:
-    """The public description of an application (never its secret or secret hash)."""
-    branding = getattr(application, "branding", None)
+    """The public description of an application (never its secret or secret hash): every field of
+    the one field list (applications.schema), as the API, `app list` and `app show` print it."""
+    return schema.application_values(application)
+
+
+def application_state(application: Application) -> dict[str, Any]:
+    """The audit snapshot of an application, re-read so it is what is stored: its audited fields."""
+    return schema.application_values(applications_for_listing().get(pk=application.pk), schema.audited_fields())
+
+
+def api_resource_state(resource: ApiResource) -> dict[str, Any]:
+    """The audit snapshot of an API resource."""
+    return {"identifier": resource.identifier, "name": resource.name, "scopes": _names(resource.scopes)}
+
+
+def scope_state(scope: Scope) -> dict[str, Any]:
+    """The audit snapshot of a scope."""
     return {
-        "id": application.pk,
-        "name": application.name,
-        "description": application.description,
-        "type": application.type,
-        "client_id": application.client_id,
-        "redirect_uris": application.redirect_uri_list,
-        "post_logout_redirect_uris": application.post_logout_redirect_uri_list,
-        "allowed_scopes": sorted(s.name for s in application.allowed_scopes.all()),
-        "cors_origins": application.cors_origin_list,
-        "access_token_ttl": application.access_token_ttl,
-        "refresh_token_ttl": application.refresh_token_ttl,
-        "id_token_ttl": application.id_token_ttl,
-        "id_token_signed_response_alg": application.id_token_signed_response_alg,
-        "refresh_token_rotation": application.refresh_token_rotation,
-        "pkce_required": application.pkce_required,
-        "branding": None
-        if branding is None
-        else {
-            "logo_url": branding.logo_url,
-            "primary_color": branding.primary_color,
-            "secondary_color": branding.secondary_color,
-        },
-        "auth_methods": list(application.auth_methods),
-        "access_control": {"required_roles": sorted(r.name for r in application.required_roles.all())},
-        "trusted": application.trusted,
-        "owner": application.owner.email if application.owner_id else None,
-        "is_active": application.is_active,
-        "m2m_roles": sorted(r.name for r in application.m2m_roles.all()),
-        "client_secret_last_used_at": (
-            application.client_secret_last_used_at.isoformat() if application.client_secret_last_used_at else None
-        ),
-        "created": application.created.isoformat(),
+        "name": scope.name,
+        "description": scope.description,
+        "resource": scope.resource.identifier if scope.resource_id else None,
     }
+
+
+def _names(related) -> list[str]:
+    return sorted(item.name for item in related.all())
 
 
 def scopes_by_name(names: Iterable[str], *, field: str = "allowed_scopes") -> list[Scope]:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from applications import policies
+from applications import policies, selectors
 from applications import secrets as client_secrets
 from applications.models import ApiResource, Application, Scope
 from applications.oauth import cors
@@ -123,7 +123,7 @@ def application_create(
             actor=actor,
             action="application.created",
             target=application,
-            after=audit.application_state(application),
+            after=selectors.application_state(application),
         )
         cors.origins_invalidate()
     return plaintext
@@ -166,7 +166,7 @@ def application_update(
         brand, brand_errors = _branding_prepare(application, branding)
         errors.update(brand_errors)
     policies.raise_errors(errors)
-    before = audit.application_state(stored) if stored else None
+    before = selectors.application_state(stored) if stored else None
     with transaction.atomic():
         _save(application)
         if allowed_scopes is not None:
@@ -184,7 +184,7 @@ def application_update(
             action="application.updated",
             target=application,
             before=before,
-            after=audit.application_state(application),
+            after=selectors.application_state(application),
             only_if_changed=True,
         )
         cors.origins_invalidate()
@@ -215,7 +215,7 @@ def application_delete(*, actor, application: Application) -> None:
             actor=actor,
             action="application.deleted",
             target=application,
-            before=audit.application_state(application),
+            before=selectors.application_state(application),
         )
         application.delete()
         cors.origins_invalidate()
@@ -344,7 +344,7 @@ def api_resource_delete(*, actor, resource: ApiResource) -> None:
             actor=actor,
             action="api_resource.deleted",
             target=resource,
-            before=audit.api_resource_state(resource),
+            before=selectors.api_resource_state(resource),
         )
         resource.delete()
 
@@ -359,7 +359,7 @@ def api_resource_scope_add(*, actor, resource: ApiResource, name: str, descripti
             actor=actor,
             action="scope.created",
             target=scope,
-            after=audit.scope_state(scope),
+            after=selectors.scope_state(scope),
         )
     return scope
 
@@ -375,6 +375,6 @@ def api_resource_scope_remove(*, actor, scope: Scope) -> None:
             actor=actor,
             action="scope.deleted",
             target=scope,
-            before=audit.scope_state(scope),
+            before=selectors.scope_state(scope),
         )
         scope.delete()

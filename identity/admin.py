@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 
 from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
-from identity import audit, services
+from identity import audit, selectors, services
 from identity.admin_audit import AuditedAdminMixin
 from identity.models import AuditEvent, Role, RoleAssignment, User
 
@@ -34,7 +34,7 @@ class RoleAssignmentInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     audit_target_type = "user"
-    audit_state = staticmethod(audit.user_state)
+    audit_state = staticmethod(selectors.user_state)
 
     def audit_extra(self, request, obj, form, change) -> dict | None:
         return {"password": audit.SECRET_CHANGED} if not change and obj.has_usable_password() else None
@@ -95,7 +95,7 @@ class RoleAdminForm(forms.ModelForm):
 @admin.register(Role)
 class RoleAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
     audit_target_type = "role"
-    audit_state = staticmethod(audit.role_state)
+    audit_state = staticmethod(selectors.role_state)
 
     def delete_service(self, *, actor, obj) -> None:
         services.role_delete(actor=actor, role=obj)

@@ -1,8 +1,9 @@
 """The audit log: who (a user, a management client, or the system) changed what, and when.
 
 Services call `record` inside the transaction of the write they record, so a change and its record
-commit or roll back together. What a target looked like is taken by the `*_state` functions below,
-with the API's field names; secrets and passwords are never in a state, only the fact they changed.
+commit or roll back together. What a target looked like comes from its app's selectors
+(`applications.selectors.application_state`, `identity.selectors.user_state`, ...), with the API's
+field names; secrets and passwords are never in a state, only the fact they changed.
 """
 
 from __future__ import annotations
@@ -76,74 +77,3 @@ def record(
         target_label=label[:255],
         changes=changes,
     )
-
-
-def _names(related) -> list[str]:
-    return sorted(item.name for item in related.all())
-
-
-def application_state(application) -> dict[str, Any]:
-    from branding.models import Branding
-
-    brand = Branding.objects.filter(application_id=application.pk).first()
-    owner = application.owner
-    return {
-        "name": application.name,
-        "description": application.description,
-        "type": application.type,
-        "client_id": application.client_id,
-        "redirect_uris": application.redirect_uris.split(),
-        "post_logout_redirect_uris": application.post_logout_redirect_uris.split(),
-        "cors_origins": application.allowed_origins.split(),
-        "allowed_scopes": _names(application.allowed_scopes),
-        "access_token_ttl": application.access_token_ttl,
-        "refresh_token_ttl": application.refresh_token_ttl,
-        "id_token_ttl": application.id_token_ttl,
-        "id_token_signed_response_alg": application.id_token_signed_response_alg,
-        "refresh_token_rotation": application.refresh_token_rotation,
-        "pkce_required": application.pkce_required,
-        "auth_methods": list(application.auth_methods or []),
-        "required_roles": _names(application.required_roles),
-        "m2m_roles": _names(application.m2m_roles),
-        "trusted": application.trusted,
-        "owner": owner.email if owner else None,
-        "is_active": application.is_active,
-        "branding": (
-            {"logo_url": brand.logo_url, "primary_color": brand.primary_color, "secondary_color": brand.secondary_color}
-            if brand
-            else None
-        ),
-    }
-
-
-def api_resource_state(resource) -> dict[str, Any]:
-    return {"identifier": resource.identifier, "name": resource.name, "scopes": _names(resource.scopes)}
-
-
-def scope_state(scope) -> dict[str, Any]:
-    return {
-        "name": scope.name,
-        "description": scope.description,
-        "resource": scope.resource.identifier if scope.resource_id else None,
-    }
-
-
-def role_state(role) -> dict[str, Any]:
-    return {"name": role.name, "description": role.description, "scopes": _names(role.scopes)}
-
-
-def user_state(user) -> dict[str, Any]:
-    return {
-        "email": user.email,
-        "name": user.name,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "picture": user.picture,
-        "phone_number": user.phone_number,
-        "email_verified": user.email_verified,
-        "phone_number_verified": user.phone_number_verified,
-        "is_active": user.is_active,
-        "is_staff": user.is_staff,
-        "is_superuser": user.is_superuser,
-        "roles": _names(user.roles) if user.pk else [],
-    }

@@ -11,7 +11,7 @@ from oauth2_provider.models import get_access_token_model, get_id_token_model, g
 
 from applications.models import Application
 from applications.services import user_tokens_revoke
-from identity import audit
+from identity import audit, selectors
 from identity.models import Role, RoleAssignment, User, normalize_email
 
 
@@ -47,7 +47,7 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
             actor=actor,
             action="user.created",
             target=user,
-            after=audit.user_state(user),
+            after=selectors.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
         )
     return user
@@ -63,7 +63,7 @@ def role_create(*, actor, name: str, description: str = "", scopes: Iterable = (
             actor=actor,
             action="role.created",
             target=role,
-            after=audit.role_state(role),
+            after=selectors.role_state(role),
         )
     return role
 
@@ -98,7 +98,7 @@ def role_update(
 ) -> Role:
     """Change a role's columns and, when given, its scopes (which bound its m2m applications' tokens)."""
     stored = Role.objects.filter(pk=role.pk).first()
-    before = audit.role_state(stored) if stored else None
+    before = selectors.role_state(stored) if stored else None
     if name is not None:
         role.name = name.strip()
     if description is not None:
@@ -113,7 +113,7 @@ def role_update(
             action="role.updated",
             target=role,
             before=before,
-            after=audit.role_state(role),
+            after=selectors.role_state(role),
             only_if_changed=True,
         )
     return role
@@ -135,7 +135,7 @@ def role_delete(*, actor, role: Role) -> None:
             actor=actor,
             action="role.deleted",
             target=role,
-            before=audit.role_state(role),
+            before=selectors.role_state(role),
         )
         role.delete()
 
@@ -149,7 +149,7 @@ def user_update(*, actor, user: User, password: str | None = None, **changes) ->
     if unknown:
         raise TypeError(f"user_update() got unexpected fields {sorted(unknown)}")
     stored = User.objects.filter(pk=user.pk).first()
-    before = audit.user_state(stored) if stored else None
+    before = selectors.user_state(stored) if stored else None
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
         if changes["email"] != user.email:
@@ -168,7 +168,7 @@ def user_update(*, actor, user: User, password: str | None = None, **changes) ->
             action="user.updated",
             target=user,
             before=before,
-            after=audit.user_state(user),
+            after=selectors.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
             only_if_changed=True,
         )

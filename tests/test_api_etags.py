@@ -27,7 +27,18 @@ def resource() -> tuple[str, dict, callable]:
     return f"/api/resources/{obj.pk}", {"name": "After"}, lambda: ApiResource.objects.get(pk=obj.pk).name
 
 
-KINDS = pytest.mark.parametrize("make", [role, user, resource], ids=["role", "user", "resource"])
+def application() -> tuple[str, dict, callable]:
+    obj, _ = make_application(type="web", description="Before")
+    return (
+        f"/api/applications/{obj.pk}",
+        {"description": "After"},
+        lambda: Application.objects.get(pk=obj.pk).description,
+    )
+
+
+KINDS = pytest.mark.parametrize(
+    "make", [role, user, resource, application], ids=["role", "user", "resource", "application"]
+)
 
 
 @KINDS
@@ -66,7 +77,7 @@ def test_star_and_lists_of_tags_match(writer, make):
     assert writer.patch(url, change, HTTP_IF_MATCH=f'"other", {etag}').status_code == 200
 
 
-@pytest.mark.parametrize("make", [role, resource], ids=["role", "resource"])
+@pytest.mark.parametrize("make", [role, resource, application], ids=["role", "resource", "application"])
 def test_stale_delete_is_412_and_deletes_nothing(writer, make):
     url, change, current = make()
     stale = writer.get(url)["ETag"]
@@ -99,3 +110,31 @@ def test_stale_regenerate_secret_is_412_and_keeps_the_secret(writer):
     assert Application.objects.get(pk=application.pk).client_secret == stored
     fresh = writer.get(url)["ETag"]
     assert writer.post(f"{url}/regenerate-secret", {}, HTTP_IF_MATCH=fresh).status_code == 200
+
+
+def test_application_etag_follows_what_a_client_reads_not_only_the_row(writer):
+    """The ETag hashes the representation, as for every resource: the owner's new email is a new version."""
+    owner = UserFactory(email="before@example.com")
+    app, _ = make_application(type="web", owner=owner)
+    url = f"/api/applications/{app.pk}"
+    stale = writer.get(url)["ETag"]
+    User.objects.filter(pk=owner.pk).update(email="after@example.com")
+
+    fresh = writer.get(url)
+    assert fresh.json()["owner"] == "after@example.com"
+    assert fresh["ETag"] != stale
+    assert writer.patch(url, {"description": "x"}, HTTP_IF_MATCH=stale).status_code == 412
+    assert writer.patch(url, {"description": "x"}, HTTP_IF_MATCH=fresh["ETag"]).status_code == 200
+
+
+def test_application_write_response_etag_is_the_one_a_read_gives(writer):
+    created = writer.post(
+        "/api/applications",
+        {"name": "Portal", "type": "web", "redirect_uris": ["https://portal.example.com/cb"]},
+        format="json",
+    )
+    url = f"/api/applications/{created.json()['id']}"
+    assert created["ETag"] == writer.get(url)["ETag"]
+    rotated = writer.post(f"{url}/regenerate-secret", {}, HTTP_IF_MATCH=created["ETag"])
+    assert rotated.status_code == 200
+    assert rotated["ETag"] == writer.get(url)["ETag"]

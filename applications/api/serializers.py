@@ -1,143 +1,50 @@
 """Parse and render applications for the management API; every rule lives in the services and policies.
 
-Write serializers only turn JSON into Python types (lists stay lists, names stay names); what
-values are acceptable is decided once, by applications.services. The read serializer renders
+Both serializers take their fields from the one field list, applications.schema.FIELDS: the write
+serializer only turns JSON into Python types (lists stay lists, names stay names), and what values
+are acceptable is decided once, by applications.services. The read serializer renders
 applications.selectors.application_as_dict, the same description the commands print.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema_field
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
-from applications import policies
-from applications.models import SigningAlgorithm
+from applications import schema
+from applications.schema import TYPE_CHOICES, StrictSerializer
 from applications.selectors import application_as_dict
 
-TYPE_CHOICES = policies.ApplicationType.choices
-ALGORITHM_HELP = (
-    "Algorithm that signs this application's ID tokens (OIDC Dynamic Client Registration's "
-    "id_token_signed_response_alg). null: the deployment's LATCHKEY_SIGNING_ALGORITHM. ES256 signs about "
-    "5x faster than RS256, but the relying party must support it."
-)
-
-
-class StrictSerializer(serializers.Serializer):
-    """Unknown keys are a 400 naming them, so a typo is never silently ignored."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
-
-
-class BrandingSerializer(StrictSerializer):
-    logo_url = serializers.CharField(required=False, allow_blank=True, help_text="https URL of a square logo.")
-    primary_color = serializers.CharField(required=False, allow_blank=True, help_text="#RRGGBB")
-    secondary_color = serializers.CharField(required=False, allow_blank=True, help_text="#RRGGBB")
-
-
-class AccessControlSerializer(StrictSerializer):
-    required_roles = serializers.ListField(
-        child=serializers.CharField(), default=list, help_text="Role names a user must all hold. Empty: all users."
-    )
-
-
-@extend_schema_field(serializers.ChoiceField(choices=SigningAlgorithm.choices, allow_null=True))
-class SigningAlgorithmField(serializers.CharField):
-    """A string, or null (and "") for the deployment default; which strings are allowed is the policies' call."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(allow_null=True, allow_blank=True, **kwargs)
-
-    def to_internal_value(self, data) -> str | None:
-        return super().to_internal_value(data) or None
-
-
-def _uri_list(help_text: str) -> serializers.ListField:
-    return serializers.ListField(child=serializers.CharField(), default=list, help_text=help_text)
+__all__ = ["StrictSerializer"]  # re-exported: identity's and the resources' serializers use it
 
 
 class ApplicationWriteSerializer(StrictSerializer):
-    """POST and PUT send the whole application (missing fields take their defaults); PATCH only changes."""
+    """POST and PUT send the whole application (missing fields take their defaults); PATCH only changes.
 
-    name = serializers.CharField(help_text="Unique, case-insensitively; shown on the consent screen.")
-    description = serializers.CharField(default="", allow_blank=True)
-    type = serializers.ChoiceField(choices=TYPE_CHOICES, help_text="Fixed at creation.")
-    redirect_uris = _uri_list("Exact redirect URIs; required except for m2m.")
-    post_logout_redirect_uris = _uri_list("Exact URIs allowed after sign-out.")
-    allowed_scopes = serializers.ListField(
-        child=serializers.CharField(), default=list, help_text="Scope names from the catalogue."
-    )
-    cors_origins = _uri_list("Browser origins (scheme://host[:port]); required for spa.")
-    access_token_ttl = serializers.IntegerField(default=policies.DEFAULT_ACCESS_TOKEN_TTL, help_text="Seconds.")
-    refresh_token_ttl = serializers.IntegerField(default=policies.DEFAULT_REFRESH_TOKEN_TTL, help_text="Seconds.")
-    id_token_ttl = serializers.IntegerField(default=policies.DEFAULT_ID_TOKEN_TTL, help_text="Seconds.")
-    id_token_signed_response_alg = SigningAlgorithmField(default=None, help_text=ALGORITHM_HELP)
-    refresh_token_rotation = serializers.BooleanField(default=True)
-    pkce_required = serializers.BooleanField(default=False, help_text="web only: require PKCE.")
-    branding = BrandingSerializer(default=None, allow_null=True, help_text="Replaced as a whole; null removes it.")
-    auth_methods = serializers.ListField(child=serializers.CharField(), default=policies.default_auth_methods)
-    access_control = AccessControlSerializer(default=dict)
-    trusted = serializers.BooleanField(default=False, help_text="First-party: consent is skipped.")
-    is_active = serializers.BooleanField(default=True)
-    m2m_roles = serializers.ListField(child=serializers.CharField(), default=list, help_text="m2m only: role names.")
+    Its fields are the writable ones of the field list (applications.schema.FIELDS).
+    """
 
-
-class BrandingReadSerializer(serializers.Serializer):
-    logo_url = serializers.CharField()
-    primary_color = serializers.CharField()
-    secondary_color = serializers.CharField()
-
-
-class AccessControlReadSerializer(serializers.Serializer):
-    required_roles = serializers.ListField(child=serializers.CharField())
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {field.name: field.write_field() for field in schema.FIELDS if field.writable}
 
 
 class ApplicationSerializer(serializers.Serializer):
-    """An application as the API shows it; never its secret."""
+    """An application as the API shows it: every field of the field list; never its secret."""
 
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    type = serializers.ChoiceField(choices=TYPE_CHOICES)
-    client_id = serializers.CharField()
-    redirect_uris = serializers.ListField(child=serializers.CharField())
-    post_logout_redirect_uris = serializers.ListField(child=serializers.CharField())
-    allowed_scopes = serializers.ListField(child=serializers.CharField())
-    cors_origins = serializers.ListField(child=serializers.CharField())
-    access_token_ttl = serializers.IntegerField()
-    refresh_token_ttl = serializers.IntegerField()
-    id_token_ttl = serializers.IntegerField()
-    id_token_signed_response_alg = serializers.ChoiceField(
-        choices=SigningAlgorithm.choices, allow_null=True, help_text=ALGORITHM_HELP
-    )
-    refresh_token_rotation = serializers.BooleanField()
-    pkce_required = serializers.BooleanField()
-    branding = BrandingReadSerializer(allow_null=True)
-    auth_methods = serializers.ListField(child=serializers.CharField())
-    access_control = AccessControlReadSerializer()
-    trusted = serializers.BooleanField()
-    owner = serializers.EmailField(allow_null=True, help_text="Email of the user responsible for it.")
-    is_active = serializers.BooleanField()
-    m2m_roles = serializers.ListField(child=serializers.CharField())
-    client_secret_last_used_at = serializers.DateTimeField(allow_null=True)
-    created = serializers.DateTimeField()
-    updated = serializers.DateTimeField()
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Then what a subclass declares (the secret of a create or rotation response).
+        return {**{field.name: field.doc_field() for field in schema.FIELDS}, **super().get_fields()}
 
     def to_representation(self, instance) -> dict:
-        return {**application_as_dict(instance), "updated": instance.updated.isoformat()}
+        return application_as_dict(instance)
 
 
 class ApplicationWithSecretSerializer(ApplicationSerializer):
+    """Documents the create response: the view adds the new secret to the rendered application."""
+
     client_secret = serializers.CharField(
         allow_null=True, help_text="Shown only in this response; null for public types (spa, native)."
     )
-
-    def to_representation(self, instance) -> dict:
-        return {**super().to_representation(instance), "client_secret": self.context["client_secret"]}
 
 
 class SecretRotationSerializer(StrictSerializer):
@@ -147,16 +54,11 @@ class SecretRotationSerializer(StrictSerializer):
 
 
 class SecretRotatedSerializer(ApplicationWithSecretSerializer):
+    """Documents the regenerate-secret response, built by the view like the create response."""
+
     previous_secret_expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the old secret stops working; null when it stopped at once."
     )
-
-    def to_representation(self, instance) -> dict:
-        expires_at = self.context["previous_secret_expires_at"]
-        return {
-            **super().to_representation(instance),
-            "previous_secret_expires_at": expires_at.isoformat() if expires_at else None,
-        }
 
 
 class ApplicationListQuerySerializer(serializers.Serializer):

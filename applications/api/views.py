@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -25,63 +23,35 @@ from applications.api.serializers import (
     error_example,
 )
 from applications.models import Application
+from applications.schema import api_field_of, columns_from
 from applications.selectors import application_relations, applications_for_listing
-from config.api import Conflict, PreconditionFailed, check_if_match
+from config.api import PreconditionFailed
 from config.api_errors import ApiErrorSerializer as ErrorSerializer
-from config.api_errors import request_actor
+from config.api_errors import conflicts_as_409, request_actor
+from config.api_viewsets import ManagementViewSet
 
 NAME_TAKEN = "An application with this name already exists."
-# API field -> model field, for the columns whose names differ; errors are mapped back.
-COLUMN_FIELDS = {
-    "name": "name",
-    "description": "description",
-    "type": "type",
-    "redirect_uris": "redirect_uris",
-    "post_logout_redirect_uris": "post_logout_redirect_uris",
-    "cors_origins": "allowed_origins",
-    "access_token_ttl": "access_token_ttl",
-    "refresh_token_ttl": "refresh_token_ttl",
-    "id_token_ttl": "id_token_ttl",
-    "id_token_signed_response_alg": "algorithm",
-    "refresh_token_rotation": "refresh_token_rotation",
-    "pkce_required": "pkce_required",
-    "auth_methods": "auth_methods",
-    "trusted": "trusted",
-    "is_active": "is_active",
-}
-API_FIELD_OF = {
-    **{model: api for api, model in COLUMN_FIELDS.items()},
-    "required_roles": "access_control.required_roles",
-    "__all__": "non_field_errors",
-}
-
-
-def etag_for(application: Application) -> str:
-    """Changes whenever the application does: every service write saves `updated`."""
-    digest = hashlib.sha256(f"{application.pk}:{application.updated.isoformat()}".encode()).hexdigest()
-    return f'"{digest[:32]}"'
-
-
-def _check_if_match(request, application: Application) -> None:
-    check_if_match(request, etag_for(application))
 
 
 def _api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return {API_FIELD_OF.get(field, field): list(problems) for field, problems in messages.items()}
+    names = api_field_of()
+    return {names.get(field, field): list(problems) for field, problems in messages.items()}
 
 
 @contextmanager
-def _service_errors() -> Iterator[None]:
-    """A service's field errors come back under API field names; a taken name alone is a 409."""
+def _api_field_names() -> Iterator[None]:
+    """A service's field errors come back under API field names (then conflicts_as_409 tells 409 from 400)."""
     try:
         yield
     except DjangoValidationError as exc:
-        fields = _api_errors(exc)
-        # 409 only when the name is all that is wrong; otherwise 400 with every problem, the name's included.
-        if fields.get("name") == [NAME_TAKEN] and len(fields) == 1:
-            raise Conflict(NAME_TAKEN, fields=fields) from exc
-        raise DjangoValidationError(fields) from exc
+        raise DjangoValidationError(_api_errors(exc)) from exc
+
+
+def _with_secret(response: Response, secret: str | None) -> Response:
+    """The rendered application plus its new secret, shown in this response only; the ETag stays a read's."""
+    response.data = {**response.data, "client_secret": secret}
+    return response
 
 
 def _branding(data: dict):
@@ -221,27 +191,15 @@ WRITE_EXAMPLE = OpenApiExample(
         responses={204: None, 404: NOT_FOUND, 412: STALE, **STANDARD_ERRORS},
     ),
 )
-class ApplicationViewSet(viewsets.GenericViewSet):
+class ApplicationViewSet(ManagementViewSet):
+    """ETags, If-Match, the error body and 409s as every management resource (config.api_viewsets)."""
+
     serializer_class = ApplicationSerializer
     # Any id reaches the view, so even "1.5" gets the API's JSON 404 rather than Django's HTML page.
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return applications_for_listing()
-
-    def _fresh(self, application: Application) -> Application:
-        """Re-read after a write: the prefetched relations are stale."""
-        return self.get_queryset().get(pk=application.pk)
-
-    def _rendered(self, application: Application, status_code: int = status.HTTP_200_OK, **headers) -> Response:
-        return Response(
-            ApplicationSerializer(application).data,
-            status=status_code,
-            headers={
-                "ETag": etag_for(application),
-                **headers,
-            },
-        )
 
     def list(self, request):
         query = ApplicationListQuerySerializer(data=request.query_params)
@@ -262,26 +220,19 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         incoming = ApplicationWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        application = Application(**{COLUMN_FIELDS[field]: data[field] for field in COLUMN_FIELDS if field in data})
+        application = Application(**columns_from(data))
         relations = application_relations(data)
-        actor = request_actor(request)
         branding = _branding(data)
-        with _service_errors():
+        with conflicts_as_409(), _api_field_names():
             secret = services.application_create(
-                actor=actor,
+                actor=request_actor(request),
                 application=application,
                 branding=None if branding is services.UNCHANGED else branding,
                 **relations,
             )
-        application = self._fresh(application)
-        body = ApplicationWithSecretSerializer(application, context={"client_secret": secret}).data
-        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{application.pk}")
-        return Response(
-            body, status=status.HTTP_201_CREATED, headers={"ETag": etag_for(application), "Location": location}
-        )
-
-    def retrieve(self, request, pk=None):
-        return self._rendered(self.get_object())
+        response = _with_secret(self.render(application, status.HTTP_201_CREATED), secret)
+        response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{application.pk}")
+        return response
 
     def update(self, request, pk=None, partial: bool = False):
         application = self.get_object()
@@ -289,26 +240,20 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         relations = application_relations(data)
-        with transaction.atomic():
-            # Changes apply to the locked row, so a concurrent write is neither lost nor half-overwritten.
-            application = Application.objects.select_for_update().get(pk=application.pk)
-            _check_if_match(request, application)
-            for field, model_field in COLUMN_FIELDS.items():
-                if field in data:
-                    setattr(application, model_field, data[field])
-            with _service_errors():
+        with self.locked_if_match(application) as application:
+            for column, value in columns_from(data).items():
+                setattr(application, column, value)
+            with conflicts_as_409(), _api_field_names():
                 services.application_update(
                     actor=request_actor(request), application=application, branding=_branding(data), **relations
                 )
-        return self._rendered(self._fresh(application))
+        return self.render(application)
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
 
     def destroy(self, request, pk=None):
-        application = self.get_object()
-        with transaction.atomic():
-            _check_if_match(request, Application.objects.select_for_update().get(pk=application.pk))
+        with self.locked_if_match(self.get_object()) as application:
             services.application_delete(actor=request_actor(request), application=application)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -342,14 +287,11 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         incoming = SecretRotationSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         grace = incoming.validated_data["grace_period_seconds"]
-        with transaction.atomic(), _service_errors():
-            _check_if_match(request, Application.objects.select_for_update().get(pk=application.pk))
+        with self.locked_if_match(application) as application, _api_field_names():
             secret = services.application_rotate_secret(
                 actor=request_actor(request), application=application, grace_period_seconds=grace
             )
         previous = application.previous_secrets.order_by("-retired_at", "-pk").first() if grace > 0 else None
-        application = self._fresh(application)
-        context = {"client_secret": secret, "previous_secret_expires_at": previous.expires_at if previous else None}
-        return Response(
-            SecretRotatedSerializer(application, context=context).data, headers={"ETag": etag_for(application)}
-        )
+        response = _with_secret(self.render(application), secret)
+        response.data["previous_secret_expires_at"] = previous.expires_at.isoformat() if previous else None
+        return response

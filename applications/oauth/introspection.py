@@ -8,7 +8,6 @@ Each client only ever sees or revokes tokens issued to itself.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -111,7 +110,7 @@ class IntrospectionValidator(LatchkeyValidator):
         access_token = refresh_token.access_token
         if access_token is None or not client.is_active or not refresh_token.user.is_active:
             return None
-        expires = refresh_token.created + timedelta(seconds=policies.token_lifetime(client, "refresh"))
+        expires = policies.refresh_token_expires_at(client, refresh_token.created)
         if expires <= timezone.now():
             return None
         return self._claims(

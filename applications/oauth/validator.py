@@ -476,7 +476,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         expire_after_access = refresh_token_expire_timedelta()
         if expire_after_access and rt.access_token.expires + expire_after_access <= now:
             return False
-        if rt.created + timedelta(seconds=policies.token_lifetime(client, "refresh")) <= now:
+        if policies.refresh_token_expires_at(client, rt.created) <= now:
             return False
         if not rt.user.is_active:
             return False

@@ -33,6 +33,8 @@ def make_application(
 ) -> tuple[Application, str | None]:
     """Create an application through the service; returns (application, plaintext secret or None)."""
     values = {"name": f"{type} app {Application.objects.count() + 1}", **DEFAULTS_BY_TYPE[type], **fields}
+    if type == "m2m" and not allowed_scopes and not m2m_roles:
+        allowed_scopes = [m2m_default_scope()]  # an m2m app needs a scope (policies.application_relation_errors)
     application = Application(type=type, **values)
     secret = services.application_create(
         actor=None,
@@ -43,6 +45,13 @@ def make_application(
         branding=branding,
     )
     return application, secret
+
+
+def m2m_default_scope() -> Scope:
+    """The scope a test's machine-to-machine app gets when the test names none."""
+    resource, _ = ApiResource.objects.get_or_create(identifier="https://default.example.com", name="Default API")
+    scope, _ = Scope.objects.get_or_create(name="default:call", defaults={"description": "Call", "resource": resource})
+    return scope
 
 
 class ApiResourceFactory(factory.django.DjangoModelFactory):

@@ -23,7 +23,7 @@ from applications import services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope
 from branding.models import Branding
 from identity.models import Role
-from tests.applications.factories import ApiResourceFactory, ScopeFactory, make_application
+from tests.applications.factories import ApiResourceFactory, ScopeFactory, m2m_default_scope, make_application
 from tests.identity.factories import RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def application_data(app_type: str, **overrides) -> dict:
     data["access_token_ttl"] = "3600"
     if app_type == "m2m":
         data["m2m_roles"] = []
-        data["allowed_scopes"] = []
+        data["allowed_scopes"] = [str(m2m_default_scope().pk)]
     else:
         data.update(
             {
@@ -523,6 +523,14 @@ def test_application_add_m2m_with_user_scope_shows_error_creates_nothing(admin_c
     _assert_nothing_created(response, "allowed_scopes", "openid: user scopes mean nothing")
 
 
+def test_application_add_m2m_without_any_scope_shows_error_creates_nothing(admin_client):
+    role = RoleFactory(name="events:sync")  # a role without scopes gives the app none
+
+    response = admin_client.post(add_url("m2m"), application_data("m2m", allowed_scopes=[], m2m_roles=[str(role.pk)]))
+
+    _assert_nothing_created(response, "allowed_scopes", "needs at least one scope")
+
+
 def test_application_add_token_lifetime_out_of_bounds_shows_error_creates_nothing(admin_client):
     response = admin_client.post(add_url("web"), application_data("web", access_token_ttl="10"))
 
@@ -788,7 +796,7 @@ def test_application_change_m2m_user_scope_shows_error(admin_client):
 
     assert response.status_code == 200
     assert any("email: user scopes" in error for error in field_errors(response, "allowed_scopes"))
-    assert not reload(application).allowed_scopes.exists()
+    assert list(reload(application).allowed_scopes.values_list("name", flat=True)) == ["default:call"]
 
 
 def test_application_change_scopes_and_roles_updated(admin_client):

@@ -87,9 +87,19 @@ def test_create_spa_has_no_secret(writer):
 
 def test_create_m2m_with_roles(writer):
     role = RoleFactory(name="billing:bot")
+    role.scopes.add(ScopeFactory(name="invoices:read"))  # its scopes are the app's
     response = writer.post(URL, {"name": "Batch", "type": "m2m", "m2m_roles": [role.name]}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["m2m_roles"] == ["billing:bot"]
+
+
+@pytest.mark.parametrize("extra", [{}, {"allowed_scopes": []}, {"m2m_roles": ["billing:bot"]}])
+def test_create_m2m_without_any_scope_is_400_on_allowed_scopes(writer, extra):
+    RoleFactory(name="billing:bot")  # a role without scopes gives the app none
+    response = writer.post(URL, {"name": "Batch", "type": "m2m", **extra}, format="json")
+    assert response.status_code == 400, response.json()
+    assert "needs at least one scope" in response.json()["fields"]["allowed_scopes"][0]
+    assert not Application.objects.filter(name="Batch").exists()
 
 
 def test_create_with_branding_and_access_control(writer):
@@ -456,7 +466,12 @@ def test_patch_to_taken_name_is_409(writer):
     application, _ = make_application(name="Mine")
     response = writer.patch(detail(application), {"name": "TAKEN"}, format="json")
     assert response.status_code == 409
-    assert response.json()["error"] == "conflict"
+    assert response.json() == {
+        "error": "conflict",
+        "detail": "An application with this name already exists.",
+        "fields": {"name": ["An application with this name already exists."]},
+    }
+    assert Application.objects.get(pk=application.pk).name == "Mine"
 
 
 def test_patch_with_matching_if_match_succeeds_and_returns_new_etag(writer):

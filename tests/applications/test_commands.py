@@ -22,7 +22,7 @@ from applications.models import ApiResource, Application, PreviousClientSecret, 
 from applications.secrets import verify_client_secret
 from branding.models import Branding
 from identity.models import Role, RoleAssignment, User
-from tests.applications.factories import ApiResourceFactory, ScopeFactory, make_application
+from tests.applications.factories import ApiResourceFactory, ScopeFactory, m2m_default_scope, make_application
 from tests.identity.factories import RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +72,11 @@ def db_counts() -> dict[str, int]:
     }
 
 
+@pytest.fixture
+def m2m_scope() -> Scope:
+    return m2m_default_scope()
+
+
 @contextmanager
 def nothing_written():
     before = db_counts()
@@ -93,7 +98,7 @@ SPA = (
     "https://spa.example.com",
 )
 NATIVE = ("--type", "native", "--redirect-uri", "com.example.app:/callback")
-M2M = ("--type", "m2m")
+M2M = ("--type", "m2m", "--scope", "default:call")  # the scope of the `m2m_scope` fixture
 ARGS_BY_TYPE = {"web": WEB, "spa": SPA, "native": NATIVE, "m2m": M2M}
 
 
@@ -102,6 +107,7 @@ ARGS_BY_TYPE = {"web": WEB, "spa": SPA, "native": NATIVE, "m2m": M2M}
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("m2m_scope")
 @pytest.mark.parametrize("app_type", ["web", "m2m"])
 def test_app_create_confidential_type_json_prints_working_secret(app_type):
     data = create_app("--name", "Portal", *ARGS_BY_TYPE[app_type])
@@ -142,6 +148,7 @@ def test_app_create_json_never_prints_secret_hash():
     assert "hash_client_secret" not in data
 
 
+@pytest.mark.usefixtures("m2m_scope")
 @pytest.mark.parametrize(
     ("app_type", "client_type", "grant"),
     [
@@ -279,6 +286,7 @@ def test_app_create_repeated_required_roles_land_on_model():
     assert data["access_control"] == {"required_roles": ["staff:beta", "streaming:subscriber"]}
 
 
+@pytest.mark.usefixtures("m2m_scope")
 def test_app_create_repeated_m2m_roles_land_on_model():
     RoleFactory(name="events:sync")
     RoleFactory(name="billing:reader")
@@ -398,6 +406,7 @@ def test_app_create_only_one_branding_flag_creates_branding_with_blanks():
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("m2m_scope")
 @pytest.mark.parametrize(
     ("args", "field", "fragment"),
     [
@@ -480,6 +489,15 @@ def test_app_create_bad_input_raises_one_line_error_naming_field(args, field, fr
     assert fragment in message
 
 
+def test_app_create_m2m_without_any_scope_is_rejected():
+    RoleFactory(name="events:sync")  # a role without scopes gives the app none either
+    with nothing_written():
+        message = command_error("app", "create", "--name", "Sync", "--type", "m2m", "--m2m-role", "events:sync")
+    assert message.startswith("allowed_scopes: "), message
+    assert "needs at least one scope" in message
+
+
+@pytest.mark.usefixtures("m2m_scope")
 def test_app_create_required_role_on_m2m_is_rejected():
     RoleFactory(name="streaming:subscriber")
     with nothing_written():
@@ -847,7 +865,7 @@ def test_resource_create_json_creates_resource_and_scopes_with_descriptions():
 def test_resource_create_scopes_can_then_be_given_to_an_app():
     run("resource", "create", "--identifier", "https://api.example.com", "--name", "X", "--scope", "a:read")
 
-    data = create_app("--name", "Sync", *M2M, "--scope", "a:read")
+    data = create_app("--name", "Sync", "--type", "m2m", "--scope", "a:read")
 
     assert data["allowed_scopes"] == ["a:read"]
 

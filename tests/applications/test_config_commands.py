@@ -478,11 +478,29 @@ def test_config_import_unknown_field_in_an_entry_is_named(tmp_path):
 
 
 def test_config_import_client_id_with_a_space_is_refused(tmp_path):
-    document = {"version": 1, "applications": [{"client_id": "my app", "name": "X", "type": "m2m"}]}
+    document = {
+        "version": 1,
+        "applications": [{"client_id": "my app", "name": "X", "type": "m2m", "allowed_scopes": ["management:read"]}],
+    }
 
     _, lines = import_error(tmp_path, document)
 
     assert lines == ["application 'my app': client_id: A client_id uses visible ASCII characters only (no spaces)."]
+    assert not Application.objects.exists()
+
+
+@pytest.mark.parametrize("scopes", [None, []])
+def test_config_import_m2m_app_without_any_scope_is_refused(tmp_path, scopes):
+    entry = {"client_id": "sync", "name": "Sync", "type": "m2m"}
+    if scopes is not None:
+        entry["allowed_scopes"] = scopes
+
+    _, lines = import_error(tmp_path, {"version": 1, "applications": [entry]})
+
+    assert lines == [
+        "application 'sync': allowed_scopes: A machine-to-machine app needs at least one scope: allow one, "
+        "or give it a role that has scopes."
+    ]
     assert not Application.objects.exists()
 
 

@@ -283,3 +283,30 @@ def test_grants_per_type(app_type, grant, allowed):
 def test_redirect_uri_matching_is_exact_except_native_loopback_port(app_type, registered, asked, allowed):
     application, _ = make_application(type=app_type, redirect_uris=registered)
     assert application.redirect_uri_allowed(asked) is allowed
+
+
+@pytest.mark.django_db
+def test_refresh_token_expiry_one_rule_for_validator_introspection_and_cleanup():
+    """`refresh_token_expires_at` and the cleanup filter agree on each side of every app's boundary."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import get_refresh_token_model
+
+    from tests.applications.factories import RefreshTokenFactory
+
+    now = timezone.now()
+    short, _ = make_application(type="web", refresh_token_ttl=300)
+    long, _ = make_application(type="web", refresh_token_ttl=3600)
+    tokens = [
+        RefreshTokenFactory(application=app, created=now - timedelta(seconds=app.refresh_token_ttl + offset))
+        for app in (short, long)
+        for offset in (-1, 0, 1)
+    ]
+    assert policies.refresh_token_expires_at(short, now) == now + timedelta(seconds=300)
+    expired_by_rule = {t.pk for t in tokens if policies.refresh_token_expires_at(t.application, t.created) <= now}
+    expired_by_filter = set(
+        get_refresh_token_model().objects.filter(policies.refresh_token_expired_q(now)).values_list("pk", flat=True)
+    )
+    assert expired_by_rule == expired_by_filter
+    assert len(expired_by_rule) == 4  # at and past the boundary, for each app

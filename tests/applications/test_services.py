@@ -10,7 +10,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 
 from applications import services
 from applications.models import Application, Scope
-from tests.applications.factories import make_application
+from tests.applications.factories import m2m_default_scope, make_application
 from tests.identity.factories import RoleFactory, UserFactory
 
 AccessToken = get_access_token_model()
@@ -42,7 +42,7 @@ def test_create_refuses_a_given_client_id_outside_visible_ascii(client_id):
 @pytest.mark.django_db
 def test_create_keeps_a_given_visible_ascii_client_id():
     application = Application(name="Imported", type="m2m", client_id="legacy-client.v1~prod")
-    services.application_create(actor=None, application=application)
+    services.application_create(actor=None, application=application, allowed_scopes=[m2m_default_scope()])
     assert Application.objects.get(name="Imported").client_id == "legacy-client.v1~prod"
 
 
@@ -133,3 +133,12 @@ def test_delete_removes_tokens_and_grants_at_once():
     assert not AccessToken.objects.exists()
     assert not RefreshToken.objects.exists()
     assert not Grant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_update_removing_an_m2m_apps_last_scope_is_refused_on_allowed_scopes():
+    application, _ = make_application(type="m2m", name="Sync")
+    with pytest.raises(ValidationError) as exc_info:
+        services.application_update(actor=None, application=application, allowed_scopes=[])
+    assert "needs at least one scope" in exc_info.value.message_dict["allowed_scopes"][0]
+    assert list(application.allowed_scopes.values_list("name", flat=True)) == ["default:call"]

@@ -344,7 +344,11 @@ def test_no_log_line_ever_contains_a_secret_token_or_password(client, management
         client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {wrong_secret}")
 
         # Management API: a new application (secret in the response), a new user with a password, a rotation.
-        created = api.post("/api/applications", {"name": "Logged App", "type": "m2m"}, format="json")
+        created = api.post(
+            "/api/applications",
+            {"name": "Logged App", "type": "m2m", "allowed_scopes": ["management:read"]},
+            format="json",
+        )
         assert created.status_code == 201, created.content
         leaks.append(created.json()["client_secret"])
         rotated = api.post(f"/api/applications/{created.json()['id']}/regenerate-secret", {}, format="json")

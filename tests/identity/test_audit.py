@@ -38,7 +38,9 @@ def test_api_write_by_machine_token_is_recorded_as_that_client(writer):
     owner = UserFactory(email="platform@example.com")
     Application.objects.filter(pk=writer.application.pk).update(owner=owner)
 
-    response = writer.post("/api/applications", {"name": "Billing", "type": "m2m"})
+    response = writer.post(
+        "/api/applications", {"name": "Billing", "type": "m2m", "allowed_scopes": ["management:read"]}, format="json"
+    )
 
     assert response.status_code == 201
     (event,) = events(action="application.created", target_label="Billing")
@@ -124,7 +126,9 @@ def test_write_that_changes_nothing_records_nothing(writer):
 
 
 def test_secrets_are_recorded_as_changed_never_shown(writer):
-    created = writer.post("/api/applications", {"name": "Worker", "type": "m2m"}).json()
+    created = writer.post(
+        "/api/applications", {"name": "Worker", "type": "m2m", "allowed_scopes": ["management:read"]}, format="json"
+    ).json()
     rotated = writer.post(f"/api/applications/{created['id']}/regenerate-secret", {"grace_period_seconds": 60}).json()
 
     (event,) = events(action="application.secret_rotated")

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from applications import config_io, policies, selectors, services
+from applications import config_io, policies, schema, selectors, services
 from applications.models import Application
 from config.cli import SubcommandCommand
 
@@ -140,24 +140,25 @@ class Command(SubcommandCommand):
             errors.update(exc.message_dict)
         if errors:
             raise ValidationError(errors)
-        application = Application(
-            name=o["name"],
-            type=o["app_type"],
-            description=o["description"],
-            redirect_uris=policies.join_uris(o["redirect_uris"]),
-            post_logout_redirect_uris=policies.join_uris(o["post_logout_uris"]),
-            allowed_origins=policies.join_uris(o["cors_origins"]),
-            auth_methods=o["auth_methods"] if o["auth_methods"] is not None else policies.default_auth_methods(),
-            trusted=o["trusted"],
-            pkce_required=o["pkce_required"],
-            access_token_ttl=o["access_token_ttl"],
-            refresh_token_ttl=o["refresh_token_ttl"],
-            id_token_ttl=o["id_token_ttl"],
-            algorithm=o["algorithm"],
-            refresh_token_rotation=not o["no_refresh_token_rotation"],
-            is_active=not o["inactive"],
-            owner=owner,
-        )
+        # The flags under the field list's names (applications.schema), set on the columns as the API does.
+        values = {
+            "name": o["name"],
+            "type": o["app_type"],
+            "description": o["description"],
+            "redirect_uris": o["redirect_uris"],
+            "post_logout_redirect_uris": o["post_logout_uris"],
+            "cors_origins": o["cors_origins"],
+            "auth_methods": o["auth_methods"] if o["auth_methods"] is not None else policies.default_auth_methods(),
+            "trusted": o["trusted"],
+            "pkce_required": o["pkce_required"],
+            "access_token_ttl": o["access_token_ttl"],
+            "refresh_token_ttl": o["refresh_token_ttl"],
+            "id_token_ttl": o["id_token_ttl"],
+            "id_token_signed_response_alg": o["algorithm"],
+            "refresh_token_rotation": not o["no_refresh_token_rotation"],
+            "is_active": not o["inactive"],
+        }
+        application = Application(**schema.columns_from(values), owner=owner)
         branding = {k: o[k] for k in ("logo_url", "primary_color", "secondary_color") if o[k]}
         secret = services.application_create(
             actor=None, application=application, branding=branding or None, **relations
