@@ -10,7 +10,7 @@ from django.db import transaction
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
 from applications.models import Application
-from applications.services import user_tokens_revoke
+from applications.services import user_tokens_revoke, users_tokens_revoke
 from identity import audit
 from identity.models import Role, RoleAssignment, User, normalize_email
 
@@ -82,6 +82,7 @@ def role_assign(*, actor, user: User, role: Role) -> RoleAssignment:
 
 
 def role_unassign(*, actor, user: User, role: Role) -> None:
+    """Take the role away; the user's tokens for every application that requires it are revoked at once."""
     with transaction.atomic():
         deleted, _ = RoleAssignment.objects.filter(user=user, role=role).delete()
         if deleted:
@@ -91,6 +92,7 @@ def role_unassign(*, actor, user: User, role: Role) -> None:
                 target=user,
                 extra={"role": {"old": role.name, "new": None}},
             )
+            users_tokens_revoke(users=[user], applications=Application.objects.filter(required_roles=role))
 
 
 def role_update(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from django.db import connection
+from django.utils import timezone
+from oauth2_provider.models import get_grant_model
 
+from applications import policies
 from applications.models import Scope
 from tests.applications.factories import make_application
 from tests.protocol.conftest import query_of
@@ -188,6 +192,9 @@ def test_code_second_redemption_is_invalid_grant_and_revokes_first_tokens(server
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": "https://rp.example.com/callback"}
     first = requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=10)
     assert first.status_code == 200
+    # Redeemed before the lost-race window: the second redemption is a replay (policies.lost_race).
+    redeemed_long_ago = timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS + 1)
+    get_grant_model().objects.filter(code=code).update(redeemed_at=redeemed_long_ago)
     second = requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=10)
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"

@@ -12,7 +12,9 @@ from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 
+from applications import policies
 from applications.models import Scope
+from applications.oauth.validator import token_checksum
 from tests.applications.factories import make_application
 from tests.protocol.conftest import query_of
 
@@ -52,10 +54,17 @@ def test_refresh_with_rotation_returns_new_token_and_old_one_stops(server, brows
     assert claims["auth_time"] == original["auth_time"]  # the sign-in, not the refresh
 
 
+def rotated_long_ago(refresh_token: str) -> None:
+    """As if the token had been rotated out before the lost-race window (policies.LOST_RACE_SECONDS)."""
+    long_ago = timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS + 1)
+    RefreshToken.objects.filter(token_checksum=token_checksum(refresh_token)).update(revoked=long_ago)
+
+
 def test_refresh_replay_of_rotated_token_revokes_the_whole_family(server, browser, user):
     application, secret = web_app()
     tokens = first_tokens(server, browser, user, application, secret)
     newest = server.refresh(application, secret, tokens["refresh_token"]).json()
+    rotated_long_ago(tokens["refresh_token"])
 
     replay = server.refresh(application, secret, tokens["refresh_token"])
 
@@ -157,7 +166,9 @@ def test_refresh_query_budget(client, django_assert_max_num_queries, warm_keys, 
             "client_secret": secret,
         },
     ).json()
-    with django_assert_max_num_queries(9):  # one locked read judges the token; one DELETE of the old access token
+    # One locked read judges the token; one DELETE of the old access token; one asks the app's access
+    # rule (policies.access_allowed: a required role the user lacks?) at every issuance.
+    with django_assert_max_num_queries(10):
         response = client.post(
             "/oauth/token",
             {
@@ -193,9 +204,9 @@ def test_code_exchange_and_userinfo_query_budgets(client, django_assert_max_num_
         },
     )
     code = query_of_location(response["Location"])["code"]
-    with django_assert_max_num_queries(
-        9
-    ):  # the locked grant is validated and narrows resources; 1 for the secret's first use
+    # The locked grant is validated and narrows resources; 1 for the secret's first use; 1 for the
+    # app's access rule (policies.access_allowed) at every issuance.
+    with django_assert_max_num_queries(10):
         tokens = client.post(
             "/oauth/token",
             {
