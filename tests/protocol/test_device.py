@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_device_grant_model
@@ -457,7 +456,6 @@ def test_device_token_poll_query_budget(client, django_assert_max_num_queries, w
     assert {"access_token", "refresh_token", "id_token"} <= set(tokens.json())
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_device_code_polled_in_parallel_after_approval_issues_exactly_one_token_set(server, browser, user):
     application = native_app()
     started = start(server, application).json()
