@@ -137,9 +137,11 @@ def lock_presented_grant(grant_type: str, params):
 
     Use inside the token request's transaction. django-oauth-toolkit 3.4.1 reads both unlocked,
     so two concurrent requests could both pass validation: two token sets from one code, or a
-    refresh race mistaken for a replay that revokes the winner's new tokens. Here the second
-    request is refused at once (GrantInUse) and never looks like a replay. The locked rows are
-    what the validator then reads (`Presented`): the lock's read is the current row.
+    refresh race mistaken for a replay that revokes the winner's new tokens. Here a request that
+    arrives while another holds the lock is refused at once (GrantInUse); one that reads the row
+    after the winner committed (on PostgreSQL just after, on SQLite, which has no row locks, after
+    waiting for the write lock) finds it just used: a lost race (policies.lost_race), not a replay.
+    The locked rows are what the validator then reads (`Presented`): the lock's read is the current row.
     """
     try:
         if grant_type == "authorization_code":
