@@ -480,14 +480,34 @@ def access_token_expires_in(request) -> int:
 
 
 def access_allowed(user, application: Application, *, user_role_names: set[str] | None = None) -> bool:
-    """Access control: the user holds every role the application requires (checked on every authorization)."""
+    """Access control: the user holds every role the application requires.
+
+    Checked at authorization and again at every issuance (code, refresh, device code), so a user
+    who loses a role stops getting tokens. Without `user_role_names`, one query: is there a
+    required role the user does not hold?
+    """
     if not getattr(user, "is_active", False):
         return False
-    required = {role.name for role in application.required_roles.all()}
-    if not required:
-        return True
-    held = user_role_names if user_role_names is not None else set(user.roles.values_list("name", flat=True))
-    return required <= held
+    if user_role_names is not None:
+        return {role.name for role in application.required_roles.all()} <= user_role_names
+    return not application.required_roles.exclude(pk__in=user.roles.values("pk")).exists()
+
+
+# Seconds after a code's redemption or a refresh token's rotation during which presenting it again
+# is a concurrent request that lost the race, not a replay (README, "Rules a client meets").
+LOST_RACE_SECONDS = 10
+
+
+def lost_race(used_at: datetime, *, now: datetime) -> bool:
+    """Is a second presentation of a code redeemed, or a refresh token rotated, at `used_at` a lost race?
+
+    Parallel requests with one grant (a client retrying, two tabs refreshing) reach the database
+    one after another: the first wins, and those that read the row after it committed find it used.
+    Within LOST_RACE_SECONDS they get `invalid_grant` and revoke nothing, so the winner's tokens
+    stay valid; later, a presentation is a replay and revokes what the first use issued
+    (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+    """
+    return now - used_at < timedelta(seconds=LOST_RACE_SECONDS)
 
 
 def redirect_uri_matches(application: Application, uri: str, registered: list[str]) -> bool:

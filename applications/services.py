@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from applications import policies, selectors
@@ -167,12 +167,21 @@ def application_update(
         errors.update(brand_errors)
     policies.raise_errors(errors)
     before = selectors.application_state(stored) if stored else None
+    # A role added to the access rule takes the application away from users without it, at once.
+    rule_tightened = (
+        required_roles is not None
+        and stored is not None
+        and not {role.pk for role in current["required_roles"]}
+        <= set(stored.required_roles.values_list("pk", flat=True))
+    )
     with transaction.atomic():
         _save(application)
         if allowed_scopes is not None:
             application.allowed_scopes.set(current["allowed_scopes"])
         if required_roles is not None:
             application.required_roles.set(current["required_roles"])
+            if rule_tightened:
+                _tokens_of_refused_users_revoke(application)
         if m2m_roles is not None:
             application.m2m_roles.set(current["m2m_roles"])
         if brand is not None:
@@ -285,14 +294,45 @@ def user_tokens_revoke(*, user, application: Application) -> None:
     Refresh tokens are marked revoked rather than deleted, so a later replay is still recognised
     by the reuse protection; access and ID tokens are deleted, as django-oauth-toolkit's revoke() does.
     """
+    users_tokens_revoke(users=[user], applications=[application])
+
+
+def users_tokens_revoke(*, users, applications) -> None:
+    """Revoke every token each of `users` holds for each of `applications` (lists or querysets),
+    in three statements: the bulk form of user_tokens_revoke, for access taken away from many."""
     from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
     with transaction.atomic():
-        get_refresh_token_model().objects.filter(user=user, application=application, revoked__isnull=True).update(
-            revoked=timezone.now(), access_token=None
+        get_refresh_token_model().objects.filter(
+            user__in=users, application__in=applications, revoked__isnull=True
+        ).update(revoked=timezone.now(), access_token=None)
+        get_access_token_model().objects.filter(user__in=users, application__in=applications).delete()
+        get_id_token_model().objects.filter(user__in=users, application__in=applications).delete()
+
+
+def _tokens_of_refused_users_revoke(application: Application) -> None:
+    """Revoke the tokens of every user whom `application`'s access rule (just changed) now refuses."""
+    from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
+
+    from identity.models import User
+
+    holders = (
+        models.Q(pk__in=get_access_token_model().objects.filter(application=application).values("user_id"))
+        | models.Q(
+            pk__in=get_refresh_token_model()
+            .objects.filter(application=application, revoked__isnull=True)
+            .values("user_id")
         )
-        get_access_token_model().objects.filter(user=user, application=application).delete()
-        get_id_token_model().objects.filter(user=user, application=application).delete()
+        | models.Q(pk__in=get_id_token_model().objects.filter(application=application).values("user_id"))
+    )
+    rule = Application.objects.prefetch_related("required_roles").get(pk=application.pk)
+    refused = [
+        user
+        for user in User.objects.filter(holders).prefetch_related("roles")
+        if not policies.access_allowed(user, rule, user_role_names={role.name for role in user.roles.all()})
+    ]
+    if refused:
+        users_tokens_revoke(users=refused, applications=[application])
 
 
 def scopes_removal_error(scopes) -> ValidationError | None:

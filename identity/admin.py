@@ -53,6 +53,16 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
                 )
         return response
 
+    def save_related(self, request, form, formsets, change):
+        # The form writes the user and their role assignments itself: what it took away stops at once.
+        user = form.instance
+        held = set(user.roles.all()) if change else set()
+        super().save_related(request, form, formsets, change)
+        if change:
+            removed = held - set(user.roles.all())
+            if removed or ("is_active" in form.changed_data and not user.is_active):
+                services.user_lost_access_revoke(user=user, roles=removed)
+
     add_form = UserCreationForm
     form = UserEditForm
     list_display = ["email", "name", "is_active", "is_staff", "date_joined"]

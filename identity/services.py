@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
 from applications.models import Application
-from applications.services import user_tokens_revoke
+from applications.services import users_tokens_revoke
 from identity import audit, selectors
 from identity.models import Role, RoleAssignment, User, normalize_email
 
@@ -82,6 +81,7 @@ def role_assign(*, actor, user: User, role: Role) -> RoleAssignment:
 
 
 def role_unassign(*, actor, user: User, role: Role) -> None:
+    """Take the role away; the user's tokens for every application that requires it are revoked at once."""
     with transaction.atomic():
         deleted, _ = RoleAssignment.objects.filter(user=user, role=role).delete()
         if deleted:
@@ -91,6 +91,25 @@ def role_unassign(*, actor, user: User, role: Role) -> None:
                 target=user,
                 extra={"role": {"old": role.name, "new": None}},
             )
+            user_lost_access_revoke(user=user, roles=[role])
+
+
+def user_lost_access_revoke(*, user: User, roles: Iterable[Role] = ()) -> None:
+    """Revoke at once `user`'s tokens for the applications they may no longer use: every one once
+    the user is inactive, else those requiring one of `roles` (just taken from them).
+
+    role_unassign and user_deactivate call it, and so does the admin's user form, which writes the
+    user and their role assignments itself. A refresh would be refused anyway (the access rule is
+    checked at every issuance); this also stops the access tokens already out.
+    """
+    if user.is_active:
+        role_ids = [role.pk for role in roles]
+        if not role_ids:
+            return
+        applications = Application.objects.filter(required_roles__in=role_ids)
+    else:
+        applications = Application.objects.all()
+    users_tokens_revoke(users=[user], applications=applications)
 
 
 def role_update(
@@ -191,9 +210,5 @@ def user_deactivate(*, actor, user: User) -> User:
             before={"is_active": was_active},
             after={"is_active": False},
         )
-        app_ids: set[int] = set()
-        for model in (get_access_token_model(), get_refresh_token_model(), get_id_token_model()):
-            app_ids.update(model.objects.filter(user=user).values_list("application_id", flat=True))
-        for application in Application.objects.filter(pk__in=app_ids):
-            user_tokens_revoke(user=user, application=application)
+        user_lost_access_revoke(user=user)
     return user

@@ -38,6 +38,7 @@ from oauthlib.oauth2.rfc6749.endpoints.base import catch_errors_and_unavailabili
 from oauthlib.oauth2.rfc8628 import errors as device_errors
 from oauthlib.oauth2.rfc8628.endpoints.pre_configured import DeviceApplicationServer
 
+from applications import policies
 from applications.models import Application
 from applications.policies import GRANT_DEVICE_CODE
 
@@ -224,8 +225,11 @@ class DeviceGrantRules:
             raise device_errors.AuthorizationPendingError(
                 description="The user has not approved the request yet.", request=request
             )
-        if grant.user is None or not grant.user.is_active:
-            raise errors.InvalidGrantError(description="The user who approved is no longer active.", request=request)
+        if grant.user is None or not policies.access_allowed(grant.user, request.client):
+            # Checked at redemption too: the user may have lost a role (or been deactivated) since approving.
+            raise errors.InvalidGrantError(
+                description="The user who approved may no longer use this application.", request=request
+            )
         request.user = grant.user
         request.scopes = grant.scope.split()
         request.latchkey_device_grant = grant

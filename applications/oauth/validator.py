@@ -137,9 +137,11 @@ def lock_presented_grant(grant_type: str, params):
 
     Use inside the token request's transaction. django-oauth-toolkit 3.4.1 reads both unlocked,
     so two concurrent requests could both pass validation: two token sets from one code, or a
-    refresh race mistaken for a replay that revokes the winner's new tokens. Here the second
-    request is refused at once (GrantInUse) and never looks like a replay. The locked rows are
-    what the validator then reads (`Presented`): the lock's read is the current row.
+    refresh race mistaken for a replay that revokes the winner's new tokens. Here a request that
+    arrives while another holds the lock is refused at once (GrantInUse); one that reads the row
+    after the winner committed (on PostgreSQL just after, on SQLite, which has no row locks, after
+    waiting for the write lock) finds it just used: a lost race (policies.lost_race), not a replay.
+    The locked rows are what the validator then reads (`Presented`): the lock's read is the current row.
     """
     try:
         if grant_type == "authorization_code":
@@ -245,7 +247,11 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         return grant
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
-        """One redemption per code; a replay revokes what the first redemption issued (RFC 6749 §4.1.2)."""
+        """One redemption per code, by a user the application still admits.
+
+        A replay revokes what the first redemption issued (RFC 6749 §4.1.2), unless it comes so
+        soon after it that it is a parallel request that lost the race (policies.lost_race).
+        """
         locked = _presented_grant(code)
         if locked is not False:  # the row the token view locked (lock_presented_grant), user joined
             grant = locked if locked is not None and locked.application_id == client.pk else None
@@ -255,9 +261,13 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return False
         request.latchkey_grant = grant
         if grant.redeemed_at is not None:
+            if policies.lost_race(grant.redeemed_at, now=timezone.now()):
+                return False
             log.warning("authorization code replayed; revoking its tokens (client %s)", client.client_id)
             self._revoke_tokens_of(grant)
             return False
+        if not policies.access_allowed(grant.user, client):
+            return False  # the user lost access (a role, or deactivated) after the code was issued
         if grant.is_expired() or not grant.user.is_active:
             return False
         if not grant.code_challenge and request.code_verifier:
@@ -455,8 +465,10 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         grace window never applies); a live token needs its access token, and expires
         REFRESH_TOKEN_EXPIRE_SECONDS after it. Ours: the token must be this client's before
         anything happens (the toolkit checks the client last, so another client presenting a
-        stolen, rotated token could revoke a family not its own); the application's refresh
-        lifetime; an active user.
+        stolen, rotated token could revoke a family not its own); a token revoked moments ago
+        is a parallel refresh that lost the race, not a replay (policies.lost_race): it revokes
+        nothing; the application's refresh lifetime; a user the application still admits
+        (policies.access_allowed: active, holding its required roles).
         """
         checksum = token_checksum(refresh_token)
         presented = _presented.get()
@@ -468,6 +480,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return False
         now = timezone.now()
         if rt.revoked is not None:
+            if policies.lost_race(rt.revoked, now=now):
+                return False
             if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION and rt.token_family:
                 RefreshToken.revoke_family(rt.token_family)
             return False
@@ -478,7 +492,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return False
         if policies.refresh_token_expires_at(client, rt.created) <= now:
             return False
-        if not rt.user.is_active:
+        if not policies.access_allowed(rt.user, client):
             return False
         rt.application = client  # the same row, checked above
         request.user = rt.user

@@ -99,6 +99,18 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# SQLite serving concurrent requests: a transaction takes the write lock when it begins (IMMEDIATE), so
+# parallel writers queue for up to SQLITE_BUSY_TIMEOUT seconds instead of failing "database is locked"
+# when a reader tries to become a writer; WAL lets reads go on while one request writes.
+SQLITE_BUSY_TIMEOUT = 20
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_TIMEOUT,
+        # Django runs each `;`-separated statement on every new connection.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Local memory per process by default; several app servers share Redis (redis://host:6379/1 selects

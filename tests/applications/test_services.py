@@ -142,3 +142,44 @@ def test_update_removing_an_m2m_apps_last_scope_is_refused_on_allowed_scopes():
         services.application_update(actor=None, application=application, allowed_scopes=[])
     assert "needs at least one scope" in exc_info.value.message_dict["allowed_scopes"][0]
     assert list(application.allowed_scopes.values_list("name", flat=True)) == ["default:call"]
+
+
+@pytest.mark.django_db
+def test_update_requiring_a_new_role_revokes_tokens_of_users_without_it():
+    from identity import services as identity_services
+    from tests.applications.factories import RefreshTokenFactory
+
+    member, staff = RoleFactory(), RoleFactory()
+    keeps, loses = UserFactory(), UserFactory()
+    application, _ = make_application(type="web", required_roles=[member])
+    other, _ = make_application(type="web", required_roles=[member])
+    for user in (keeps, loses):
+        identity_services.role_assign(actor=None, user=user, role=member)
+        RefreshTokenFactory(user=user, application=application)
+        RefreshTokenFactory(user=user, application=other)
+    identity_services.role_assign(actor=None, user=keeps, role=staff)
+
+    services.application_update(actor=None, application=application, required_roles=[member, staff])
+
+    assert AccessToken.objects.filter(application=application, user=keeps).count() == 1
+    assert RefreshToken.objects.filter(application=application, user=keeps, revoked__isnull=True).count() == 1
+    assert not AccessToken.objects.filter(application=application, user=loses).exists()
+    assert not RefreshToken.objects.filter(application=application, user=loses, revoked__isnull=True).exists()
+    # Another application's rule did not change: its tokens stay.
+    assert RefreshToken.objects.filter(application=other, revoked__isnull=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_update_without_a_rule_change_revokes_nothing():
+    from tests.applications.factories import RefreshTokenFactory
+
+    member = RoleFactory()
+    user = UserFactory()  # holds no role: tokens issued before the rule existed are left to issuance checks
+    application, _ = make_application(type="web", required_roles=[member])
+    RefreshTokenFactory(user=user, application=application)
+    application.name = "Renamed"
+
+    services.application_update(actor=None, application=application)
+    services.application_update(actor=None, application=application, required_roles=[member])
+
+    assert RefreshToken.objects.filter(application=application, revoked__isnull=True).count() == 1

@@ -10,16 +10,23 @@ import json
 import logging
 import logging.config
 import secrets
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
+from oauth2_provider.models import get_grant_model, get_refresh_token_model
 
+from applications import policies
 from applications.models import Scope
 from config.logs import REDACTED, redact
 from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
+
+Grant = get_grant_model()
+RefreshToken = get_refresh_token_model()
 
 CALLBACK = "https://rp.example.com/callback"
 PASSWORD = "Correct-Horse-Battery-Staple-42"
@@ -212,6 +219,11 @@ def _code_of(location: str) -> str:
     return parse_qs(urlsplit(location).query)["code"][0]
 
 
+def _before_the_race_window():
+    """A use long enough ago that presenting the grant again is a replay (policies.lost_race)."""
+    return timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS + 1)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("fmt", ["json", "plain"])
 def test_no_log_line_ever_contains_a_secret_token_or_password(client, management_api, capture_logs, settings, fmt):
@@ -266,7 +278,8 @@ def test_no_log_line_ever_contains_a_secret_token_or_password(client, management
         assert exchange.status_code == 200, exchange.content
         tokens = exchange.json()
         leaks += [code, verifier, tokens["access_token"], tokens["refresh_token"], tokens["id_token"]]
-        # The code again: refused, and the tokens it produced are revoked.
+        # The code again, after the lost-race window: refused, and the tokens it produced are revoked.
+        Grant.objects.filter(application=web).update(redeemed_at=_before_the_race_window())
         replay = client.post(
             "/oauth/token",
             {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": CALLBACK},
@@ -301,7 +314,8 @@ def test_no_log_line_ever_contains_a_secret_token_or_password(client, management
         )
         assert refreshed.status_code == 200, refreshed.content
         leaks += [refreshed.json()["access_token"], refreshed.json()["refresh_token"]]
-        # The rotated-out refresh token again: replay, the family is revoked.
+        # The rotated-out refresh token again, after the lost-race window: replay, the family is revoked.
+        RefreshToken.objects.filter(application=web, revoked__isnull=False).update(revoked=_before_the_race_window())
         client.post(
             "/oauth/token",
             {"grant_type": "refresh_token", "refresh_token": tokens2["refresh_token"]},

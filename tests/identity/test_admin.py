@@ -395,3 +395,52 @@ def test_role_add_non_staff_user_redirected_creates_nothing(client):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
     assert not Role.objects.exists()
+
+
+# -- users: what the change form takes away stops at once --
+
+
+def _tokens_live(user, application) -> bool:
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    return (
+        get_access_token_model().objects.filter(user=user, application=application).exists()
+        or get_refresh_token_model().objects.filter(user=user, application=application, revoked__isnull=True).exists()
+    )
+
+
+def test_user_change_removing_a_role_revokes_tokens_of_apps_requiring_it(admin_client):
+    from tests.applications.factories import RefreshTokenFactory, make_application
+
+    alice = UserFactory(email="alice@example.com")
+    role = RoleFactory(name="streaming:subscriber")
+    RoleAssignment.objects.create(user=alice, role=role)
+    gated, _ = make_application(type="web", required_roles=[role])
+    open_app, _ = make_application(type="web")
+    RefreshTokenFactory(user=alice, application=gated)
+    RefreshTokenFactory(user=alice, application=open_app)
+    data = page_form_data(admin_client.get(user_change_url(alice)))
+    data["role_assignments-0-DELETE"] = "on"
+
+    response = admin_client.post(user_change_url(alice), data)
+
+    assert response.status_code == 302
+    assert not _tokens_live(alice, gated)
+    assert _tokens_live(alice, open_app)
+
+
+def test_user_change_deactivating_revokes_tokens_of_every_app(admin_client):
+    from tests.applications.factories import RefreshTokenFactory, make_application
+
+    alice = UserFactory(email="alice@example.com")
+    application, _ = make_application(type="web")
+    RefreshTokenFactory(user=alice, application=application)
+    data = page_form_data(admin_client.get(user_change_url(alice)))
+    data.pop("is_active")
+
+    response = admin_client.post(user_change_url(alice), data)
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.is_active is False
+    assert not _tokens_live(alice, application)

@@ -67,26 +67,6 @@ def warm_keys(settings):
 
 
 @pytest.fixture
-def slow_exchanges(monkeypatch):
-    """Code and refresh exchanges hold their row lock for a second before they write.
-
-    A race test needs its requests to overlap: one that arrives after the winner committed is a
-    replay (and revokes what the winner got), however close behind it comes.
-    """
-    import time
-
-    from applications.oauth.validator import LatchkeyValidator
-
-    save_bearer_token = LatchkeyValidator.save_bearer_token
-
-    def held(self, token, request, *args, **kwargs):
-        time.sleep(1)
-        return save_bearer_token(self, token, request, *args, **kwargs)
-
-    monkeypatch.setattr(LatchkeyValidator, "save_bearer_token", held)
-
-
-@pytest.fixture
 def server(live_server, settings):
     settings.LATCHKEY_ISSUER = live_server.url
     # The live server speaks http; Secure cookies would never come back to it.

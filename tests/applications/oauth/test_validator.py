@@ -15,6 +15,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 from oauthlib.common import Request
 
+from applications import policies
 from applications.oauth.validator import LatchkeyValidator
 from tests.applications.factories import GrantFactory, RefreshTokenFactory, make_application
 
@@ -56,8 +57,9 @@ def test_another_clients_token_is_invalid_and_its_family_untouched():
     assert sibling.revoked is None
 
 
-def test_a_revoked_token_presented_again_revokes_its_family():
-    token = RefreshTokenFactory(raw="rotated-token", revoked=timezone.now() - timedelta(seconds=5))
+def test_a_revoked_token_presented_again_after_the_race_window_revokes_its_family():
+    rotated = timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS + 1)
+    token = RefreshTokenFactory(raw="rotated-token", revoked=rotated)
     newest = RefreshTokenFactory(application=token.application, user=token.user, token_family=token.token_family)
 
     valid, _ = _validate("rotated-token", token.application)
@@ -65,6 +67,18 @@ def test_a_revoked_token_presented_again_revokes_its_family():
     assert not valid
     newest.refresh_from_db()
     assert newest.revoked is not None
+
+
+def test_a_token_rotated_moments_ago_is_a_lost_race_that_revokes_nothing():
+    rotated = timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS - 2)
+    token = RefreshTokenFactory(raw="rotated-token", revoked=rotated)
+    newest = RefreshTokenFactory(application=token.application, user=token.user, token_family=token.token_family)
+
+    valid, _ = _validate("rotated-token", token.application)
+
+    assert not valid
+    newest.refresh_from_db()
+    assert newest.revoked is None
 
 
 @pytest.mark.parametrize("problem", ["unknown", "expired for the application", "orphaned", "user deactivated"])
