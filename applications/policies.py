@@ -474,6 +474,32 @@ def access_allowed(user, application: Application, *, user_role_names: set[str] 
     return required <= held
 
 
+def resource_error(application: Application, resources: Iterable[str]) -> str | None:
+    """Why a client may not have these RFC 8707 resource indicators as its token's audience, or None.
+
+    Each must be a registered API resource one of whose scopes the client may be granted (its
+    allowed scopes, and for an m2m app its roles' scopes: what bounds its client-credentials
+    tokens). Anything else is `invalid_target` (RFC 8707 §2), on every grant and at authorize:
+    the token's `aud` is a promise to a resource server, never the client's free choice. An
+    unregistered resource and one not the client's get the same answer, so neither is probed.
+    """
+    wanted = list(dict.fromkeys(resources))
+    if not wanted:
+        return None
+    from applications.models import Scope
+    from applications.selectors import available_scope_names
+
+    usable = available_scope_names(application)
+    given = set(
+        Scope.objects.filter(resource__identifier__in=wanted, name__in=usable).values_list(
+            "resource__identifier", flat=True
+        )
+    )
+    if refused := next((resource for resource in wanted if resource not in given), None):
+        return f"The resource '{refused}' is not an API resource this client may use."
+    return None
+
+
 def redirect_uri_matches(application: Application, uri: str, registered: list[str]) -> bool:
     """Exact string match; only a native app's loopback IP URIs may differ in port (RFC 8252 §7.3)."""
     if uri in registered:

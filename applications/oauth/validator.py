@@ -112,6 +112,17 @@ def _basic_credentials(request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
+def _requested_resources(request) -> list[str]:
+    """The request's RFC 8707 `resource` parameters (repeatable; oauthlib keeps only the last)."""
+    resource = getattr(request, "resource", None)
+    if isinstance(resource, str):
+        repeated = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
+        resource = repeated if len(repeated) > 1 else resource
+    if isinstance(resource, list):
+        return resource
+    return [resource] if isinstance(resource, str) and resource.strip() else []
+
+
 class GrantInUse(Exception):
     """Another request holds the code or refresh token being presented."""
 
@@ -338,24 +349,38 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return self._save_bearer_token(token, request, *args, **kwargs)
         return super().save_bearer_token(token, request, *args, **kwargs)
 
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs) -> bool:
+        """Every grant, once the client is known: the resources the request names are ones it may use.
+
+        Checked again on the final list when the token is saved (`_check_and_set_request_resource`);
+        here it comes before anything is consumed (a device code's approval is used up on save).
+        """
+        if error := policies.resource_error(client, _requested_resources(request)):
+            raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
     def _check_and_set_request_resource(self, request):
-        """RFC 8707 at the token endpoint; for a code, on the grant already read (and locked).
+        """RFC 8707 at the token endpoint; then every resource must be one this client may use.
+
+        django-oauth-toolkit 3.4.1 copies any well-formed `resource` into the token; the list it
+        settles on (asked, inherited from the code or the refresh token) must pass
+        `policies.resource_error`, or the answer is invalid_target.
+        """
+        if request.grant_type == "authorization_code":
+            self._set_code_resources(request)
+        else:
+            super()._check_and_set_request_resource(request)
+        if error := policies.resource_error(request.client, request.resource):
+            raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+
+    def _set_code_resources(self, request) -> None:
+        """RFC 8707 for a code, on the grant already read (and locked).
 
         django-oauth-toolkit 3.4.1 reads the code's grant once more only to narrow its resources;
         its rules, kept: the request's resources (repeatable) are absolute URIs; with the code's
         resources they must be a subset of them, without any the code's resources are inherited.
-        Other grants go to the toolkit.
         """
-        if request.grant_type != "authorization_code":
-            return super()._check_and_set_request_resource(request)
-        resource = getattr(request, "resource", None)
-        if isinstance(resource, str):  # oauthlib keeps the last of repeated body parameters
-            repeated = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
-            resource = repeated if len(repeated) > 1 else resource
-        if isinstance(resource, list):
-            requested = resource
-        else:
-            requested = [resource] if isinstance(resource, str) and resource.strip() else []
+        requested = _requested_resources(request)
         self._validate_resource_uris(request, requested)
         grant = self._grant(request.code, request)
         granted = (grant.resource or []) if grant is not None else []

@@ -197,6 +197,8 @@ class AuthorizeView(dot_views.AuthorizationView):
                 f"The resource '{invalid}' is not a valid resource indicator: it must be an absolute URI "
                 "with a scheme and host.",
             )
+        if refused := policies.resource_error(application, resources):
+            return self._error_redirect(credentials, application, "invalid_target", refused)
         if resources:
             credentials["resource"] = resources
         prompt = set(request.GET.get("prompt", "").split())

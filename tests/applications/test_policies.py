@@ -283,3 +283,22 @@ def test_grants_per_type(app_type, grant, allowed):
 def test_redirect_uri_matching_is_exact_except_native_loopback_port(app_type, registered, asked, allowed):
     application, _ = make_application(type=app_type, redirect_uris=registered)
     assert application.redirect_uri_allowed(asked) is allowed
+
+
+@pytest.mark.django_db
+def test_resource_error_allows_only_registered_resources_whose_scopes_the_client_may_use():
+    from tests.applications.factories import ApiResourceFactory, ScopeFactory
+
+    events = ScopeFactory(name="events:read", resource=ApiResourceFactory(identifier="https://events.example.com"))
+    writes = ScopeFactory(name="writes:do", resource=ApiResourceFactory(identifier="https://writes.example.com"))
+    ScopeFactory(name="billing:read", resource=ApiResourceFactory(identifier="https://billing.example.com"))
+    role = RoleFactory(name="writer")
+    role.scopes.set([writes])
+    web, _ = make_application(type="web", allowed_scopes=[events])
+    m2m, _ = make_application(type="m2m", allowed_scopes=[events], m2m_roles=[role])
+
+    assert policies.resource_error(web, []) is None
+    assert policies.resource_error(web, ["https://events.example.com"]) is None
+    assert policies.resource_error(m2m, ["https://events.example.com", "https://writes.example.com"]) is None
+    for refused in ("https://writes.example.com", "https://billing.example.com", "https://unknown.example.com"):
+        assert refused in policies.resource_error(web, ["https://events.example.com", refused])
