@@ -183,6 +183,16 @@ def pkce_required(application: Application) -> bool:
     return rule.pkce_always or (rule.pkce_optional and application.pkce_required)
 
 
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
+
+
+def code_verifier_error(verifier: str) -> str | None:
+    """A `code_verifier` outside RFC 7636 §4.1's syntax is a malformed request, whatever it hashes to."""
+    if CODE_VERIFIER.fullmatch(verifier):
+        return None
+    return "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)."
+
+
 def is_loopback_host(host: str | None) -> bool:
     return (host or "").lower() in LOOPBACK_HOSTS
 

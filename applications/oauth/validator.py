@@ -290,18 +290,31 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
 
     def get_code_challenge(self, code, request):
         grant = self._grant(code, request)
-        return (grant.code_challenge or None) if grant else None
+        challenge = (grant.code_challenge or None) if grant else None
+        if challenge is not None and not request.code_verifier:
+            # The code is bound to a verifier this request lacks (RFC 7636 §4.6): the grant does not
+            # verify, invalid_grant (oauthlib 3 says invalid_request). An empty one counts as missing.
+            raise errors.InvalidGrantError(
+                description="This code was issued with a code_challenge: send its code_verifier.", request=request
+            )
+        return challenge
 
     def get_code_challenge_method(self, code, request):
         grant = self._grant(code, request)
         return (grant.code_challenge_method or None) if grant else None
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None, *args, **kwargs) -> bool:
+        """The code's own redirect URI, or invalid_grant: RFC 6749 §5.2 names "does not match the
+        redirection URI used in the authorization request" (oauthlib 3 says invalid_request)."""
         if request is not None:
             grant = self._grant(code, request)
         else:
             grant = Grant.objects.filter(code=code, application=client).first()
-        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+        if grant is not None and grant.redirect_uri_allowed(redirect_uri):
+            return True
+        raise errors.InvalidGrantError(
+            description="redirect_uri does not match the one of the authorization request.", request=request
+        )
 
     def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
         grant = self._grant(code, request)

@@ -279,11 +279,32 @@ def _token_error(error: str, description: str) -> JsonResponse:
     return response
 
 
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")  # Django reads both into POST
+
+
+def token_request_problem(request) -> str | None:
+    """What oauthlib answers wrongly or lets through at the token endpoint: an invalid_request."""
+    if request.content_type not in FORM_MEDIA_TYPES:
+        # RFC 6749 §3.2; oauthlib would read no parameters and say unsupported_grant_type.
+        return "The token request must be a form: Content-Type application/x-www-form-urlencoded."
+    if not request.POST.get("grant_type"):
+        return "Missing grant_type parameter."
+    if request.POST.get("grant_type") == "authorization_code":
+        if "code" in request.POST and not request.POST["code"]:
+            return "Missing code parameter."  # an empty code is no code
+        verifier = request.POST.get("code_verifier")
+        if verifier:  # an empty one is a missing one (validator.get_code_challenge)
+            return policies.code_verifier_error(verifier)
+    return None
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class TokenView(DeviceTokenMixin, dot_views.TokenView):
     """POST /oauth/token. Code and refresh exchanges run in one transaction, so their row locks hold."""
 
     def post(self, request, *args, **kwargs):
+        if problem := token_request_problem(request):
+            return _token_error("invalid_request", problem)
         # RFC 6749 §3.2: parameters MUST NOT repeat (RFC 8707's `resource` is the one that may).
         repeated = sorted(k for k in request.POST if k != "resource" and len(request.POST.getlist(k)) > 1)
         if repeated:
