@@ -96,6 +96,11 @@ def token_checksum(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _sends_basic(request) -> bool:
+    header = request.headers.get("HTTP_AUTHORIZATION") or request.headers.get("Authorization") or ""
+    return header.partition(" ")[0].lower() == "basic"
+
+
 def _basic_credentials(request) -> tuple[str, str] | None:
     header = request.headers.get("HTTP_AUTHORIZATION") or request.headers.get("Authorization") or ""
     scheme, _, value = header.partition(" ")
@@ -202,6 +207,12 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
     # --- clients -------------------------------------------------------------------------
     def authenticate_client(self, request, *args, **kwargs) -> bool:
         """client_secret_basic or client_secret_post, checked against the hashed secrets (grace included)."""
+        if _sends_basic(request) and getattr(request, "client_secret", None) is not None:
+            # RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request".
+            raise errors.InvalidRequestError(
+                description="Authenticate with HTTP Basic or with client_secret in the body, not both.",
+                request=request,
+            )
         basic = _basic_credentials(request)
         if basic is not None:
             client_id, secret = basic

@@ -29,6 +29,7 @@ from applications import policies
 from applications.models import Application, Scope
 from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
+from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.device import DeviceTokenMixin
 from applications.oauth.validator import GrantInUse, lock_presented_grant
 from consent.services import consent_grant, consent_new_scopes
@@ -299,7 +300,7 @@ def token_request_problem(request) -> str | None:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class TokenView(DeviceTokenMixin, dot_views.TokenView):
+class TokenView(ClientChallengeMixin, DeviceTokenMixin, dot_views.TokenView):
     """POST /oauth/token. Code and refresh exchanges run in one transaction, so their row locks hold."""
 
     def post(self, request, *args, **kwargs):
