@@ -331,4 +331,18 @@ class TokenView(ClientChallengeMixin, DeviceTokenMixin, dot_views.TokenView):
 
 
 class UserInfoView(dot_views.UserInfoView):
-    pass
+    """OIDC Core §5.3. Personal data: no answer is cached, and no access token rides in the URI."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if "access_token" in request.GET:
+            # RFC 9700 §2.5, RFC 6750 §2.3: a token in the URI ends up in logs and Referer headers.
+            # django-oauth-toolkit 3.4.1 refuses it on protected resources, not on userinfo. A
+            # malformed request: 400 invalid_request with the Bearer challenge (RFC 6750 §3.1).
+            description = "Send the access token in the Authorization header, not in the URI."
+            response = JsonResponse({"error": "invalid_request", "error_description": description}, status=400)
+            response["WWW-Authenticate"] = f'Bearer error="invalid_request", error_description="{description}"'
+        else:
+            response = super().dispatch(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
