@@ -62,7 +62,7 @@ def test_client_credentials_wrong_secret_is_401_invalid_client_with_www_authenti
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert "WWW-Authenticate" in response.headers
+    assert response.headers["WWW-Authenticate"].startswith("Basic realm=")  # the scheme the client used
     assert response.headers["Cache-Control"] == "no-store"
 
 
