@@ -183,6 +183,16 @@ def pkce_required(application: Application) -> bool:
     return rule.pkce_always or (rule.pkce_optional and application.pkce_required)
 
 
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
+
+
+def code_verifier_error(verifier: str) -> str | None:
+    """A `code_verifier` outside RFC 7636 §4.1's syntax is a malformed request, whatever it hashes to."""
+    if CODE_VERIFIER.fullmatch(verifier):
+        return None
+    return "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)."
+
+
 def is_loopback_host(host: str | None) -> bool:
     return (host or "").lower() in LOOPBACK_HOSTS
 
@@ -508,6 +518,32 @@ def lost_race(used_at: datetime, *, now: datetime) -> bool:
     (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
     """
     return now - used_at < timedelta(seconds=LOST_RACE_SECONDS)
+
+
+def resource_error(application: Application, resources: Iterable[str]) -> str | None:
+    """Why a client may not have these RFC 8707 resource indicators as its token's audience, or None.
+
+    Each must be a registered API resource one of whose scopes the client may be granted (its
+    allowed scopes, and for an m2m app its roles' scopes: what bounds its client-credentials
+    tokens). Anything else is `invalid_target` (RFC 8707 §2), on every grant and at authorize:
+    the token's `aud` is a promise to a resource server, never the client's free choice. An
+    unregistered resource and one not the client's get the same answer, so neither is probed.
+    """
+    wanted = list(dict.fromkeys(resources))
+    if not wanted:
+        return None
+    from applications.models import Scope
+    from applications.selectors import available_scope_names
+
+    usable = available_scope_names(application)
+    given = set(
+        Scope.objects.filter(resource__identifier__in=wanted, name__in=usable).values_list(
+            "resource__identifier", flat=True
+        )
+    )
+    if refused := next((resource for resource in wanted if resource not in given), None):
+        return f"The resource '{refused}' is not an API resource this client may use."
+    return None
 
 
 def redirect_uri_matches(application: Application, uri: str, registered: list[str]) -> bool:

@@ -16,10 +16,11 @@ from oauth2_provider import views as dot_views
 from applications import policies
 from applications.models import Scope
 from applications.oauth import device
+from applications.oauth.client_challenge import ClientChallengeMixin
 from identity.auth_time import session_auth_time
 
 
-class DeviceAuthorizationView(dot_views.DeviceAuthorizationView):
+class DeviceAuthorizationView(ClientChallengeMixin, dot_views.DeviceAuthorizationView):
     """POST /oauth/device (RFC 8628 §3.1): DeviceAuthorizationServer validates and saves the grant."""
 
     server_class = device.DeviceAuthorizationServer

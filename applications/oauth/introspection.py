@@ -25,6 +25,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
 from applications import policies
+from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.validator import LatchkeyValidator, token_checksum
 from config.compiled_queries import CompiledQuery
 
@@ -202,7 +203,7 @@ def _to_response(headers: dict, body: str, status: int) -> HttpResponse:
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(sensitive_post_parameters(*SENSITIVE_PARAMETERS), name="post")
-class IntrospectView(OAuthLibMixin, View):
+class IntrospectView(ClientChallengeMixin, OAuthLibMixin, View):
     """POST /oauth/introspect: a confidential client asks whether one of its tokens is active.
 
     django-oauth-toolkit's IntrospectTokenView wants a bearer token with an `introspection`
@@ -220,7 +221,7 @@ class IntrospectView(OAuthLibMixin, View):
 
 
 @method_decorator(sensitive_post_parameters(*SENSITIVE_PARAMETERS), name="post")
-class RevokeView(dot_views.RevokeTokenView):
+class RevokeView(ClientChallengeMixin, dot_views.RevokeTokenView):
     """POST /oauth/revoke: any client revokes its own tokens; public clients send only client_id."""
 
     validator_class = RevocationValidator

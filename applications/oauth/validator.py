@@ -96,6 +96,11 @@ def token_checksum(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _sends_basic(request) -> bool:
+    header = request.headers.get("HTTP_AUTHORIZATION") or request.headers.get("Authorization") or ""
+    return header.partition(" ")[0].lower() == "basic"
+
+
 def _basic_credentials(request) -> tuple[str, str] | None:
     header = request.headers.get("HTTP_AUTHORIZATION") or request.headers.get("Authorization") or ""
     scheme, _, value = header.partition(" ")
@@ -110,6 +115,17 @@ def _basic_credentials(request) -> tuple[str, str] | None:
         return None
     # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _requested_resources(request) -> list[str]:
+    """The request's RFC 8707 `resource` parameters (repeatable; oauthlib keeps only the last)."""
+    resource = getattr(request, "resource", None)
+    if isinstance(resource, str):
+        repeated = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
+        resource = repeated if len(repeated) > 1 else resource
+    if isinstance(resource, list):
+        return resource
+    return [resource] if isinstance(resource, str) and resource.strip() else []
 
 
 class GrantInUse(Exception):
@@ -193,6 +209,12 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
     # --- clients -------------------------------------------------------------------------
     def authenticate_client(self, request, *args, **kwargs) -> bool:
         """client_secret_basic or client_secret_post, checked against the hashed secrets (grace included)."""
+        if _sends_basic(request) and getattr(request, "client_secret", None) is not None:
+            # RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request".
+            raise errors.InvalidRequestError(
+                description="Authenticate with HTTP Basic or with client_secret in the body, not both.",
+                request=request,
+            )
         basic = _basic_credentials(request)
         if basic is not None:
             client_id, secret = basic
@@ -289,18 +311,31 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
 
     def get_code_challenge(self, code, request):
         grant = self._grant(code, request)
-        return (grant.code_challenge or None) if grant else None
+        challenge = (grant.code_challenge or None) if grant else None
+        if challenge is not None and not request.code_verifier:
+            # The code is bound to a verifier this request lacks (RFC 7636 §4.6): the grant does not
+            # verify, invalid_grant (oauthlib 3 says invalid_request). An empty one counts as missing.
+            raise errors.InvalidGrantError(
+                description="This code was issued with a code_challenge: send its code_verifier.", request=request
+            )
+        return challenge
 
     def get_code_challenge_method(self, code, request):
         grant = self._grant(code, request)
         return (grant.code_challenge_method or None) if grant else None
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None, *args, **kwargs) -> bool:
+        """The code's own redirect URI, or invalid_grant: RFC 6749 §5.2 names "does not match the
+        redirection URI used in the authorization request" (oauthlib 3 says invalid_request)."""
         if request is not None:
             grant = self._grant(code, request)
         else:
             grant = Grant.objects.filter(code=code, application=client).first()
-        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+        if grant is not None and grant.redirect_uri_allowed(redirect_uri):
+            return True
+        raise errors.InvalidGrantError(
+            description="redirect_uri does not match the one of the authorization request.", request=request
+        )
 
     def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
         grant = self._grant(code, request)
@@ -348,24 +383,38 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return self._save_bearer_token(token, request, *args, **kwargs)
         return super().save_bearer_token(token, request, *args, **kwargs)
 
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs) -> bool:
+        """Every grant, once the client is known: the resources the request names are ones it may use.
+
+        Checked again on the final list when the token is saved (`_check_and_set_request_resource`);
+        here it comes before anything is consumed (a device code's approval is used up on save).
+        """
+        if error := policies.resource_error(client, _requested_resources(request)):
+            raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
     def _check_and_set_request_resource(self, request):
-        """RFC 8707 at the token endpoint; for a code, on the grant already read (and locked).
+        """RFC 8707 at the token endpoint; then every resource must be one this client may use.
+
+        django-oauth-toolkit 3.4.1 copies any well-formed `resource` into the token; the list it
+        settles on (asked, inherited from the code or the refresh token) must pass
+        `policies.resource_error`, or the answer is invalid_target.
+        """
+        if request.grant_type == "authorization_code":
+            self._set_code_resources(request)
+        else:
+            super()._check_and_set_request_resource(request)
+        if error := policies.resource_error(request.client, request.resource):
+            raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+
+    def _set_code_resources(self, request) -> None:
+        """RFC 8707 for a code, on the grant already read (and locked).
 
         django-oauth-toolkit 3.4.1 reads the code's grant once more only to narrow its resources;
         its rules, kept: the request's resources (repeatable) are absolute URIs; with the code's
         resources they must be a subset of them, without any the code's resources are inherited.
-        Other grants go to the toolkit.
         """
-        if request.grant_type != "authorization_code":
-            return super()._check_and_set_request_resource(request)
-        resource = getattr(request, "resource", None)
-        if isinstance(resource, str):  # oauthlib keeps the last of repeated body parameters
-            repeated = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
-            resource = repeated if len(repeated) > 1 else resource
-        if isinstance(resource, list):
-            requested = resource
-        else:
-            requested = [resource] if isinstance(resource, str) and resource.strip() else []
+        requested = _requested_resources(request)
         self._validate_resource_uris(request, requested)
         grant = self._grant(request.code, request)
         granted = (grant.resource or []) if grant is not None else []

@@ -29,6 +29,7 @@ from applications import policies
 from applications.models import Application, Scope
 from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
+from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.device import DeviceTokenMixin
 from applications.oauth.validator import GrantInUse, lock_presented_grant
 from consent.services import consent_grant, consent_new_scopes
@@ -197,6 +198,8 @@ class AuthorizeView(dot_views.AuthorizationView):
                 f"The resource '{invalid}' is not a valid resource indicator: it must be an absolute URI "
                 "with a scheme and host.",
             )
+        if refused := policies.resource_error(application, resources):
+            return self._error_redirect(credentials, application, "invalid_target", refused)
         if resources:
             credentials["resource"] = resources
         prompt = set(request.GET.get("prompt", "").split())
@@ -277,11 +280,32 @@ def _token_error(error: str, description: str) -> JsonResponse:
     return response
 
 
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")  # Django reads both into POST
+
+
+def token_request_problem(request) -> str | None:
+    """What oauthlib answers wrongly or lets through at the token endpoint: an invalid_request."""
+    if request.content_type not in FORM_MEDIA_TYPES:
+        # RFC 6749 §3.2; oauthlib would read no parameters and say unsupported_grant_type.
+        return "The token request must be a form: Content-Type application/x-www-form-urlencoded."
+    if not request.POST.get("grant_type"):
+        return "Missing grant_type parameter."
+    if request.POST.get("grant_type") == "authorization_code":
+        if "code" in request.POST and not request.POST["code"]:
+            return "Missing code parameter."  # an empty code is no code
+        verifier = request.POST.get("code_verifier")
+        if verifier:  # an empty one is a missing one (validator.get_code_challenge)
+            return policies.code_verifier_error(verifier)
+    return None
+
+
 @method_decorator(csrf_exempt, name="dispatch")
-class TokenView(DeviceTokenMixin, dot_views.TokenView):
+class TokenView(ClientChallengeMixin, DeviceTokenMixin, dot_views.TokenView):
     """POST /oauth/token. Code and refresh exchanges run in one transaction, so their row locks hold."""
 
     def post(self, request, *args, **kwargs):
+        if problem := token_request_problem(request):
+            return _token_error("invalid_request", problem)
         # RFC 6749 §3.2: parameters MUST NOT repeat (RFC 8707's `resource` is the one that may).
         repeated = sorted(k for k in request.POST if k != "resource" and len(request.POST.getlist(k)) > 1)
         if repeated:
@@ -307,4 +331,18 @@ class TokenView(DeviceTokenMixin, dot_views.TokenView):
 
 
 class UserInfoView(dot_views.UserInfoView):
-    pass
+    """OIDC Core §5.3. Personal data: no answer is cached, and no access token rides in the URI."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if "access_token" in request.GET:
+            # RFC 9700 §2.5, RFC 6750 §2.3: a token in the URI ends up in logs and Referer headers.
+            # django-oauth-toolkit 3.4.1 refuses it on protected resources, not on userinfo. A
+            # malformed request: 400 invalid_request with the Bearer challenge (RFC 6750 §3.1).
+            description = "Send the access token in the Authorization header, not in the URI."
+            response = JsonResponse({"error": "invalid_request", "error_description": description}, status=400)
+            response["WWW-Authenticate"] = f'Bearer error="invalid_request", error_description="{description}"'
+        else:
+            response = super().dispatch(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response

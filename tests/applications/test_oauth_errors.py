@@ -99,7 +99,7 @@ def basic(application, secret) -> str:
 @pytest.mark.parametrize(
     ("data", "error"),
     [
-        ({}, "unsupported_grant_type"),
+        ({}, "invalid_request"),  # no grant_type: a missing parameter, not an unknown grant
         ({"grant_type": "password", "username": "a", "password": "b"}, "unsupported_grant_type"),
         ({"grant_type": "implicit"}, "unsupported_grant_type"),
         ({"grant_type": "authorization_code"}, "invalid_request"),
@@ -108,7 +108,7 @@ def basic(application, secret) -> str:
         ({"grant_type": "authorization_code", "code": "a\x00b", "redirect_uri": CALLBACK}, "invalid_grant"),
         (
             {"grant_type": "authorization_code", "code": "nope", "redirect_uri": CALLBACK, "code_verifier": "v" * 500},
-            "invalid_grant",
+            "invalid_request",  # a code_verifier longer than RFC 7636 §4.1 allows is malformed
         ),
         ({"grant_type": "refresh_token"}, "invalid_request"),
         ({"grant_type": "refresh_token", "refresh_token": "\x00"}, "invalid_grant"),

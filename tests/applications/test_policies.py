@@ -310,3 +310,22 @@ def test_refresh_token_expiry_one_rule_for_validator_introspection_and_cleanup()
     )
     assert expired_by_rule == expired_by_filter
     assert len(expired_by_rule) == 4  # at and past the boundary, for each app
+
+
+@pytest.mark.django_db
+def test_resource_error_allows_only_registered_resources_whose_scopes_the_client_may_use():
+    from tests.applications.factories import ApiResourceFactory, ScopeFactory
+
+    events = ScopeFactory(name="events:read", resource=ApiResourceFactory(identifier="https://events.example.com"))
+    writes = ScopeFactory(name="writes:do", resource=ApiResourceFactory(identifier="https://writes.example.com"))
+    ScopeFactory(name="billing:read", resource=ApiResourceFactory(identifier="https://billing.example.com"))
+    role = RoleFactory(name="writer")
+    role.scopes.set([writes])
+    web, _ = make_application(type="web", allowed_scopes=[events])
+    m2m, _ = make_application(type="m2m", allowed_scopes=[events], m2m_roles=[role])
+
+    assert policies.resource_error(web, []) is None
+    assert policies.resource_error(web, ["https://events.example.com"]) is None
+    assert policies.resource_error(m2m, ["https://events.example.com", "https://writes.example.com"]) is None
+    for refused in ("https://writes.example.com", "https://billing.example.com", "https://unknown.example.com"):
+        assert refused in policies.resource_error(web, ["https://events.example.com", refused])

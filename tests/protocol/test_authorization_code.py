@@ -15,7 +15,7 @@ from oauth2_provider.models import get_grant_model
 
 from applications import policies
 from applications.models import Scope
-from tests.applications.factories import make_application
+from tests.applications.factories import ApiResourceFactory, ScopeFactory, make_application
 from tests.protocol.conftest import query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -440,6 +440,23 @@ def test_id_token_is_not_a_bearer_credential_at_userinfo(server, browser, user):
     assert response.status_code == 401
 
 
+REGISTERED_APIS = ("https://api.example.com", "https://b.example.com")
+
+
+def web_app_with_apis(**fields):
+    """A web app that may use the two REGISTERED_APIS (one scope of each among its allowed scopes)."""
+    api_scopes = [
+        ScopeFactory(name=f"api{n}:read", resource=ApiResourceFactory(identifier=identifier))
+        for n, identifier in enumerate(REGISTERED_APIS)
+    ]
+    return make_application(
+        type="web",
+        redirect_uris="https://rp.example.com/callback",
+        allowed_scopes=scopes(*OIDC) + api_scopes,
+        **fields,
+    )
+
+
 def _openid_authorization_url(server, application, secret, *resources: str) -> tuple[str, str]:
     """An `openid` authorization request (and its state), each of `resources` a `resource` parameter."""
     client = OAuth2Session(
@@ -491,7 +508,7 @@ def test_code_exchange_resources_are_inherited_or_narrowed(
     server, browser, user, authorized, requested, audience, trusted
 ):
     # RFC 8707: the token carries the resources authorized with the code, or the subset the token request names.
-    application, secret = web_app(trusted=trusted)
+    application, secret = web_app_with_apis(trusted=trusted)
     code = _code_with_resources(server, browser, user, application, secret, *authorized)
 
     response = _exchange(server, application, secret, code, *requested)
@@ -507,10 +524,12 @@ def test_code_exchange_resources_are_inherited_or_narrowed(
         (("https://api.example.com",), ("https://api.example.com", "https://other.example.com")),
         ((), ("not a uri",)),
         ((), ("https://api.example.com/#fragment",)),
+        ((), ("https://other.example.com",)),  # not a registered API resource
+        ((), ("https://api.example.com", "https://other.example.com")),
     ],
 )
 def test_code_exchange_refuses_resources_beyond_the_grant_or_malformed(server, browser, user, authorized, requested):
-    application, secret = web_app(trusted=True)
+    application, secret = web_app_with_apis(trusted=True)
     code = _code_with_resources(server, browser, user, application, secret, *authorized)
 
     response = _exchange(server, application, secret, code, *requested)
@@ -520,7 +539,7 @@ def test_code_exchange_refuses_resources_beyond_the_grant_or_malformed(server, b
 
 
 def test_a_malformed_resource_at_authorize_is_invalid_target_at_the_redirect_uri(server, browser, user):
-    application, secret = web_app(trusted=True)
+    application, secret = web_app_with_apis(trusted=True)
     url, state = _openid_authorization_url(server, application, secret, "https://api.example.com", "not-a-uri")
     browser.sign_in(user.email)
 
@@ -530,3 +549,27 @@ def test_a_malformed_resource_at_authorize_is_invalid_target_at_the_redirect_uri
     params = query_of(response)
     assert (params["error"], params["state"]) == ("invalid_target", state)
     assert "not-a-uri" in params["error_description"]
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["no-consent-page", "consent-page"])
+@pytest.mark.parametrize(
+    "resource",
+    ["https://attacker.example.com", "https://billing.example.com"],
+    ids=["unregistered", "registered-not-the-clients"],
+)
+def test_a_resource_the_client_may_not_use_at_authorize_is_invalid_target_at_the_redirect_uri(
+    server, browser, user, resource, trusted
+):
+    # RFC 8707 §2: refused before any code or consent page, like a malformed one.
+    application, secret = web_app_with_apis(trusted=trusted)
+    ScopeFactory(name="billing:read", resource=ApiResourceFactory(identifier="https://billing.example.com"))
+    url, state = _openid_authorization_url(server, application, secret, "https://api.example.com", resource)
+    browser.sign_in(user.email)
+
+    response = browser.get(url)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("https://rp.example.com/callback?")
+    params = query_of(response)
+    assert (params["error"], params["state"]) == ("invalid_target", state)
+    assert resource in params["error_description"]

@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from oauth2_provider.models import get_access_token_model
 
 from applications.models import Scope
-from tests.applications.factories import ScopeFactory, make_application
+from tests.applications.factories import ApiResourceFactory, ScopeFactory, make_application
 from tests.identity.factories import RoleFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,7 +62,7 @@ def test_client_credentials_wrong_secret_is_401_invalid_client_with_www_authenti
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert "WWW-Authenticate" in response.headers
+    assert response.headers["WWW-Authenticate"].startswith("Basic realm=")  # the scheme the client used
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -103,6 +104,77 @@ def test_client_credentials_grace_period_secret_still_works(server):
             timeout=10,
         )
         assert response.status_code == 200, response.text
+
+
+def _client_credentials(server, application, secret: str, **data) -> requests.Response:
+    return requests.post(
+        server.url("/oauth/token"),
+        data={"grant_type": "client_credentials", **data},
+        auth=(application.client_id, secret),
+        timeout=10,
+    )
+
+
+def _audience(server, application, secret: str, access_token: str):
+    response = requests.post(
+        server.url("/oauth/introspect"), auth=(application.client_id, secret), data={"token": access_token}, timeout=10
+    )
+    return response.json().get("aud")
+
+
+@pytest.mark.parametrize("resource", ["https://attacker.example.com", "https://api.example.com/"])
+def test_client_credentials_with_an_unregistered_resource_is_invalid_target(server, resource):
+    # RFC 8707 §2: the toolkit copied any `resource` into the token, so introspection said aud=<anything>.
+    application, secret, read, _ = m2m_app()
+    read.resource.identifier = "https://api.example.com"
+    read.resource.save()
+
+    response = _client_credentials(server, application, secret, resource=resource)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+    assert not get_access_token_model().objects.exists()
+
+
+@pytest.mark.parametrize("through", ["allowed_scopes", "m2m_roles"])
+def test_client_credentials_with_a_resource_whose_scopes_the_client_may_use_is_its_audience(server, through):
+    application, secret, read, write = m2m_app()
+    if through == "m2m_roles":  # events:write reaches the client only through its role
+        api = ApiResourceFactory(identifier="https://writes.example.com")
+        write.resource = api
+        write.save()
+    resource = read.resource.identifier if through == "allowed_scopes" else "https://writes.example.com"
+
+    response = _client_credentials(server, application, secret, resource=resource)
+
+    assert response.status_code == 200, response.text
+    assert _audience(server, application, secret, response.json()["access_token"]) == [resource]
+
+
+def test_client_credentials_with_a_registered_resource_the_client_may_not_use_is_invalid_target(server):
+    application, secret, _, _ = m2m_app()
+    other = ScopeFactory(name="billing:read")  # its own API resource, not among the client's scopes
+
+    response = _client_credentials(server, application, secret, resource=other.resource.identifier)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+
+
+def test_client_credentials_with_one_resource_not_given_among_several_is_invalid_target(server):
+    application, secret, read, _ = m2m_app()
+    response = requests.post(
+        server.url("/oauth/token"),
+        data=[
+            ("grant_type", "client_credentials"),
+            ("resource", read.resource.identifier),
+            ("resource", "https://attacker.example.com"),
+        ],
+        auth=(application.client_id, secret),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
 
 
 def test_client_credentials_query_budget(client, django_assert_max_num_queries):

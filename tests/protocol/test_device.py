@@ -466,3 +466,29 @@ def test_device_code_polled_in_parallel_after_approval_issues_exactly_one_token_
     assert statuses == [200] + [400] * 5, [response.text for response in responses]
     assert {r.json()["error"] for r in responses if r.status_code == 400} <= {"slow_down", "invalid_grant"}
     assert get_access_token_model().objects.filter(application=application).count() == 1
+
+
+def test_device_poll_with_a_resource_the_client_may_not_use_is_invalid_target_and_keeps_the_approval(
+    server, browser, user
+):
+    # RFC 8707 §2: refused before the approval is used up, so the device can poll again without it.
+    application = native_app()
+    started = start(server, application).json()
+    approve(browser, user, started["user_code"])
+
+    refused = requests.post(
+        server.url("/oauth/token"),
+        data={
+            "grant_type": DEVICE_GRANT,
+            "device_code": started["device_code"],
+            "client_id": application.client_id,
+            "resource": "https://attacker.example.com",
+        },
+        timeout=10,
+    )
+
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_target"
+    assert not get_access_token_model().objects.exists()
+    rewind_last_poll(started["device_code"], 60)
+    assert poll(server, application.client_id, started["device_code"]).status_code == 200

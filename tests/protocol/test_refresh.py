@@ -74,6 +74,28 @@ def test_refresh_replay_of_rotated_token_revokes_the_whole_family(server, browse
     assert server.userinfo_status(newest["access_token"]) == 401
 
 
+@pytest.mark.parametrize("rotation", [True, False])
+def test_refresh_with_a_resource_the_client_may_not_use_is_invalid_target(server, browser, user, rotation):
+    # RFC 8707 §2: a refresh token without resources must not become a token for any audience asked.
+    application, secret = web_app(refresh_token_rotation=rotation)
+    tokens = first_tokens(server, browser, user, application, secret)
+
+    response = requests.post(
+        server.url("/oauth/token"),
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "resource": "https://attacker.example.com",
+        },
+        auth=(application.client_id, secret),
+        timeout=10,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+    assert server.refresh(application, secret, tokens["refresh_token"]).status_code == 200  # nothing was used up
+
+
 def test_refresh_without_rotation_keeps_the_refresh_token(server, browser, user):
     application, secret = web_app(refresh_token_rotation=False)
     tokens = first_tokens(server, browser, user, application, secret)
