@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,9 +29,10 @@ from applications import policies
 from applications.models import Application, Scope
 from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
+from applications.oauth.authorization import Outcome, decide
 from applications.oauth.device import DeviceTokenMixin
 from applications.oauth.validator import GrantInUse, lock_presented_grant
-from consent.services import consent_grant, consent_new_scopes
+from consent.services import consent_grant
 from identity.auth_time import session_auth_time
 
 log = logging.getLogger(__name__)
@@ -119,10 +120,16 @@ MAX_NONCE_LENGTH = 255  # the Grant column
 CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.2
 
 
+MAX_AGE = re.compile(r"[0-9]{1,9}")
+
+
 def parameter_problem(params, credentials: dict) -> str | None:
     """What oauthlib lets through but Latchkey refuses at the authorization endpoint."""
     if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
         return f"state is longer than {MAX_STATE_LENGTH} characters."
+    max_age = params.get("max_age")
+    if max_age is not None and not MAX_AGE.fullmatch(max_age):
+        return "max_age must be whole seconds."
     if len(params.get("nonce") or "") > MAX_NONCE_LENGTH:
         return f"nonce is longer than {MAX_NONCE_LENGTH} characters."
     challenge = credentials.get("code_challenge")
@@ -132,6 +139,19 @@ def parameter_problem(params, credentials: dict) -> str | None:
         if not CODE_CHALLENGE.match(challenge):
             return "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636)."
     return None
+
+
+def sign_in_target(params: QueryDict) -> str:
+    """The same authorization request, to come back to after signing in; that sign-in satisfies prompt=login."""
+    pairs = []
+    for key, values in params.lists():
+        for value in values:
+            if key == "prompt":
+                value = " ".join(p for p in value.split() if p != "login")
+                if not value:
+                    continue
+            pairs.append((key, value))
+    return f"{reverse('oauth:authorize')}?{urlencode(pairs)}"
 
 
 class AuthorizeView(dot_views.AuthorizationView):
@@ -175,6 +195,10 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     # --- the flow --------------------------------------------------------------------------
     def get(self, request, *args, **kwargs):
+        return self.authorize(request, request.GET, **kwargs)
+
+    def authorize(self, request, params: QueryDict, **kwargs):
+        """Validate the request (oauthlib, then Latchkey's own checks), ask `decide`, answer with its Decision."""
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -182,13 +206,13 @@ class AuthorizeView(dot_views.AuthorizationView):
         application = Application.objects.select_related("branding").get(client_id=credentials["client_id"])
         request.latchkey_application = application  # the pages below are branded for it (branding.selectors)
 
-        if problem := parameter_problem(request.GET, credentials):
+        if problem := parameter_problem(params, credentials):
             if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
                 credentials = {**credentials, "state": None}  # never echo an oversized state
             return self._error_redirect(credentials, application, "invalid_request", problem)
         # RFC 8707 resource indicators, as django-oauth-toolkit 3.4.1's GET would take them (this GET
         # replaces it): each an absolute URI, kept as a list for the code.
-        resources = request.GET.getlist("resource")
+        resources = params.getlist("resource")
         if invalid := next((r for r in resources if not is_valid_resource_uri(r)), None):
             return self._error_redirect(
                 credentials,
@@ -199,55 +223,42 @@ class AuthorizeView(dot_views.AuthorizationView):
             )
         if resources:
             credentials["resource"] = resources
-        prompt = set(request.GET.get("prompt", "").split())
-        user = request.user
-        if not (user.is_authenticated and user.is_active):
-            if "none" in prompt:
-                return self._error_redirect(credentials, application, "login_required", "The user is not signed in.")
-            return redirect_to_login(request.get_full_path())
 
-        max_age = request.GET.get("max_age")
-        if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
-            return self._error_redirect(credentials, application, "invalid_request", "max_age must be whole seconds.")
-        auth_time = session_auth_time(request)
-        too_old = max_age is not None and (
-            auth_time is None or timezone.now().timestamp() - auth_time.timestamp() > int(max_age)
+        max_age = params.get("max_age")
+        decision = decide(
+            user=request.user,
+            session_auth_time=session_auth_time(request),
+            application=application,
+            scopes=scopes,
+            prompt=params.get("prompt", "").split(),
+            max_age=int(max_age) if max_age is not None else None,
+            hint_subject=None,
+            now=timezone.now(),
         )
-        if "login" in prompt or too_old:
-            if "none" in prompt:
-                return self._error_redirect(credentials, application, "login_required", "Sign-in is too old.")
-            remaining = [(k, v) for k, v in parse_qsl(urlsplit(request.get_full_path()).query) if k != "prompt"]
-            if "login" in prompt:
-                remaining.append(("prompt", " ".join(sorted(prompt - {"login"}))))
-                remaining = [(k, v) for k, v in remaining if not (k == "prompt" and not v)]
-            return redirect_to_login(f"{request.path}?{urlencode(remaining)}")
-
-        if not policies.access_allowed(user, application):
-            if "none" in prompt:
-                return self._error_redirect(
-                    credentials, application, "access_denied", "The user may not use this application."
-                )
-            return render(request, "oauth/no_access.html", {"application": application}, status=403)
-
-        new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)
-        if "consent" not in prompt and (application.trusted or not new_scopes):
-            try:
-                uri, headers, body, status = self.create_authorization_response(
-                    request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
-                )
-            except OAuthToolkitError as error:
-                return self.error_response(error, application)
-            return self.redirect(uri, application)
-        if "none" in prompt:
-            return self._error_redirect(credentials, application, "consent_required", "The user has not consented.")
-
+        match decision.outcome:
+            case Outcome.ISSUE:
+                try:
+                    uri, headers, body, status = self.create_authorization_response(
+                        request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+                    )
+                except OAuthToolkitError as error:
+                    return self.error_response(error, application)
+                return self.redirect(uri, application)
+            case Outcome.SIGN_IN:
+                return redirect_to_login(sign_in_target(params))
+            case Outcome.ERROR:
+                return self._error_redirect(credentials, application, decision.error, decision.description)
+            case Outcome.NO_ACCESS:
+                return render(request, "oauth/no_access.html", {"application": application}, status=403)
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
         # Not oauthlib's `request` from the credentials: templates read Django's request (user, path).
         kwargs.update({key: value for key, value in credentials.items() if key != "request"})
         kwargs["resource"] = " ".join(resources)  # the consent form's hidden field (django-oauth-toolkit's format)
         kwargs["application"] = application
         kwargs["scopes"] = scopes
-        kwargs["scope_items"] = [(scope, descriptions.get(scope, scope), scope in new_scopes) for scope in scopes]
+        kwargs["scope_items"] = [
+            (scope, descriptions.get(scope, scope), scope in decision.new_scopes) for scope in scopes
+        ]
         self.oauth2_data = kwargs
         kwargs["form"] = self.get_form(self.get_form_class())
         return self.render_to_response(self.get_context_data(**kwargs))
