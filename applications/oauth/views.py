@@ -31,6 +31,7 @@ from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
 from applications.oauth.authorization import Outcome, decide
 from applications.oauth.device import DeviceTokenMixin
+from applications.oauth.id_token_hint import id_token_hint_verify
 from applications.oauth.validator import GrantInUse, lock_presented_grant
 from consent.services import consent_grant
 from identity.auth_time import session_auth_time
@@ -224,6 +225,19 @@ class AuthorizeView(dot_views.AuthorizationView):
         if resources:
             credentials["resource"] = resources
 
+        hint_subject = None
+        if hint := params.get("id_token_hint"):
+            # OIDC Core §3.1.2.1: an ID token this server issued to this client, expired or not.
+            verified = id_token_hint_verify(hint=hint, request=request)
+            if verified is None or verified.audience != application.client_id:
+                return self._error_redirect(
+                    credentials,
+                    application,
+                    "invalid_request",
+                    "id_token_hint is not an ID token issued to this client.",
+                )
+            hint_subject = verified.subject
+
         max_age = params.get("max_age")
         decision = decide(
             user=request.user,
@@ -232,7 +246,7 @@ class AuthorizeView(dot_views.AuthorizationView):
             scopes=scopes,
             prompt=params.get("prompt", "").split(),
             max_age=int(max_age) if max_age is not None else None,
-            hint_subject=None,
+            hint_subject=hint_subject,
             now=timezone.now(),
         )
         match decision.outcome:
