@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -25,7 +25,6 @@ from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from applications import policies
 from applications.models import Application, Scope
 from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
@@ -142,6 +141,11 @@ def parameter_problem(params, credentials: dict) -> str | None:
     return None
 
 
+def request_params(request) -> QueryDict:
+    """An authorization request's parameters: the query of a GET, the form body of a POST."""
+    return request.POST if request.method == "POST" else request.GET
+
+
 def sign_in_target(params: QueryDict) -> str:
     """The same authorization request, to come back to after signing in; that sign-in satisfies prompt=login."""
     pairs = []
@@ -155,8 +159,9 @@ def sign_in_target(params: QueryDict) -> str:
     return f"{reverse('oauth:authorize')}?{urlencode(pairs)}"
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class AuthorizeView(dot_views.AuthorizationView):
-    """GET /oauth/authorize: validate, then sign-in, access control and consent, in that order.
+    """GET/POST /oauth/authorize: validate the request, then answer with the authorization decision.
 
     The request is validated before the login check, so an unknown client or a mismatched
     redirect URI shows an error page and never redirects (RFC 6749 §4.1.2.1).
@@ -174,7 +179,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         redirect, response = OAuthLibMixin.error_response(self, error, **kwargs)
         if redirect and application is None:
             # oauthlib only redirects once client_id and redirect_uri are valid for each other.
-            application = Application.objects.filter(client_id=self.request.GET.get("client_id", "")).first()
+            application = Application.objects.filter(
+                client_id=request_params(self.request).get("client_id", "")
+            ).first()
         if redirect:
             return self.redirect(_with_params(response["url"], {"iss": _issuer()}), application)
         oauth_error = response["error"]
@@ -249,6 +256,7 @@ class AuthorizeView(dot_views.AuthorizationView):
             hint_subject=hint_subject,
             now=timezone.now(),
         )
+        here = request.get_full_path() if request.method == "GET" else sign_in_target(params)
         match decision.outcome:
             case Outcome.ISSUE:
                 try:
@@ -263,7 +271,8 @@ class AuthorizeView(dot_views.AuthorizationView):
             case Outcome.ERROR:
                 return self._error_redirect(credentials, application, decision.error, decision.description)
             case Outcome.NO_ACCESS:
-                return render(request, "oauth/no_access.html", {"application": application}, status=403)
+                context = {"application": application, "authorization_request_path": here}
+                return render(request, "oauth/no_access.html", context, status=403)
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
         # Not oauthlib's `request` from the credentials: templates read Django's request (user, path).
         kwargs.update({key: value for key, value in credentials.items() if key != "request"})
@@ -273,27 +282,91 @@ class AuthorizeView(dot_views.AuthorizationView):
         kwargs["scope_items"] = [
             (scope, descriptions.get(scope, scope), scope in decision.new_scopes) for scope in scopes
         ]
+        kwargs["authorization_request_path"] = here  # "Not you?" signs out and comes back here
         self.oauth2_data = kwargs
         kwargs["form"] = self.get_form(self.get_form_class())
         return self.render_to_response(self.get_context_data(**kwargs))
 
     def post(self, request, *args, **kwargs):
+        """An authorization request by POST (OIDC Core §3.1.2.1): the same as GET, parameters from the body.
+
+        It never records consent or grants on the strength of an `allow` field: only the consent
+        form, at AuthorizeConsentView with its CSRF token, does.
+        """
+        return self.authorize(request, request.POST, **kwargs)
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        credentials = {**credentials, "auth_time": session_auth_time(request)}
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+@method_decorator(csrf_protect, name="dispatch")
+class AuthorizeConsentView(AuthorizeView):
+    """POST /oauth/authorize/consent: the consent page's Allow or Deny, the one place that records consent.
+
+    django-oauth-toolkit's form handling (AllowForm, form_valid) re-validates the request with
+    oauthlib from the form's hidden fields; the decision is asked again, so access is checked at
+    the moment of Allow.
+    """
+
+    http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.oauth2_data = {}
         if not (request.user.is_authenticated and request.user.is_active):
-            return redirect_to_login(reverse("oauth:authorize"))
-        return super().post(request, *args, **kwargs)
+            # Signed out meanwhile (another tab): sign in, then back to the authorization request.
+            return redirect_to_login(sign_in_target(_form_request_params(request.POST)))
+        return View.dispatch(self, request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return dot_views.AuthorizationView.post(self, request, *args, **kwargs)
+
+    def form_valid(self, form):
+        if not Application.objects.filter(client_id=form.cleaned_data["client_id"]).exists():
+            return self.form_invalid(form)  # django-oauth-toolkit 3.4.1 would raise DoesNotExist (a 500)
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        return render(
+            self.request,
+            "oauth/error.html",
+            {"error": "invalid_request", "description": "The consent form is malformed."},
+            status=400,
+        )
 
     def create_authorization_response(self, request, scopes, credentials, allow):
         application = None
         if allow:
             application = Application.objects.get(client_id=credentials["client_id"])
-            if not policies.access_allowed(request.user, application):
-                allow = False
-            credentials = {**credentials, "auth_time": session_auth_time(request)}
+            decision = decide(
+                user=request.user,
+                session_auth_time=session_auth_time(request),
+                application=application,
+                scopes=scopes.split(),
+                prompt={"consent"},  # the user is answering the consent question now
+                max_age=None,
+                hint_subject=None,
+                now=timezone.now(),
+            )
+            allow = decision.outcome is Outcome.CONSENT
         response = super().create_authorization_response(request, scopes, credentials, allow)
-        if allow and request.method == "POST":
-            # The user pressed Allow on the consent page: remember it (oauthlib accepted the request).
+        if allow:
+            # The user pressed Allow and oauthlib accepted the request: remember it.
             consent_grant(user=request.user, application=application, scopes=scopes.split())
         return response
+
+
+def _form_request_params(form: QueryDict) -> QueryDict:
+    """The authorization request a consent form carries (its `resource` field joins the RFC 8707 list)."""
+    params = QueryDict(mutable=True)
+    for key, value in form.items():
+        if key in ("allow", "deny", "csrfmiddlewaretoken") or not value:
+            continue
+        if key == "resource":
+            params.setlist(key, value.split())
+        else:
+            params[key] = value
+    return params
 
 
 def _token_error(error: str, description: str) -> JsonResponse:
