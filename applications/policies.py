@@ -474,6 +474,12 @@ def access_allowed(user, application: Application, *, user_role_names: set[str] 
     return required <= held
 
 
+def redirect_uri_required(scopes: Iterable[str]) -> bool:
+    """OpenID Connect requests must name their redirect_uri (OIDC Core §3.1.2.1); plain OAuth 2.0
+    ones may leave it out when the client registered exactly one (RFC 6749 §3.1.2.3)."""
+    return "openid" in scopes
+
+
 def redirect_uri_matches(application: Application, uri: str, registered: list[str]) -> bool:
     """Exact string match; only a native app's loopback IP URIs may differ in port (RFC 8252 §7.3)."""
     if uri in registered:

@@ -20,11 +20,13 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestFatalError
 
+from applications import policies
 from applications.models import Application, Scope
 from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
@@ -123,8 +125,15 @@ CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.2
 MAX_AGE = re.compile(r"[0-9]{1,9}")
 
 
+def request_problem(params, credentials: dict, scopes: list[str]) -> str | None:
+    """What oauthlib lets through but Latchkey answers with an error page (no redirect)."""
+    if policies.redirect_uri_required(scopes) and not params.get("redirect_uri"):
+        return "redirect_uri is required in an OpenID Connect request."
+    return None
+
+
 def parameter_problem(params, credentials: dict) -> str | None:
-    """What oauthlib lets through but Latchkey refuses at the authorization endpoint."""
+    """What oauthlib lets through but Latchkey refuses at the authorization endpoint (error at the redirect URI)."""
     if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
         return f"state is longer than {MAX_STATE_LENGTH} characters."
     max_age = params.get("max_age")
@@ -214,6 +223,10 @@ class AuthorizeView(dot_views.AuthorizationView):
         application = Application.objects.select_related("branding").get(client_id=credentials["client_id"])
         request.latchkey_application = application  # the pages below are branded for it (branding.selectors)
 
+        if problem := request_problem(params, credentials, scopes):
+            return self.error_response(
+                FatalClientError(error=InvalidRequestFatalError(description=problem)), application
+            )
         if problem := parameter_problem(params, credentials):
             if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
                 credentials = {**credentials, "state": None}  # never echo an oversized state
