@@ -129,13 +129,13 @@ def request_problem(params, credentials: dict, scopes: list[str]) -> str | None:
     """What oauthlib lets through but Latchkey answers with an error page (no redirect)."""
     if policies.redirect_uri_required(scopes) and not params.get("redirect_uri"):
         return "redirect_uri is required in an OpenID Connect request."
+    if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
+        return f"state is longer than {MAX_STATE_LENGTH} characters."
     return None
 
 
 def parameter_problem(params, credentials: dict) -> str | None:
     """What oauthlib lets through but Latchkey refuses at the authorization endpoint (error at the redirect URI)."""
-    if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
-        return f"state is longer than {MAX_STATE_LENGTH} characters."
     max_age = params.get("max_age")
     if max_age is not None and not MAX_AGE.fullmatch(max_age):
         return "max_age must be whole seconds."
@@ -224,12 +224,11 @@ class AuthorizeView(dot_views.AuthorizationView):
         request.latchkey_application = application  # the pages below are branded for it (branding.selectors)
 
         if problem := request_problem(params, credentials, scopes):
+            # No redirect: without the client's state an error redirect cannot be matched to its request.
             return self.error_response(
                 FatalClientError(error=InvalidRequestFatalError(description=problem)), application
             )
         if problem := parameter_problem(params, credentials):
-            if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
-                credentials = {**credentials, "state": None}  # never echo an oversized state
             return self._error_redirect(credentials, application, "invalid_request", problem)
         # RFC 8707 resource indicators, as django-oauth-toolkit 3.4.1's GET would take them (this GET
         # replaces it): each an absolute URI, kept as a list for the code.

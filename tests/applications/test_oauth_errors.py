@@ -84,12 +84,14 @@ def test_authorize_duplicated_parameter_is_an_error_page(signed_in, web):
     assert "Location" not in response
 
 
-def test_authorize_oversized_state_is_invalid_request_without_echoing_it(signed_in, web):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_authorize_oversized_state_is_an_error_page_never_a_redirect_without_it(signed_in, web, method):
     application, _ = web
-    response = signed_in.get("/oauth/authorize", authorize_params(application, state="s" * 5000))
-    assert response.status_code == 302
-    assert "error=invalid_request" in response["Location"]
-    assert "s" * 100 not in response["Location"]
+    response = getattr(signed_in, method)("/oauth/authorize", authorize_params(application, state="s" * 5000))
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert 'data-testid="oauth-error"' in response.content.decode()
+    assert "state" in response.content.decode()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
