@@ -2,8 +2,9 @@
 
 Where this differs from django-oauth-toolkit 3.4.1's RPInitiatedLogoutView, and why:
 
-- `post_logout_redirect_uri` must equal one of the application's registered URIs, string for
-  string (§3; PRODUCT.md "exact match"); the toolkit lets a loopback URI's port vary.
+- `post_logout_redirect_uri` is matched by the redirect-URI rule, policies.redirect_uri_matches:
+  string for string (§3), except that a native app's loopback IP URI may arrive with any port
+  (RFC 8252 §7.3), as its redirect URIs may; the toolkit lets any app's loopback port vary.
 - `id_token_hint` is checked by applications.oauth.id_token_hint, the authorization endpoint's
   verifier too: signature, issuer and audience, not its database row (§2 accepts expired hints).
 - Ending the session revokes the requesting application's tokens for that user only; the
@@ -41,6 +42,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import RPInitiatedLogoutView
 from oauthlib.common import add_params_to_uri
 
+from applications import policies
 from applications.models import Application
 from applications.oauth.id_token_hint import id_token_hint_verify
 from applications.services import user_tokens_revoke
@@ -152,8 +154,11 @@ class LogoutView(RPInitiatedLogoutView):
             return
         if application is None:
             raise InvalidOIDCClientError()
-        # Exact string match first: the toolkit's checks below parse the URI, which can raise on junk.
-        if post_logout_redirect_uri not in application.post_logout_redirect_uri_list:
+        # The redirect-URI rule first (exact, but a native app's loopback port may vary, RFC 8252 §7.3):
+        # the toolkit's checks below parse the URI, which can raise on junk.
+        if not policies.redirect_uri_matches(
+            application, post_logout_redirect_uri, application.post_logout_redirect_uri_list
+        ):
             raise InvalidOIDCRedirectURIError(
                 "This URI is not registered as a sign-out redirect URI of the application."
             )
