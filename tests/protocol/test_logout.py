@@ -660,3 +660,20 @@ def test_logout_web_app_loopback_uri_must_match_its_port_exactly(server, browser
         params={"client_id": application.client_id, "post_logout_redirect_uri": "http://127.0.0.1:9090/signed-out"},
     )
     assert_error_page(response)
+
+
+def test_logout_without_hint_but_with_client_id_and_registered_uri_asks_the_user(server, browser, user):
+    """RP-Initiated Logout §2: no id_token_hint, so the user decides (a confirmation page, never a 400)."""
+    application, secret = web_app()
+    sign_in_to(server, browser, user, application, secret)
+
+    for send in (browser.get, lambda url, params: browser.session.post(url, data=params, allow_redirects=False)):
+        page = send(
+            server.url("/oauth/logout"),
+            params={"client_id": application.client_id, "post_logout_redirect_uri": SIGNED_OUT, "state": "n1"},
+        )
+        assert page.status_code == 200
+        assert 'data-testid="logout-confirm"' in page.text
+
+    response = _submit(server, browser, page, allow="1")
+    assert response.headers["Location"] == f"{SIGNED_OUT}?state=n1"
