@@ -134,3 +134,39 @@ def test_consent_form_allow_records_consent_and_redirects_with_a_code(server, br
 def test_consent_form_get_is_not_allowed(server, browser, user):
     browser.sign_in(user.email)
     assert browser.get(server.url("/oauth/authorize/consent")).status_code == 405
+
+
+def test_consent_form_allow_after_the_role_was_removed_is_access_denied_and_records_nothing(server, browser, user):
+    from tests.identity.factories import RoleFactory
+
+    role = RoleFactory(name="streaming:subscriber")
+    user.roles.add(role)
+    application, secret = web_app(required_roles=[role])
+    browser.sign_in(user.email)
+    page = browser.get(server.url("/oauth/authorize"), params=request_params(application, secret))
+    assert 'data-testid="consent-approve"' in page.text
+    user.roles.remove(role)
+
+    response = browser.consent(page)
+
+    assert query_of(response)["error"] == "access_denied"
+    assert not Consent.objects.exists()
+
+
+def test_consent_form_posted_when_signed_out_goes_to_sign_in_and_back_to_the_request(client, user):
+    """The Django test client (no CSRF enforcement): a session that ended between the page and Allow."""
+    application, secret = web_app()
+    params = request_params(application, secret)
+    form = {**params, "scope": "openid profile", "resource": "https://a.example.com https://b.example.com"}
+
+    response = client.post("/oauth/authorize/consent", {**form, "allow": "Authorize"})
+
+    assert response.status_code == 302
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    assert urlsplit(response["Location"]).path == "/login"
+    kept = parse_qs(urlsplit(next_url).query)
+    assert urlsplit(next_url).path == "/oauth/authorize"
+    assert kept["client_id"] == [application.client_id] and kept["state"] == [params["state"]]
+    assert kept["resource"] == ["https://a.example.com", "https://b.example.com"]
+    assert "allow" not in kept
+    assert not Consent.objects.exists()
