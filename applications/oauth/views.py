@@ -125,9 +125,9 @@ CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.2
 MAX_AGE = re.compile(r"[0-9]{1,9}")
 
 
-def request_problem(params, credentials: dict, scopes: list[str]) -> str | None:
+def request_problem(params, credentials: dict) -> str | None:
     """What oauthlib lets through but Latchkey answers with an error page (no redirect)."""
-    if policies.redirect_uri_required(scopes) and not params.get("redirect_uri"):
+    if policies.redirect_uri_required((params.get("scope") or "").split()) and not params.get("redirect_uri"):
         return "redirect_uri is required in an OpenID Connect request."
     if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
         return f"state is longer than {MAX_STATE_LENGTH} characters."
@@ -223,8 +223,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         application = Application.objects.select_related("branding").get(client_id=credentials["client_id"])
         request.latchkey_application = application  # the pages below are branded for it (branding.selectors)
 
-        if problem := request_problem(params, credentials, scopes):
-            # No redirect: without the client's state an error redirect cannot be matched to its request.
+        if problem := request_problem(params, credentials):
+            # An error page, not a redirect: OIDC names no default redirect URI, and a client cannot
+            # match an error redirect to its request without the state it sent.
             return self.error_response(
                 FatalClientError(error=InvalidRequestFatalError(description=problem)), application
             )
