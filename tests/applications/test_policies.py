@@ -283,3 +283,11 @@ def test_grants_per_type(app_type, grant, allowed):
 def test_redirect_uri_matching_is_exact_except_native_loopback_port(app_type, registered, asked, allowed):
     application, _ = make_application(type=app_type, redirect_uris=registered)
     assert application.redirect_uri_allowed(asked) is allowed
+
+
+@pytest.mark.parametrize(
+    ("scopes", "required"),
+    [(["openid"], True), (["openid", "profile"], True), (["offline_access"], False), ([], False)],
+)
+def test_redirect_uri_required_for_openid_requests_only(scopes, required):
+    assert policies.redirect_uri_required(scopes) is required
