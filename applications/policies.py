@@ -183,12 +183,14 @@ def pkce_required(application: Application) -> bool:
     return rule.pkce_always or (rule.pkce_optional and application.pkce_required)
 
 
-CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
+# RFC 7636 §4.1 and §4.2: a code_verifier, and the code_challenge sent at authorize, are 43 to 128
+# unreserved characters.
+PKCE_VALUE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 
 
 def code_verifier_error(verifier: str) -> str | None:
     """A `code_verifier` outside RFC 7636 §4.1's syntax is a malformed request, whatever it hashes to."""
-    if CODE_VERIFIER.fullmatch(verifier):
+    if PKCE_VALUE.fullmatch(verifier):
         return None
     return "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)."
 
@@ -544,6 +546,12 @@ def resource_error(application: Application, resources: Iterable[str]) -> str | 
     if refused := next((resource for resource in wanted if resource not in given), None):
         return f"The resource '{refused}' is not an API resource this client may use."
     return None
+
+
+def redirect_uri_required(scopes: Iterable[str]) -> bool:
+    """OpenID Connect requests must name their redirect_uri (OIDC Core §3.1.2.1); plain OAuth 2.0
+    ones may leave it out when the client registered exactly one (RFC 6749 §3.1.2.3)."""
+    return "openid" in scopes
 
 
 def redirect_uri_matches(application: Application, uri: str, registered: list[str]) -> bool:

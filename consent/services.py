@@ -23,13 +23,20 @@ def consent_new_scopes(*, user, application: Application, scopes: Iterable[str])
     return [scope for scope in scopes if scope not in granted]
 
 
-def consent_required(*, user, application: Application, scopes: Iterable[str], prompt: set[str]) -> bool:
-    """Ask when prompt=consent, or when the app is not trusted and asks for anything not yet granted."""
+def consent_required(
+    *, user, application: Application, scopes: Iterable[str], prompt: set[str], new_scopes: list[str] | None = None
+) -> bool:
+    """Ask when prompt=consent, or when the app is not trusted and asks for anything not yet granted.
+
+    `new_scopes`: consent_new_scopes() of the same request, when the caller has it already (one query less).
+    """
     if "consent" in prompt:
         return True
     if application.trusted:
         return False
-    return bool(consent_new_scopes(user=user, application=application, scopes=scopes))
+    if new_scopes is None:
+        new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)
+    return bool(new_scopes)
 
 
 def consent_grant(*, user, application: Application, scopes: Iterable[str]) -> Consent:

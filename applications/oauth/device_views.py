@@ -1,6 +1,7 @@
 """RFC 8628 views: the device authorization endpoint and the signed-in user's /device pages.
 
-Thin: the rules live in applications.oauth.device and applications.policies.
+Thin: the rules live in applications.oauth.device and the authorization decision
+(applications.oauth.authorization).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import json
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views import View
 from oauth2_provider import views as dot_views
 
-from applications import policies
 from applications.models import Scope
 from applications.oauth import device
+from applications.oauth.authorization import Decision, Outcome, decide
 from applications.oauth.client_challenge import ClientChallengeMixin
 from identity.auth_time import session_auth_time
 
@@ -34,6 +36,20 @@ class DeviceAuthorizationView(ClientChallengeMixin, dot_views.DeviceAuthorizatio
         return response
 
 
+def _device_decision(request, application, scopes: list[str]) -> Decision:
+    """The authorization decision for the device's request; the user always confirms a typed code (§3.3)."""
+    return decide(
+        user=request.user,
+        session_auth_time=session_auth_time(request),
+        application=application,
+        scopes=scopes,
+        prompt={"consent"},
+        max_age=None,
+        hint_subject=None,
+        now=timezone.now(),
+    )
+
+
 def _code_page(request, *, user_code: str = "", problem: str | None = None, status: int = 200) -> HttpResponse:
     context = {"user_code": user_code[:32], "problem": problem}
     return render(request, "oauth/device_code.html", context, status=status)
@@ -50,15 +66,16 @@ class DeviceCodeView(LoginRequiredMixin, View):
         pending = device.device_grant_pending(user_code=typed)
         if pending.problem:
             return _code_page(request, user_code=typed, problem=pending.problem, status=400)
-        if not policies.access_allowed(request.user, pending.application):
-            return render(request, "oauth/no_access.html", {"application": pending.application}, status=403)
         scopes = pending.grant.scope.split()
+        decision = _device_decision(request, pending.application, scopes)
+        if decision.outcome is not Outcome.CONSENT:
+            return render(request, "oauth/no_access.html", {"application": pending.application}, status=403)
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
         context = {
             "application": pending.application,
             "user_code": pending.grant.user_code,
             "display_code": device.user_code_display(pending.grant.user_code),
-            "scope_items": [(scope, descriptions.get(scope, scope)) for scope in scopes],
+            "scope_items": [(scope, descriptions.get(scope, scope), scope in decision.new_scopes) for scope in scopes],
         }
         return render(request, "oauth/device_confirm.html", context)
 
@@ -77,10 +94,10 @@ class DeviceConfirmView(LoginRequiredMixin, View):
         pending = device.device_grant_pending(user_code=typed)
         if pending.problem:
             return _code_page(request, user_code=typed, problem=pending.problem, status=400)
-        application = pending.application
-        if not policies.access_allowed(request.user, application):
-            return render(request, "oauth/no_access.html", {"application": application}, status=403)
         approve = action == "approve"
+        application = pending.application
+        if _device_decision(request, application, pending.grant.scope.split()).outcome is not Outcome.CONSENT:
+            return render(request, "oauth/no_access.html", {"application": application}, status=403)
         decided = device.device_grant_decide(
             grant=pending.grant, acting_user=request.user, approve=approve, auth_time=session_auth_time(request)
         )

@@ -2,11 +2,11 @@
 
 Where this differs from django-oauth-toolkit 3.4.1's RPInitiatedLogoutView, and why:
 
-- `post_logout_redirect_uri` must equal one of the application's registered URIs, string for
-  string (§3; PRODUCT.md "exact match"); the toolkit lets a loopback URI's port vary.
-- `id_token_hint` is trusted for its signature (key found by `kid`, so a key retired by rotation
-  but still published verifies), issuer and audience, not for its database row: cleartokens
-  deletes the rows of expired ID tokens, and §2 asks the OP to accept expired ones as hints.
+- `post_logout_redirect_uri` is matched by the redirect-URI rule, policies.redirect_uri_matches:
+  string for string (§3), except that a native app's loopback IP URI may arrive with any port
+  (RFC 8252 §7.3), as its redirect URIs may; the toolkit lets any app's loopback port vary.
+- `id_token_hint` is checked by applications.oauth.id_token_hint, the authorization endpoint's
+  verifier too: signature, issuer and audience, not its database row (§2 accepts expired hints).
 - Ending the session revokes the requesting application's tokens for that user only; the
   toolkit revokes the user's tokens of every application.
 - An unknown `client_id`, a malformed hint or an unregistered URI gets a 400 page and no
@@ -17,7 +17,6 @@ Where this differs from django-oauth-toolkit 3.4.1's RPInitiatedLogoutView, and 
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -28,8 +27,6 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from jwcrypto import jwt
-from jwcrypto.common import JWException
 from oauth2_provider.exceptions import (
     ClientIdMissmatch,
     InvalidIDTokenError,
@@ -45,7 +42,9 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import RPInitiatedLogoutView
 from oauthlib.common import add_params_to_uri
 
+from applications import policies
 from applications.models import Application
+from applications.oauth.id_token_hint import id_token_hint_verify
 from applications.services import user_tokens_revoke
 
 log = logging.getLogger(__name__)
@@ -63,52 +62,8 @@ class IdTokenHint:
     user: User | None
 
 
-def id_token_hint_claims(*, hint: str, issuer: str) -> dict | None:
-    """The claims of an ID token this server signed as `issuer`; None for anything else.
-
-    Expired tokens pass while OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS is on (the default).
-    """
-    key = oauth2_settings.OAUTH2_VALIDATOR_CLASS()._get_key_for_token(hint)
-    if key is None:
-        return None
-    check_claims = {} if oauth2_settings.OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS else None
-    algorithm = key.get("alg")
-    try:
-        token = jwt.JWT(
-            jwt=hint,
-            key=key,
-            algs=[algorithm] if algorithm else None,
-            check_claims=check_claims,
-            expected_type="JWS",
-        )
-        claims = json.loads(token.claims)
-    except (JWException, ValueError, TypeError):
-        return None
-    if not isinstance(claims, dict) or claims.get("iss") != issuer:
-        return None
-    return claims
-
-
-def _audience(claims: dict) -> str | None:
-    """The client the ID token was issued to (OIDC Core §2: `aud`, or `azp` when there are several)."""
-    audience = claims.get("aud")
-    if isinstance(audience, list):
-        party = claims.get("azp")
-        if len(audience) == 1:
-            audience = audience[0]
-        elif isinstance(party, str) and party in audience:
-            audience = party
-        else:
-            return None
-    return audience if isinstance(audience, str) and audience else None
-
-
-def _subject(claims: dict, signed_in: User | AnonymousUser) -> User | None:
+def _subject(public_id: uuid.UUID, signed_in: User | AnonymousUser) -> User | None:
     """The user the ID token names (`sub` is the public UUID); the signed-in one is reused, not re-read."""
-    try:
-        public_id = uuid.UUID(str(claims.get("sub")))
-    except ValueError:
-        return None
     if signed_in.is_authenticated and signed_in.public_id == public_id:
         return signed_in
     return User.objects.filter(public_id=public_id).first()
@@ -163,18 +118,21 @@ class LogoutView(RPInitiatedLogoutView):
     def validate_logout_request_user(self, id_token_hint: str | None, client_id: str | None) -> IdTokenHint | None:
         if not id_token_hint:
             return None
-        validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
-        claims = id_token_hint_claims(hint=id_token_hint, issuer=validator.get_oidc_issuer_endpoint(self.request))
-        audience = _audience(claims) if claims is not None else None
-        if audience is None:
+        hint = id_token_hint_verify(
+            hint=id_token_hint,
+            request=self.request,
+            accept_expired=oauth2_settings.OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS,
+        )
+        if hint is None:
             raise InvalidIDTokenError()
+        audience = hint.audience
         # §2: when both are given, the client_id must be the one the ID token was issued to.
         if client_id and client_id != audience:
             raise ClientIdMissmatch()
         application = Application.objects.filter(client_id=audience, is_active=True).first()
         if application is None:
             raise InvalidOIDCClientError()
-        return IdTokenHint(application=application, user=_subject(claims, self.request.user))
+        return IdTokenHint(application=application, user=_subject(hint.subject, self.request.user))
 
     def get_request_application(self, id_token: IdTokenHint | None, client_id: str | None) -> Application | None:
         # django-oauth-toolkit 3.4.1 raises DoesNotExist (a 500) for an unknown client_id.
@@ -196,8 +154,11 @@ class LogoutView(RPInitiatedLogoutView):
             return
         if application is None:
             raise InvalidOIDCClientError()
-        # Exact string match first: the toolkit's checks below parse the URI, which can raise on junk.
-        if post_logout_redirect_uri not in application.post_logout_redirect_uri_list:
+        # The redirect-URI rule first (exact, but a native app's loopback port may vary, RFC 8252 §7.3):
+        # the toolkit's checks below parse the URI, which can raise on junk.
+        if not policies.redirect_uri_matches(
+            application, post_logout_redirect_uri, application.post_logout_redirect_uri_list
+        ):
             raise InvalidOIDCRedirectURIError(
                 "This URI is not registered as a sign-out redirect URI of the application."
             )

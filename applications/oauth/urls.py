@@ -11,6 +11,7 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", views.DiscoveryView.as_view(), name="as-metadata"),
     path(".well-known/jwks.json", views.JwksView.as_view(), name="jwks"),
     path("oauth/authorize", views.AuthorizeView.as_view(), name="authorize"),
+    path("oauth/authorize/consent", views.AuthorizeConsentView.as_view(), name="authorize-consent"),
     path("oauth/token", views.TokenView.as_view(), name="token"),
     path("oauth/revoke", introspection.RevokeView.as_view(), name="revoke"),
     path("oauth/introspect", introspection.IntrospectView.as_view(), name="introspect"),

@@ -11,28 +11,31 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidRequestFatalError
 
 from applications import policies
 from applications.models import Application, Scope
 from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
+from applications.oauth.authorization import Outcome, decide
 from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.device import DeviceTokenMixin
+from applications.oauth.id_token_hint import id_token_hint_verify
 from applications.oauth.validator import GrantInUse, lock_presented_grant
-from consent.services import consent_grant, consent_new_scopes
+from consent.services import consent_grant
 from identity.auth_time import session_auth_time
 
 log = logging.getLogger(__name__)
@@ -117,26 +120,57 @@ def _with_params(uri: str, params: dict[str, str]) -> str:
 
 MAX_STATE_LENGTH = 1024
 MAX_NONCE_LENGTH = 255  # the Grant column
-CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.2
+
+
+MAX_AGE = re.compile(r"[0-9]{1,9}")
+
+
+def request_problem(params, credentials: dict) -> str | None:
+    """What oauthlib lets through but Latchkey answers with an error page (no redirect)."""
+    if policies.redirect_uri_required((params.get("scope") or "").split()) and not params.get("redirect_uri"):
+        return "redirect_uri is required in an OpenID Connect request."
+    if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
+        return f"state is longer than {MAX_STATE_LENGTH} characters."
+    return None
 
 
 def parameter_problem(params, credentials: dict) -> str | None:
-    """What oauthlib lets through but Latchkey refuses at the authorization endpoint."""
-    if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
-        return f"state is longer than {MAX_STATE_LENGTH} characters."
+    """What oauthlib lets through but Latchkey refuses at the authorization endpoint (error at the redirect URI)."""
+    max_age = params.get("max_age")
+    if max_age is not None and not MAX_AGE.fullmatch(max_age):
+        return "max_age must be whole seconds."
     if len(params.get("nonce") or "") > MAX_NONCE_LENGTH:
         return f"nonce is longer than {MAX_NONCE_LENGTH} characters."
     challenge = credentials.get("code_challenge")
     if challenge:
         if credentials.get("code_challenge_method") != "S256":
             return "code_challenge_method must be S256."
-        if not CODE_CHALLENGE.match(challenge):
+        if not policies.PKCE_VALUE.fullmatch(challenge):
             return "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636)."
     return None
 
 
+def request_params(request) -> QueryDict:
+    """An authorization request's parameters: the query of a GET, the form body of a POST."""
+    return request.POST if request.method == "POST" else request.GET
+
+
+def sign_in_target(params: QueryDict) -> str:
+    """The same authorization request, to come back to after signing in; that sign-in satisfies prompt=login."""
+    pairs = []
+    for key, values in params.lists():
+        for value in values:
+            if key == "prompt":
+                value = " ".join(p for p in value.split() if p != "login")
+                if not value:
+                    continue
+            pairs.append((key, value))
+    return f"{reverse('oauth:authorize')}?{urlencode(pairs)}"
+
+
+@method_decorator(csrf_exempt, name="dispatch")
 class AuthorizeView(dot_views.AuthorizationView):
-    """GET /oauth/authorize: validate, then sign-in, access control and consent, in that order.
+    """GET/POST /oauth/authorize: validate the request, then answer with the authorization decision.
 
     The request is validated before the login check, so an unknown client or a mismatched
     redirect URI shows an error page and never redirects (RFC 6749 §4.1.2.1).
@@ -154,7 +188,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         redirect, response = OAuthLibMixin.error_response(self, error, **kwargs)
         if redirect and application is None:
             # oauthlib only redirects once client_id and redirect_uri are valid for each other.
-            application = Application.objects.filter(client_id=self.request.GET.get("client_id", "")).first()
+            application = Application.objects.filter(
+                client_id=request_params(self.request).get("client_id", "")
+            ).first()
         if redirect:
             return self.redirect(_with_params(response["url"], {"iss": _issuer()}), application)
         oauth_error = response["error"]
@@ -176,6 +212,10 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     # --- the flow --------------------------------------------------------------------------
     def get(self, request, *args, **kwargs):
+        return self.authorize(request, request.GET, **kwargs)
+
+    def authorize(self, request, params: QueryDict, **kwargs):
+        """Validate the request (oauthlib, then Latchkey's own checks), ask `decide`, answer with its Decision."""
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -183,13 +223,17 @@ class AuthorizeView(dot_views.AuthorizationView):
         application = Application.objects.select_related("branding").get(client_id=credentials["client_id"])
         request.latchkey_application = application  # the pages below are branded for it (branding.selectors)
 
-        if problem := parameter_problem(request.GET, credentials):
-            if len(credentials.get("state") or "") > MAX_STATE_LENGTH:
-                credentials = {**credentials, "state": None}  # never echo an oversized state
+        if problem := request_problem(params, credentials):
+            # An error page, not a redirect: OIDC names no default redirect URI, and a client cannot
+            # match an error redirect to its request without the state it sent.
+            return self.error_response(
+                FatalClientError(error=InvalidRequestFatalError(description=problem)), application
+            )
+        if problem := parameter_problem(params, credentials):
             return self._error_redirect(credentials, application, "invalid_request", problem)
         # RFC 8707 resource indicators, as django-oauth-toolkit 3.4.1's GET would take them (this GET
         # replaces it): each an absolute URI, kept as a list for the code.
-        resources = request.GET.getlist("resource")
+        resources = params.getlist("resource")
         if invalid := next((r for r in resources if not is_valid_resource_uri(r)), None):
             return self._error_redirect(
                 credentials,
@@ -202,76 +246,150 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self._error_redirect(credentials, application, "invalid_target", refused)
         if resources:
             credentials["resource"] = resources
-        prompt = set(request.GET.get("prompt", "").split())
-        user = request.user
-        if not (user.is_authenticated and user.is_active):
-            if "none" in prompt:
-                return self._error_redirect(credentials, application, "login_required", "The user is not signed in.")
-            return redirect_to_login(request.get_full_path())
 
-        max_age = request.GET.get("max_age")
-        if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
-            return self._error_redirect(credentials, application, "invalid_request", "max_age must be whole seconds.")
-        auth_time = session_auth_time(request)
-        too_old = max_age is not None and (
-            auth_time is None or timezone.now().timestamp() - auth_time.timestamp() > int(max_age)
-        )
-        if "login" in prompt or too_old:
-            if "none" in prompt:
-                return self._error_redirect(credentials, application, "login_required", "Sign-in is too old.")
-            remaining = [(k, v) for k, v in parse_qsl(urlsplit(request.get_full_path()).query) if k != "prompt"]
-            if "login" in prompt:
-                remaining.append(("prompt", " ".join(sorted(prompt - {"login"}))))
-                remaining = [(k, v) for k, v in remaining if not (k == "prompt" and not v)]
-            return redirect_to_login(f"{request.path}?{urlencode(remaining)}")
-
-        if not policies.access_allowed(user, application):
-            if "none" in prompt:
+        hint_subject = None
+        if hint := params.get("id_token_hint"):
+            # OIDC Core §3.1.2.1: an ID token this server issued to this client, expired or not.
+            verified = id_token_hint_verify(hint=hint, request=request)
+            if verified is None or verified.audience != application.client_id:
                 return self._error_redirect(
-                    credentials, application, "access_denied", "The user may not use this application."
+                    credentials,
+                    application,
+                    "invalid_request",
+                    "id_token_hint is not an ID token issued to this client.",
                 )
-            return render(request, "oauth/no_access.html", {"application": application}, status=403)
+            hint_subject = verified.subject
 
-        new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)
-        if "consent" not in prompt and (application.trusted or not new_scopes):
-            try:
-                uri, headers, body, status = self.create_authorization_response(
-                    request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
-                )
-            except OAuthToolkitError as error:
-                return self.error_response(error, application)
-            return self.redirect(uri, application)
-        if "none" in prompt:
-            return self._error_redirect(credentials, application, "consent_required", "The user has not consented.")
-
+        max_age = params.get("max_age")
+        decision = decide(
+            user=request.user,
+            session_auth_time=session_auth_time(request),
+            application=application,
+            scopes=scopes,
+            prompt=params.get("prompt", "").split(),
+            max_age=int(max_age) if max_age is not None else None,
+            hint_subject=hint_subject,
+            now=timezone.now(),
+        )
+        here = request.get_full_path() if request.method == "GET" else sign_in_target(params)
+        match decision.outcome:
+            case Outcome.ISSUE:
+                try:
+                    uri, headers, body, status = self.create_authorization_response(
+                        request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+                    )
+                except OAuthToolkitError as error:
+                    return self.error_response(error, application)
+                return self.redirect(uri, application)
+            case Outcome.SIGN_IN:
+                return redirect_to_login(sign_in_target(params))
+            case Outcome.ERROR:
+                return self._error_redirect(credentials, application, decision.error, decision.description)
+            case Outcome.NO_ACCESS:
+                context = {"application": application, "authorization_request_path": here}
+                return render(request, "oauth/no_access.html", context, status=403)
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
         # Not oauthlib's `request` from the credentials: templates read Django's request (user, path).
         kwargs.update({key: value for key, value in credentials.items() if key != "request"})
         kwargs["resource"] = " ".join(resources)  # the consent form's hidden field (django-oauth-toolkit's format)
         kwargs["application"] = application
         kwargs["scopes"] = scopes
-        kwargs["scope_items"] = [(scope, descriptions.get(scope, scope), scope in new_scopes) for scope in scopes]
+        kwargs["scope_items"] = [
+            (scope, descriptions.get(scope, scope), scope in decision.new_scopes) for scope in scopes
+        ]
+        kwargs["authorization_request_path"] = here  # "Not you?" signs out and comes back here
         self.oauth2_data = kwargs
         kwargs["form"] = self.get_form(self.get_form_class())
         return self.render_to_response(self.get_context_data(**kwargs))
 
     def post(self, request, *args, **kwargs):
-        if not (request.user.is_authenticated and request.user.is_active):
-            return redirect_to_login(reverse("oauth:authorize"))
-        return super().post(request, *args, **kwargs)
+        """An authorization request by POST (OIDC Core §3.1.2.1): the same as GET, parameters from the body.
+
+        It never records consent or grants on the strength of an `allow` field: only the consent
+        form, at AuthorizeConsentView with its CSRF token, does.
+        """
+        return self.authorize(request, request.POST, **kwargs)
 
     def create_authorization_response(self, request, scopes, credentials, allow):
-        application = None
+        credentials = {**credentials, "auth_time": session_auth_time(request)}
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+@method_decorator(csrf_protect, name="dispatch")
+class AuthorizeConsentView(AuthorizeView):
+    """POST /oauth/authorize/consent: the consent page's Allow or Deny, the one place that records consent.
+
+    django-oauth-toolkit's form handling (AllowForm, form_valid) re-validates the request with
+    oauthlib from the form's hidden fields; the decision is asked again, so access is checked at
+    the moment of Allow.
+    """
+
+    http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.oauth2_data = {}
+        if not (request.user.is_authenticated and request.user.is_active):
+            # Signed out meanwhile (another tab): sign in, then back to the authorization request.
+            return redirect_to_login(sign_in_target(_form_request_params(request.POST)))
+        return View.dispatch(self, request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return dot_views.AuthorizationView.post(self, request, *args, **kwargs)
+
+    def form_valid(self, form):
+        if not Application.objects.filter(client_id=form.cleaned_data["client_id"]).exists():
+            return self.form_invalid(form)  # django-oauth-toolkit 3.4.1 would raise DoesNotExist (a 500)
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        return render(
+            self.request,
+            "oauth/error.html",
+            {"error": "invalid_request", "description": "The consent form is malformed."},
+            status=400,
+        )
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        application = Application.objects.get(client_id=credentials["client_id"])
+        # The form's hidden fields are the client's input once more: its redirect URI is checked
+        # before any answer goes there, and its resources by the same rule as at GET (RFC 8707).
+        if not application.redirect_uri_allowed(credentials.get("redirect_uri") or ""):
+            raise OAuthToolkitError(error=InvalidRequestFatalError(description="Mismatching redirect URI."))
+        if refused := policies.resource_error(application, credentials.get("resource") or []):
+            raise OAuthToolkitError(
+                error=CustomOAuth2Error(error="invalid_target", description=refused, state=credentials.get("state")),
+                redirect_uri=credentials["redirect_uri"],
+            )
         if allow:
-            application = Application.objects.get(client_id=credentials["client_id"])
-            if not policies.access_allowed(request.user, application):
-                allow = False
-            credentials = {**credentials, "auth_time": session_auth_time(request)}
+            decision = decide(
+                user=request.user,
+                session_auth_time=session_auth_time(request),
+                application=application,
+                scopes=scopes.split(),
+                prompt={"consent"},  # the user is answering the consent question now
+                max_age=None,
+                hint_subject=None,
+                now=timezone.now(),
+            )
+            allow = decision.outcome is Outcome.CONSENT
         response = super().create_authorization_response(request, scopes, credentials, allow)
-        if allow and request.method == "POST":
-            # The user pressed Allow on the consent page: remember it (oauthlib accepted the request).
+        if allow:
+            # The user pressed Allow and oauthlib accepted the request: remember it.
             consent_grant(user=request.user, application=application, scopes=scopes.split())
         return response
+
+
+def _form_request_params(form: QueryDict) -> QueryDict:
+    """The authorization request a consent form carries (its `resource` field joins the RFC 8707 list)."""
+    params = QueryDict(mutable=True)
+    for key, value in form.items():
+        if key in ("allow", "deny", "csrfmiddlewaretoken") or not value:
+            continue
+        if key == "resource":
+            params.setlist(key, value.split())
+        else:
+            params[key] = value
+    return params
 
 
 def _token_error(error: str, description: str) -> JsonResponse:

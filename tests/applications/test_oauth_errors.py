@@ -84,12 +84,35 @@ def test_authorize_duplicated_parameter_is_an_error_page(signed_in, web):
     assert "Location" not in response
 
 
-def test_authorize_oversized_state_is_invalid_request_without_echoing_it(signed_in, web):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_authorize_oversized_state_is_an_error_page_never_a_redirect_without_it(signed_in, web, method):
     application, _ = web
-    response = signed_in.get("/oauth/authorize", authorize_params(application, state="s" * 5000))
+    response = getattr(signed_in, method)("/oauth/authorize", authorize_params(application, state="s" * 5000))
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert 'data-testid="oauth-error"' in response.content.decode()
+    assert "state" in response.content.decode()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("scope", ["openid", "openid offline_access"])
+def test_openid_request_without_redirect_uri_is_an_error_page_even_with_one_registered(signed_in, web, method, scope):
+    application, _ = web
+    params = {k: v for k, v in authorize_params(application, scope=scope).items() if k != "redirect_uri"}
+    response = getattr(signed_in, method)("/oauth/authorize", params)
+    assert response.status_code == 400
+    assert "Location" not in response
+    page = response.content.decode()
+    assert 'data-testid="oauth-error"' in page
+    assert "invalid_request" in page and "redirect_uri" in page
+
+
+def test_plain_oauth_request_without_redirect_uri_uses_the_one_registered(signed_in, web):
+    application, _ = web
+    params = {k: v for k, v in authorize_params(application, scope="offline_access").items() if k != "redirect_uri"}
+    response = signed_in.get("/oauth/authorize", params)
     assert response.status_code == 302
-    assert "error=invalid_request" in response["Location"]
-    assert "s" * 100 not in response["Location"]
+    assert response["Location"].startswith(f"{CALLBACK}?code=")
 
 
 def basic(application, secret) -> str:

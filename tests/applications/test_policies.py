@@ -329,3 +329,11 @@ def test_resource_error_allows_only_registered_resources_whose_scopes_the_client
     assert policies.resource_error(m2m, ["https://events.example.com", "https://writes.example.com"]) is None
     for refused in ("https://writes.example.com", "https://billing.example.com", "https://unknown.example.com"):
         assert refused in policies.resource_error(web, ["https://events.example.com", refused])
+
+
+@pytest.mark.parametrize(
+    ("scopes", "required"),
+    [(["openid"], True), (["openid", "profile"], True), (["offline_access"], False), ([], False)],
+)
+def test_redirect_uri_required_for_openid_requests_only(scopes, required):
+    assert policies.redirect_uri_required(scopes) is required

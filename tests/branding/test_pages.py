@@ -315,7 +315,7 @@ def test_consent_allow_redirects_to_the_app_with_a_code(signed_in):
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
     fields = {k: v.replace("&amp;", "&") for k, v in fields.items() if k != "next"}
 
-    response = signed_in.post("/oauth/authorize", {**fields, "allow": "Authorize"})
+    response = signed_in.post("/oauth/authorize/consent", {**fields, "allow": "Authorize"})
 
     assert response.status_code == 302
     assert response["Location"].startswith(f"{CALLBACK}?code=")

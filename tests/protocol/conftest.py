@@ -106,8 +106,10 @@ class Browser:
         fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
         fields = {k: v.replace("&amp;", "&").replace("&quot;", '"').replace("&#x27;", "'") for k, v in fields.items()}
         fields[decision] = "1"
+        forms = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', page.text, re.S)
+        action = next(url for url, body in forms if 'data-testid="consent-approve"' in body)
         return self.session.post(
-            self.server.url("/oauth/authorize"),
+            self.server.url(action),
             data=fields,
             headers={"Referer": page.url},
             allow_redirects=False,

@@ -609,3 +609,71 @@ def query_of_location(location: str) -> dict:
     from urllib.parse import parse_qs, urlsplit
 
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+# --- post-logout URIs follow the redirect-URI rule (policies.redirect_uri_matches) -------------
+
+
+def native_app(post_logout_uri: str):
+    return make_application(
+        type="native",
+        redirect_uris="http://127.0.0.1/callback",
+        post_logout_redirect_uris=post_logout_uri,
+        allowed_scopes=list(Scope.objects.filter(name__in=["openid"])),
+    )[0]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]"])
+def test_logout_native_loopback_uri_may_arrive_with_any_port(server, browser, user, host):
+    application = native_app(f"http://{host}/signed-out")
+    browser.sign_in(user.email)
+    uri = f"http://{host}:53682/signed-out"
+
+    page = browser.get(
+        server.url("/oauth/logout"),
+        params={"client_id": application.client_id, "post_logout_redirect_uri": uri, "state": "p1"},
+    )
+    assert page.status_code == 200
+    assert 'data-testid="logout-confirm"' in page.text
+    response = _submit(server, browser, page, allow="1")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{uri}?state=p1"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://127.0.0.1:53682/elsewhere", "http://localhost:53682/signed-out", "http://127.0.0.1:53682/signed-out?x=1"],
+)
+def test_logout_native_loopback_uri_differing_in_more_than_the_port_is_refused(server, browser, uri):
+    application = native_app("http://127.0.0.1/signed-out")
+    response = browser.get(
+        server.url("/oauth/logout"), params={"client_id": application.client_id, "post_logout_redirect_uri": uri}
+    )
+    assert_error_page(response)
+
+
+def test_logout_web_app_loopback_uri_must_match_its_port_exactly(server, browser):
+    application, _ = web_app(post_logout_redirect_uris="http://127.0.0.1:8080/signed-out")
+    response = browser.get(
+        server.url("/oauth/logout"),
+        params={"client_id": application.client_id, "post_logout_redirect_uri": "http://127.0.0.1:9090/signed-out"},
+    )
+    assert_error_page(response)
+
+
+def test_logout_without_hint_but_with_client_id_and_registered_uri_asks_the_user(server, browser, user):
+    """RP-Initiated Logout §2: no id_token_hint, so the user decides (a confirmation page, never a 400)."""
+    application, secret = web_app()
+    sign_in_to(server, browser, user, application, secret)
+
+    for send in (browser.get, lambda url, params: browser.session.post(url, data=params, allow_redirects=False)):
+        page = send(
+            server.url("/oauth/logout"),
+            params={"client_id": application.client_id, "post_logout_redirect_uri": SIGNED_OUT, "state": "n1"},
+        )
+        assert page.status_code == 200
+        assert 'data-testid="logout-confirm"' in page.text
+
+    response = _submit(server, browser, page, allow="1")
+    assert response.headers["Location"] == f"{SIGNED_OUT}?state=n1"

@@ -1,0 +1,81 @@
+"""The authorization decision: what a valid authorization request gets for the user in front of it.
+
+One function for every path that lets a client act for a user: GET and POST /oauth/authorize
+(single sign-on and `prompt=none` included) and the /device pages. Views parse and validate the
+request, call `decide`, and translate its Decision into a response; the rules themselves live in
+applications.policies (access) and consent.services (consent coverage).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from applications import policies
+from applications.models import Application
+from consent.services import consent_new_scopes, consent_required
+
+
+class Outcome(enum.Enum):
+    ISSUE = "issue"  # answer the client now (a code; the device approved)
+    SIGN_IN = "sign_in"  # to the sign-in page, then back to the same request without `login` in prompt
+    ERROR = "error"  # an OAuth error at the redirect URI: prompt=none must not show a page
+    NO_ACCESS = "no_access"  # the no-access page: the user may not use this application
+    CONSENT = "consent"  # ask the user, the scopes not yet granted marked as new
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    error: str = ""
+    description: str = ""
+    new_scopes: tuple[str, ...] = ()
+
+
+ISSUE = Decision(Outcome.ISSUE)
+SIGN_IN = Decision(Outcome.SIGN_IN)
+NO_ACCESS = Decision(Outcome.NO_ACCESS)
+
+
+def decide(
+    *,
+    user,
+    session_auth_time: datetime | None,
+    application: Application,
+    scopes: Sequence[str],
+    prompt: Iterable[str],
+    max_age: int | None,
+    hint_subject: uuid.UUID | None,
+    now: datetime,
+) -> Decision:
+    """Signed in, as the hinted user, recently enough, allowed, consented: the first that fails decides.
+
+    `hint_subject` is the `sub` of a verified id_token_hint (None without one); `prompt=none`
+    turns every question for the user into an error (OIDC Core §3.1.2.6).
+    """
+    prompt = set(prompt)
+    silent = "none" in prompt
+    if not (user is not None and user.is_authenticated and user.is_active):
+        return _ask_or_fail(silent, SIGN_IN, "login_required", "The user is not signed in.")
+    if hint_subject is not None and hint_subject != user.public_id:
+        return _ask_or_fail(silent, SIGN_IN, "login_required", "The signed-in user is not the one id_token_hint names.")
+    too_old = max_age is not None and (
+        session_auth_time is None or now.timestamp() - session_auth_time.timestamp() > max_age
+    )
+    if "login" in prompt or too_old:
+        return _ask_or_fail(silent, SIGN_IN, "login_required", "Sign-in is too old.")
+    if not policies.access_allowed(user, application):
+        return _ask_or_fail(silent, NO_ACCESS, "access_denied", "The user may not use this application.")
+    new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)
+    if consent_required(user=user, application=application, scopes=scopes, prompt=prompt, new_scopes=new_scopes):
+        if silent:
+            return Decision(Outcome.ERROR, "consent_required", "The user has not consented.")
+        return Decision(Outcome.CONSENT, new_scopes=tuple(new_scopes))
+    return ISSUE
+
+
+def _ask_or_fail(silent: bool, ask: Decision, error: str, description: str) -> Decision:
+    return Decision(Outcome.ERROR, error, description) if silent else ask
