@@ -288,10 +288,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             log.warning("authorization code replayed; revoking its tokens (client %s)", client.client_id)
             self._revoke_tokens_of(grant)
             return False
-        if not policies.access_allowed(grant.user, client):
-            return False  # the user lost access (a role, or deactivated) after the code was issued
-        if grant.is_expired() or not grant.user.is_active:
-            return False
+        if grant.is_expired() or not policies.access_allowed(grant.user, client):
+            return False  # or the user lost access (a role, or deactivated) after the code was issued
         if not grant.code_challenge and request.code_verifier:
             return False  # a verifier for a code issued without a challenge: PKCE downgrade
         request.scopes = grant.scope.split()

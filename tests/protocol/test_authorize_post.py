@@ -31,6 +31,19 @@ def request_params(application, secret, **extra) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
+def post_tampered_consent_form(server, browser, page, **changes: str):
+    """Submit the consent form found on `page`, its hidden fields changed as a user could."""
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
+    return browser.session.post(
+        server.url("/oauth/authorize/consent"),
+        data={**fields, **changes},
+        headers={"Referer": page.url},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+
 def post_authorize(server, browser, data: dict):
     return browser.session.post(server.url("/oauth/authorize"), data=data, allow_redirects=False, timeout=10)
 
@@ -177,16 +190,8 @@ def test_consent_form_with_a_forged_resource_is_invalid_target_and_records_nothi
     application, secret = web_app()
     browser.sign_in(user.email)
     page = browser.get(server.url("/oauth/authorize"), params=request_params(application, secret))
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
 
-    response = browser.session.post(
-        server.url("/oauth/authorize/consent"),
-        data={**fields, "resource": "https://unregistered.example.com", "allow": "1"},
-        headers={"Referer": page.url},
-        allow_redirects=False,
-        timeout=10,
-    )
+    response = post_tampered_consent_form(server, browser, page, resource="https://unregistered.example.com", allow="1")
 
     assert response.headers["Location"].startswith(f"{CALLBACK}?")
     assert query_of(response)["error"] == "invalid_target"
@@ -199,15 +204,9 @@ def test_consent_form_with_a_forged_redirect_uri_is_an_error_page_never_a_redire
     application, secret = web_app()
     browser.sign_in(user.email)
     page = browser.get(server.url("/oauth/authorize"), params=request_params(application, secret))
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
 
-    response = browser.session.post(
-        server.url("/oauth/authorize/consent"),
-        data={**fields, "redirect_uri": "https://evil.example.com/cb", decision: "1"},
-        headers={"Referer": page.url},
-        allow_redirects=False,
-        timeout=10,
+    response = post_tampered_consent_form(
+        server, browser, page, **{"redirect_uri": "https://evil.example.com/cb", decision: "1"}
     )
 
     assert response.status_code == 400
