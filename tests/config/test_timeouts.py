@@ -15,6 +15,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from tests.conftest import REDIS_TIMEOUTS
+
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_PROBE = (
     "import json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings.base';"
@@ -41,7 +43,7 @@ def test_postgresql_and_redis_waits_are_bounded_by_default():
     loaded = settings_with(DATABASE_URL="postgres://u:p@db.example.com:5432/latchkey", CACHE_URL="redis://r:6379/1")
 
     assert loaded["db"] == {"connect_timeout": 5, "options": "-c statement_timeout=15000"}
-    assert loaded["cache"]["OPTIONS"] == {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    assert loaded["cache"]["OPTIONS"] == REDIS_TIMEOUTS
 
 
 def test_timeouts_come_from_the_environment():
@@ -75,8 +77,7 @@ def test_postgresql_session_runs_with_the_statement_timeout():
 
 
 def test_a_cache_that_never_answers_costs_a_call_its_socket_timeout(silent_cache_url):
-    options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}  # the defaults checked above
-    cache = RedisCache(silent_cache_url, {"OPTIONS": options})
+    cache = RedisCache(silent_cache_url, {"OPTIONS": REDIS_TIMEOUTS})  # the defaults checked above
 
     started = time.monotonic()
     with pytest.raises(RedisTimeoutError):
