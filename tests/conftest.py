@@ -127,3 +127,30 @@ def cache_down(request, use_cache) -> str:
     url = CLOSED_PORT_CACHE_URL if request.param == "refused" else request.getfixturevalue("silent_cache_url")
     use_cache(url)
     return request.param
+
+
+@pytest.fixture
+def real_redis(settings):
+    """The machine's Redis (a positive control), under a key prefix of this test's own; skipped without one."""
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    client = redis.Redis.from_url(url, **REDIS_TIMEOUTS)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    prefix = f"latchkey-test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": REDIS_TIMEOUTS,
+        }
+    }
+    yield client
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)

@@ -231,6 +231,15 @@ def test_cors_invalidation_the_cache_missed_is_one_warning_and_heals_by_expiry(
     assert cors_headers(preflight(client, "/oauth/token", ORIGIN)) == {}
 
 
+def test_cors_on_redis_keeps_the_set_and_its_generation_at_most_the_backstop_time(client, spa, real_redis):
+    assert preflight(client, "/oauth/token", ORIGIN)["Access-Control-Allow-Origin"] == ORIGIN
+
+    backend = caches["default"]
+    generation = backend.get("latchkey:cors-origins:generation")
+    for key in ("latchkey:cors-origins:generation", f"latchkey:cors-origins:{generation}"):
+        assert 0 < real_redis.ttl(backend.make_key(key)) <= cors.ORIGINS_CACHE_SECONDS
+
+
 # --- other paths --------------------------------------------------------------------------------
 
 
