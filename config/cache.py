@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
@@ -33,11 +34,18 @@ RETRY_SECONDS = 5.0
 _state = threading.local()  # Django's cache backends are per thread; so is their outage
 
 
-def _outage(backend: Any) -> dict:
+@dataclass
+class _Outage:
+    skip_until: float = 0.0  # time.monotonic() before which calls do not try the cache
+    down: bool = False  # the last call failed (its warning is written)
+    error: str = ""  # the last failure's exception type
+
+
+def _outage(backend: Any) -> _Outage:
     """This thread's outage record for this backend (a new backend, e.g. after a settings change, starts afresh)."""
     if getattr(_state, "backend", None) is not backend:
         _state.backend = backend
-        _state.outage = {"until": 0.0, "down": False, "error": ""}
+        _state.outage = _Outage()
     return _state.outage
 
 
@@ -45,27 +53,27 @@ def _call(method: str, *args: Any, failure: str | None = None, **kwargs: Any) ->
     """(True, result) when the cache answered; (False, None) when it is down or being skipped."""
     backend = caches["default"]
     outage = _outage(backend)
-    if time.monotonic() < outage["until"]:
+    if time.monotonic() < outage.skip_until:
         if failure:
-            log.warning("cache unreachable (%s): %s", outage["error"], failure)
+            log.warning("cache unreachable (%s): %s", outage.error, failure)
         return False, None
     try:
         result = getattr(backend, method)(*args, **kwargs)
     except CACHE_ERRORS as error:
-        outage["until"] = time.monotonic() + RETRY_SECONDS
-        outage["error"] = type(error).__name__
+        outage.skip_until = time.monotonic() + RETRY_SECONDS
+        outage.error = type(error).__name__
         if failure:
-            log.warning("cache unreachable (%s): %s", outage["error"], failure)
-        elif not outage["down"]:
+            log.warning("cache unreachable (%s): %s", outage.error, failure)
+        elif not outage.down:
             log.warning(
                 "cache unreachable (%s): serving from the database, trying again every %g s",
-                outage["error"],
+                outage.error,
                 RETRY_SECONDS,
             )
-        outage["down"] = True
+        outage.down = True
         return False, None
-    if outage["down"]:
-        outage["down"] = False
+    if outage.down:
+        outage.down = False
         log.info("cache answers again")
     return True, result
 
