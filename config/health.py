@@ -1,8 +1,10 @@
-"""/healthz (the process answers) and /readyz (it can serve: database, signing keys, cache).
+"""/healthz (the process answers) and /readyz (it can serve: database and signing keys; the cache reported).
 
 Load balancers and orchestrators poll these every few seconds, so both are cheap: /healthz touches
 nothing, /readyz runs one query that proves the database answers and that this server can decrypt
-the stored signing keys, plus one cache round trip (the shared cache holds the CORS origin set).
+the stored signing keys, plus one cache round trip. Readiness fails only for what the server cannot
+work without: the cache is an optimisation (config.cache), so an unreachable one is reported as
+"degraded" and the answer stays 200, or a Redis blip would take every app server out of service.
 Neither is cached, and neither writes.
 
 No key at all is ready too: the first request that needs keys generates the key of an algorithm
@@ -50,16 +52,20 @@ def _database_and_signing_key() -> tuple[dict, dict]:
     return OK, OK
 
 
+def _degraded(reason: str) -> dict:
+    return {"status": "degraded", "reason": reason}
+
+
 def _cache() -> dict:
     probe = uuid.uuid4().hex
-    try:
+    try:  # each call bounded by CACHE_CONNECT_TIMEOUT / CACHE_SOCKET_TIMEOUT
         cache.set(_CACHE_PROBE_KEY, probe, timeout=10)
         answered = cache.get(_CACHE_PROBE_KEY)
     except Exception as error:  # each backend raises its own errors (redis.ConnectionError, OSError…)
         log.warning("readiness: cache unreachable: %s", type(error).__name__)
-        return _fail(f"cache error ({type(error).__name__})")
+        return _degraded(f"cache error ({type(error).__name__})")
     # Another process may have written its own probe in between: any answer proves a round trip.
-    return OK if answered is not None else _fail("cache did not keep a value")
+    return OK if answered is not None else _degraded("cache did not keep a value")
 
 
 @require_safe
@@ -67,5 +73,5 @@ def _cache() -> dict:
 def readyz(request: HttpRequest) -> JsonResponse:
     database, signing_key = _database_and_signing_key()
     checks = {"database": database, "signing_key": signing_key, "cache": _cache()}
-    ready = all(check["status"] == "ok" for check in checks.values())
+    ready = all(check["status"] != "fail" for check in checks.values())
     return JsonResponse({"status": "ok" if ready else "fail", "checks": checks}, status=200 if ready else 503)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import base64
+import socket
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.test import APIClient
@@ -58,3 +61,96 @@ def writer(management_api):
 def reader(management_api):
     """A management API client whose token may only read."""
     return management_api("management:read")
+
+
+# --- dependencies that fail the way an operator sees them ------------------------------------------
+
+# Nothing listens on port 1 of the loopback: a connection is refused at once.
+CLOSED_PORT_CACHE_URL = "redis://127.0.0.1:1/0"
+# The shipped defaults of CACHE_CONNECT_TIMEOUT / CACHE_SOCKET_TIMEOUT (tests/config/test_timeouts.py).
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[tuple[str, int]]:
+    """A TCP server that accepts every connection and never answers: a hung Redis, as a client sees it."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=64)
+    server.settimeout(0.1)  # the loop notices the end of the test
+    held: list[socket.socket] = []
+    stopping = threading.Event()
+
+    def accept_and_hold() -> None:
+        while not stopping.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(connection)
+
+    thread = threading.Thread(target=accept_and_hold, daemon=True)
+    thread.start()
+    yield server.getsockname()
+    stopping.set()
+    thread.join(timeout=2)
+    server.close()
+    for connection in held:
+        connection.close()
+
+
+@pytest.fixture
+def silent_cache_url(silent_listener) -> str:
+    host, port = silent_listener
+    return f"redis://{host}:{port}/0"
+
+
+@pytest.fixture
+def use_cache(settings) -> Callable[[str], None]:
+    """use_cache(url): Django's cache becomes Redis at `url` with the shipped timeouts (a fresh backend)."""
+
+    def switch(url: str) -> None:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "OPTIONS": REDIS_TIMEOUTS,
+            }
+        }
+
+    return switch
+
+
+@pytest.fixture(params=["refused", "silent"])
+def cache_down(request, use_cache) -> str:
+    """The shared cache unreachable: its port closed ("refused"), or accepting and never answering ("silent")."""
+    url = CLOSED_PORT_CACHE_URL if request.param == "refused" else request.getfixturevalue("silent_cache_url")
+    use_cache(url)
+    return request.param
+
+
+@pytest.fixture
+def real_redis(settings):
+    """The machine's Redis (a positive control), under a key prefix of this test's own; skipped without one."""
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    client = redis.Redis.from_url(url, **REDIS_TIMEOUTS)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    prefix = f"latchkey-test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": REDIS_TIMEOUTS,
+        }
+    }
+    yield client
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)

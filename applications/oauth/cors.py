@@ -7,6 +7,10 @@ set of every active application's origins. A preflight names no client, so the s
 The set lives in Django's cache under a generation key: a write to an application starts a new
 generation after its transaction commits, so a reader that loaded the old rows while the write
 was in flight can only fill a generation nobody reads any more (no stale set survives the race).
+
+The cache is only an optimisation (config.cache): when it is unreachable the set comes from the
+database on every request, and an invalidation it missed heals by expiry, since both the generation
+and the set live at most ORIGINS_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ import uuid
 from urllib.parse import urlsplit
 
 from corsheaders.conf import conf as cors_conf
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 
+from config.cache import cache_add, cache_get, cache_set
+
 _GENERATION_KEY = "latchkey:cors-origins:generation"
 _ORIGINS_KEY = "latchkey:cors-origins:{generation}"
-# A backstop only: writes that bypass applications.services (a raw queryset update) age out.
-ORIGINS_CACHE_SECONDS = 300
+# A backstop only: writes that bypass applications.services (a raw queryset update), or whose
+# invalidation the cache missed while unreachable, age out within this many seconds.
+ORIGINS_CACHE_SECONDS = 60
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -59,21 +65,25 @@ def _load_origins() -> frozenset[str]:
     )
 
 
-def _generation() -> str:
-    generation = cache.get(_GENERATION_KEY)
+def _generation() -> str | None:
+    """The current generation; None when the cache is unreachable."""
+    generation = cache_get(_GENERATION_KEY)
     if generation is None:
-        cache.add(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-        generation = cache.get(_GENERATION_KEY)
+        cache_add(_GENERATION_KEY, uuid.uuid4().hex, timeout=ORIGINS_CACHE_SECONDS)
+        generation = cache_get(_GENERATION_KEY)  # ours, or another process's added first
     return generation
 
 
 def allowed_origins() -> frozenset[str]:
     """Every active application's origins, normalized; one query on a cold cache, none when warm."""
-    key = _ORIGINS_KEY.format(generation=_generation())
-    origins = cache.get(key)
+    generation = _generation()
+    if generation is None:  # the cache is unreachable: the database answers
+        return _load_origins()
+    key = _ORIGINS_KEY.format(generation=generation)
+    origins = cache_get(key)
     if origins is None:
         origins = _load_origins()
-        cache.set(key, origins, timeout=ORIGINS_CACHE_SECONDS)
+        cache_set(key, origins, timeout=ORIGINS_CACHE_SECONDS)
     return origins
 
 
@@ -83,7 +93,12 @@ def origin_allowed(origin: str | None) -> bool:
 
 
 def _start_generation() -> None:
-    cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    cache_set(
+        _GENERATION_KEY,
+        uuid.uuid4().hex,
+        timeout=ORIGINS_CACHE_SECONDS,
+        failure=f"the CORS origin set was not refreshed; every server sees the change within {ORIGINS_CACHE_SECONDS} s",
+    )
 
 
 def origins_invalidate() -> None:

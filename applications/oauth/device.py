@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
@@ -41,6 +40,7 @@ from oauthlib.oauth2.rfc8628.endpoints.pre_configured import DeviceApplicationSe
 from applications import policies
 from applications.models import Application
 from applications.policies import GRANT_DEVICE_CODE
+from config.cache import cache_get, cache_set
 
 log = logging.getLogger(__name__)
 DeviceGrant = get_device_grant_model()
@@ -233,7 +233,7 @@ class DeviceGrantRules:
         request.user = grant.user
         request.scopes = grant.scope.split()
         request.latchkey_device_grant = grant
-        stamp = cache.get(_auth_time_key(device_code))
+        stamp = cache_get(_auth_time_key(device_code))
         request.latchkey_auth_time = datetime.fromtimestamp(stamp, tz=UTC) if isinstance(stamp, int) else None
 
     def _record_poll(self, grant: AbstractDeviceGrant, now: datetime, request) -> None:
@@ -304,7 +304,12 @@ def device_grant_decide(*, grant: AbstractDeviceGrant, acting_user, approve: boo
     if decided and approve and auth_time is not None:
         # The grant has no column for it: the ID token's auth_time is best effort through the cache.
         lifetime = max(1, int((grant.expires - now).total_seconds()))
-        cache.set(_auth_time_key(grant.device_code), int(auth_time.timestamp()), timeout=lifetime)
+        cache_set(
+            _auth_time_key(grant.device_code),
+            int(auth_time.timestamp()),
+            timeout=lifetime,
+            failure="a device approval's sign-in time was not kept; its ID token carries no auth_time",
+        )
     if decided:
         log.info(
             "device authorization %s by user %s (client %s)",

@@ -41,7 +41,7 @@ from functools import partial
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -49,6 +49,7 @@ from jwcrypto import jwk
 
 from applications import policies
 from applications.models import SigningKey
+from config.cache import CACHE_ERRORS
 from identity import audit
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ CLOCK_LEEWAY = timedelta(minutes=5)
 # hit the database.
 MISS_REFRESH_SECONDS = 5
 _PLAINTEXT_PREFIX = "-----BEGIN"  # rows written before encryption at rest
+# A dependency that cannot answer (database connection or statement timeout, cache): the key set and
+# discovery are served from their last good copy while it lasts.
+UNREACHABLE_ERRORS = (OperationalError, InterfaceError, *CACHE_ERRORS)
 
 _lock = threading.Lock()
 _memo: dict[str, KeySet] = {}
@@ -328,7 +332,14 @@ def _fresh(max_age: float) -> KeySet:
     with _lock:  # one build per process at a time; the others use its result
         keyset = _memo.get("keys")
         if keyset is None or time.monotonic() - keyset.built_at >= max_age:
-            keyset, generated = _build()
+            try:
+                keyset, generated = _build()
+            except UNREACHABLE_ERRORS as error:
+                if keyset is None:
+                    raise
+                # The keys in it were valid when it was built and rotation publishes ahead of signing.
+                log.warning("signing keys not reloaded (%s): serving the last good copy", type(error).__name__)
+                return keyset
             if generated:
                 # Inside a transaction the new key may yet roll back: memoise it only once it is saved.
                 _memo.pop("keys", None)

@@ -89,7 +89,14 @@ def _discovery_bytes() -> bytes:
     ttl = keys.cache_seconds()
     cached = _discovery_memo.get("doc")
     if cached is None or time.monotonic() - cached[0] >= ttl:
-        cached = (time.monotonic(), json.dumps(discovery_document(), separators=(",", ":")).encode())
+        try:
+            document = discovery_document()
+        except keys.UNREACHABLE_ERRORS as error:
+            if cached is None:
+                raise
+            log.warning("discovery not rebuilt (%s): serving the last good copy", type(error).__name__)
+            return cached[1]
+        cached = (time.monotonic(), json.dumps(document, separators=(",", ":")).encode())
         _discovery_memo["doc"] = cached
     return cached[1]
 

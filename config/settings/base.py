@@ -111,11 +111,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# Every wait on PostgreSQL is bounded, so a database that accepts connections but never answers costs
+# a request seconds, not a worker: connecting (libpq's connect_timeout, seconds) and each statement
+# (statement_timeout; 0 turns it off, e.g. for a long `migrate`). Options in DATABASE_URL's query win.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    if "statement_timeout" not in _pg_options.get("options", ""):
+        _statement_ms = round(env.float("DATABASE_STATEMENT_TIMEOUT", default=15) * 1000)
+        _pg_options["options"] = f"{_pg_options.get('options', '')} -c statement_timeout={_statement_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Local memory per process by default; several app servers share Redis (redis://host:6379/1 selects
 # Django's built-in RedisCache, which needs the `redis` package).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Redis unreachable or silent costs a cache call at most these seconds (redis-py waits forever by
+# default); config.cache then serves from the database. Django's RedisCache passes OPTIONS to redis-py.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+        socket_timeout=env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+    )
 
 AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "identity:login"

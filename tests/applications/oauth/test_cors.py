@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import base64
+import logging
+import time
+from unittest import mock
 
 import pytest
+from django.core.cache import caches
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from applications import services
 from applications.models import Application, Scope
 from applications.oauth import cors
 from applications.oauth.validator import LatchkeyValidator
+from config import cache as shared_cache
 from tests.applications.factories import make_application
+from tests.conftest import CLOSED_PORT_CACHE_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -187,6 +194,50 @@ def test_cors_origin_of_new_app_works_at_once(client, spa, commit):
     )
 
     assert preflight(client, "/oauth/token", newcomer)["Access-Control-Allow-Origin"] == newcomer
+
+
+# --- the cache is an optimisation ---------------------------------------------------------------
+
+
+def test_cors_with_the_cache_unreachable_answers_from_the_database(client, spa, use_cache):
+    use_cache(CLOSED_PORT_CACHE_URL)
+
+    assert preflight(client, "/oauth/token", ORIGIN)["Access-Control-Allow-Origin"] == ORIGIN
+    assert cors_headers(preflight(client, "/oauth/token", OTHER)) == {}
+
+
+def test_cors_invalidation_the_cache_missed_is_one_warning_and_heals_by_expiry(
+    client, spa, commit, monkeypatch, caplog
+):
+    monkeypatch.setattr(shared_cache, "RETRY_SECONDS", 0)  # the cache is back for the next request
+    assert preflight(client, "/oauth/token", ORIGIN)["Access-Control-Allow-Origin"] == ORIGIN  # cache now warm
+
+    refused = mock.Mock(side_effect=RedisConnectionError("Error 111 connecting to 127.0.0.1:1."))
+    with monkeypatch.context() as outage, caplog.at_level(logging.WARNING):
+        outage.setattr(caches["default"], "set", refused)
+        commit(services.application_deactivate, application=spa)  # the write succeeds
+
+    (warning,) = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert warning.getMessage() == (
+        "cache unreachable (ConnectionError): the CORS origin set was not refreshed; "
+        f"every server sees the change within {cors.ORIGINS_CACHE_SECONDS} s"
+    )
+    assert warning.exc_info is None
+    assert not Application.objects.get(pk=spa.pk).is_active
+    # Until the cached set expires it still lists the origin; then the database's answer is cached.
+    assert preflight(client, "/oauth/token", ORIGIN)["Access-Control-Allow-Origin"] == ORIGIN
+    later = time.time() + cors.ORIGINS_CACHE_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert cors_headers(preflight(client, "/oauth/token", ORIGIN)) == {}
+
+
+def test_cors_on_redis_keeps_the_set_and_its_generation_at_most_the_backstop_time(client, spa, real_redis):
+    assert preflight(client, "/oauth/token", ORIGIN)["Access-Control-Allow-Origin"] == ORIGIN
+
+    backend = caches["default"]
+    generation = backend.get("latchkey:cors-origins:generation")
+    for key in ("latchkey:cors-origins:generation", f"latchkey:cors-origins:{generation}"):
+        assert 0 < real_redis.ttl(backend.make_key(key)) <= cors.ORIGINS_CACHE_SECONDS
 
 
 # --- other paths --------------------------------------------------------------------------------

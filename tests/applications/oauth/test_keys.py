@@ -14,11 +14,13 @@ from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 from jwcrypto import jwk, jwt
@@ -309,6 +311,28 @@ def test_concurrent_cold_requests_build_the_memo_once(monkeypatch, settings):
 
     assert len(builds) == 1
     assert len(keysets) == 8 and len({id(k) for k in keysets}) == 1
+
+
+def test_jwks_and_discovery_keep_serving_their_last_good_copy_while_the_database_is_down(client, caplog):
+    one_key_each()
+    jwks, discovery = client.get(JWKS_URL).content, client.get(DISCOVERY_URL).content  # memoised
+    refused = OperationalError("connection to server failed: Connection refused")
+
+    with mock.patch.object(connection, "cursor", side_effect=refused), caplog.at_level(logging.WARNING):
+        stale_jwks, stale_discovery = client.get(JWKS_URL), client.get(DISCOVERY_URL)  # both due a rebuild
+
+    assert (stale_jwks.status_code, stale_jwks.content) == (200, jwks)
+    assert (stale_discovery.status_code, stale_discovery.content) == (200, discovery)
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == [
+        "signing keys not reloaded (OperationalError): serving the last good copy",
+        "discovery not rebuilt (OperationalError): serving the last good copy",
+    ]
+
+
+def test_keys_without_a_last_good_copy_raise_the_database_error():
+    with mock.patch.object(connection, "cursor", side_effect=OperationalError("refused")):
+        with pytest.raises(OperationalError):
+            keys.current()
 
 
 # --- encryption at rest ------------------------------------------------------------------------------
