@@ -124,7 +124,11 @@ def test_app_create_with_the_cache_down_succeeds_with_one_warning_line(cache_dow
 
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "manage.py", "app", "create", "--name", "Made while Redis is down", "--type", "m2m", "--json"],
+        [
+            sys.executable,
+            *("manage.py", "app", "create", "--name", "Made while Redis is down", "--type", "web"),
+            *("--redirect-uri", "https://rp.example.com/callback", "--json"),
+        ],
         cwd=ROOT,
         env=environment,
         capture_output=True,
