@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.middleware.LazyMessageMiddleware",  # Django's, its storage built only when a page uses it
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view's exception answered in its endpoint's shape: 503 + Retry-After when a dependency is out of
+    # reach, JSON server_error on the OAuth and API endpoints (config.errors).
+    "config.errors.ErrorResponseMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -283,6 +286,9 @@ CORS_EXPOSE_HEADERS = ["WWW-Authenticate"]  # RFC 6750 §3: userinfo's bearer-to
 
 # Bearer token that unlocks GET /metrics (Prometheus); unset, /metrics answers 404.
 LATCHKEY_METRICS_TOKEN = env.str("LATCHKEY_METRICS_TOKEN", default="")
+
+# Seconds a client is told to wait (Retry-After) when a 503 says the database or cache is out of reach.
+LATCHKEY_RETRY_AFTER_SECONDS = env.int("LATCHKEY_RETRY_AFTER_SECONDS", default=5)
 
 LOG_LEVEL = env.str("LATCHKEY_LOG_LEVEL", default="INFO").upper()
 # json: one JSON object per line (for log shippers); plain: readable lines for a terminal.
