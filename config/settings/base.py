@@ -115,6 +115,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         **DATABASES["default"].get("OPTIONS", {}),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL through Django's backend subclassed to wait, for at most this many seconds, for a server
+# that is starting up (57P03) when it connects, instead of failing the request (config/postgresql).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+LATCHKEY_DATABASE_STARTUP_WAIT_SECONDS = env.float("LATCHKEY_DATABASE_STARTUP_WAIT_SECONDS", default=3.0)
 
 # Local memory per process by default; several app servers share Redis (redis://host:6379/1 selects
 # Django's built-in RedisCache, which needs the `redis` package).
