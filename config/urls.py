@@ -6,6 +6,9 @@ from django.views.generic import RedirectView
 
 from config import health, metrics
 
+# An uncaught exception: JSON on the OAuth and API endpoints, a branded page elsewhere (config.errors).
+handler500 = "config.errors.server_error"
+
 admin.site.site_header = "Latchkey"
 admin.site.site_title = "Latchkey admin"
 admin.site.index_title = "Identity provider administration"

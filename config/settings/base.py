@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.middleware.LazyMessageMiddleware",  # Django's, its storage built only when a page uses it
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view's exception answered in its endpoint's shape: 503 + Retry-After when a dependency is out of
+    # reach, JSON server_error on the OAuth and API endpoints (config.errors).
+    "config.errors.ErrorResponseMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +124,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         _statement_ms = round(env.float("DATABASE_STATEMENT_TIMEOUT", default=15) * 1000)
         _pg_options["options"] = f"{_pg_options.get('options', '')} -c statement_timeout={_statement_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL through Django's backend subclassed to wait, for at most this many seconds, for a server
+# that is starting up (57P03) when it connects, instead of failing the request (config/postgresql).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+LATCHKEY_DATABASE_STARTUP_WAIT_SECONDS = env.float("LATCHKEY_DATABASE_STARTUP_WAIT_SECONDS", default=3.0)
 
 # Local memory per process by default; several app servers share Redis (redis://host:6379/1 selects
 # Django's built-in RedisCache, which needs the `redis` package).
@@ -299,6 +307,9 @@ CORS_EXPOSE_HEADERS = ["WWW-Authenticate"]  # RFC 6750 §3: userinfo's bearer-to
 
 # Bearer token that unlocks GET /metrics (Prometheus); unset, /metrics answers 404.
 LATCHKEY_METRICS_TOKEN = env.str("LATCHKEY_METRICS_TOKEN", default="")
+
+# Seconds a client is told to wait (Retry-After) when a 503 says the database or cache is out of reach.
+LATCHKEY_RETRY_AFTER_SECONDS = env.int("LATCHKEY_RETRY_AFTER_SECONDS", default=5)
 
 LOG_LEVEL = env.str("LATCHKEY_LOG_LEVEL", default="INFO").upper()
 # json: one JSON object per line (for log shippers); plain: readable lines for a terminal.

@@ -15,6 +15,7 @@ APPS = ("applications", "identity", "consent", "branding")
 # Plumbing the settings name (DRF classes, schema hooks, middleware, logging) that must stay app-free too.
 PLUMBING = {"config.api", "config.api_errors", "config.api_schema", "config.api_viewsets", "config.cli"}
 PLUMBING |= {"config.checks", "config.logs", "config.metrics", "config.security", "config.admin_helpers"}
+PLUMBING |= {"config.errors"}
 
 
 def imported_modules(path: Path) -> set[str]:
