@@ -248,7 +248,8 @@ class RequestLogMiddleware:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
             status = response.status_code
-            level = logging.ERROR if status >= 500 else logging.INFO
+            # 503 is a dependency's outage (config/errors.py logs its cause once): a warning, not a bug.
+            level = logging.WARNING if status == 503 else logging.ERROR if status >= 500 else logging.INFO
             if request_log.isEnabledFor(level):  # LATCHKEY_LOG_LEVEL=WARNING drops the request lines for free
                 duration_ms = round((time.perf_counter() - started) * 1000, 2)
                 path = request.path[:MAX_LOGGED_PATH]  # never the query string

@@ -277,3 +277,15 @@ def test_management_api_bad_input_is_still_400(writer):
     response = writer.post("/api/roles", {"name": ""}, format="json")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid"
+
+
+def test_an_outage_is_logged_at_warning_not_error(client, m2m, caplog):
+    """A 503 is the dependency's state, logged once as a warning; ERROR stays for bugs (500)."""
+    application, secret = m2m
+    with caplog.at_level(logging.INFO), database_raises():
+        response = client_credentials(client, application, secret)
+
+    assert response.status_code == 503
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    request_lines = [r for r in caplog.records if r.name == "latchkey.request"]
+    assert [r.levelname for r in request_lines] == ["WARNING"]
