@@ -201,6 +201,14 @@ LATCHKEY_SIGNING_ALGORITHM = env.str("LATCHKEY_SIGNING_ALGORITHM", default="RS25
 # Encrypts signing keys at rest; unset, a key derived from SECRET_KEY is used.
 LATCHKEY_KEY_ENCRYPTION_KEY = env.str("LATCHKEY_KEY_ENCRYPTION_KEY", default="")
 
+# Requests to operator-supplied URLs (sign-in providers' issuers, later webhooks) go through
+# config.outbound: seconds to connect and to read the whole answer, the largest answer in bytes, and
+# (development and tests only) whether http, loopback and private addresses may be called.
+LATCHKEY_OUTBOUND_CONNECT_TIMEOUT = env.float("LATCHKEY_OUTBOUND_CONNECT_TIMEOUT", default=3)
+LATCHKEY_OUTBOUND_READ_TIMEOUT = env.float("LATCHKEY_OUTBOUND_READ_TIMEOUT", default=5)
+LATCHKEY_OUTBOUND_MAX_BYTES = env.int("LATCHKEY_OUTBOUND_MAX_BYTES", default=1024 * 1024)
+LATCHKEY_OUTBOUND_ALLOW_PRIVATE = env.bool("LATCHKEY_OUTBOUND_ALLOW_PRIVATE", default=False)
+
 # Where an end-user page's forms may lead besides 'self' (config.security asks it per page).
 LATCHKEY_PAGE_FORM_ACTION_SOURCES = "branding.page_policy.request_form_action_sources"
 # The brand of pages that serve no application (and the colours an application leaves blank);
