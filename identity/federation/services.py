@@ -20,8 +20,9 @@ WRITABLE = ("type", "client_id", "team_id", "key_id", "issuer", "display_name", 
 SECRETS = ("client_secret", "private_key")
 
 
-def _apply(provider: Provider, fields: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Set `fields` on `provider`; returns the audit `extra` naming the secrets that changed (never their values)."""
+def apply_fields(provider: Provider, fields: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Set `fields` on `provider` (unsaved; the admin form also checks a copy with it); returns the audit
+    `extra` naming the secrets that changed (never their values)."""
     unknown = set(fields) - set(WRITABLE) - set(SECRETS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
@@ -64,7 +65,7 @@ def _label(provider: Provider) -> str:
 
 def provider_create(*, actor, application, fields: dict[str, Any]) -> Provider:
     provider = Provider(application=application)
-    extra = _apply(provider, fields)
+    extra = apply_fields(provider, fields)
     if provider.type == Provider.Type.OIDC and not provider.display_name and provider.issuer:
         provider.display_name = provider.issuer.split("//", 1)[-1].split("/", 1)[0][:100]
     _check(provider)
@@ -84,7 +85,7 @@ def provider_create(*, actor, application, fields: dict[str, Any]) -> Provider:
 def provider_update(*, actor, provider: Provider, fields: dict[str, Any]) -> Provider:
     before = selectors.provider_state(provider)
     previous_type = provider.type
-    extra = _apply(provider, fields)
+    extra = apply_fields(provider, fields)
     _check(provider, previous_type=previous_type)
     with transaction.atomic():
         provider.save()
