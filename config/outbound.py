@@ -96,6 +96,11 @@ def timeouts() -> tuple[float, float]:
     )
 
 
+def ca_bundle() -> str | bool:
+    """The CA certificates to verify against: a file (an enterprise's own CA), or True for the public ones."""
+    return getattr(settings, "LATCHKEY_OUTBOUND_CA_BUNDLE", "") or True
+
+
 def max_bytes() -> int:
     return int(getattr(settings, "LATCHKEY_OUTBOUND_MAX_BYTES", 1024 * 1024))
 
@@ -201,6 +206,7 @@ def _send_once(method: str, url: str, *, headers: dict[str, str], data: Any, dea
     limit = max_bytes()
     with requests.Session() as session:
         session.trust_env = False  # no environment proxies or .netrc: the proxy would connect unchecked
+        session.verify = ca_bundle()
         session.mount(f"{scheme}://", _PinnedAdapter(host))
         try:
             response = session.request(

@@ -209,6 +209,9 @@ LATCHKEY_OUTBOUND_CONNECT_TIMEOUT = env.float("LATCHKEY_OUTBOUND_CONNECT_TIMEOUT
 LATCHKEY_OUTBOUND_READ_TIMEOUT = env.float("LATCHKEY_OUTBOUND_READ_TIMEOUT", default=5)
 LATCHKEY_OUTBOUND_MAX_BYTES = env.int("LATCHKEY_OUTBOUND_MAX_BYTES", default=1024 * 1024)
 LATCHKEY_OUTBOUND_ALLOW_PRIVATE = env.bool("LATCHKEY_OUTBOUND_ALLOW_PRIVATE", default=False)
+# A PEM file of CA certificates to verify those servers against instead of the public ones (an
+# enterprise identity provider with its own CA). Unset: the public CAs (certifi).
+LATCHKEY_OUTBOUND_CA_BUNDLE = env.str("LATCHKEY_OUTBOUND_CA_BUNDLE", default="")
 
 # Where an end-user page's forms may lead besides 'self' (config.security asks it per page).
 LATCHKEY_PAGE_FORM_ACTION_SOURCES = "branding.page_policy.request_form_action_sources"

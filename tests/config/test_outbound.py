@@ -188,3 +188,62 @@ def test_a_silent_server_is_given_up_on_within_the_timeout(dev, settings):
         assert time.monotonic() - started < 3
     finally:
         listener.close()
+
+
+@pytest.fixture
+def tls_server(tmp_path) -> Iterator[tuple[int, str]]:
+    """An https server whose certificate names only `upstream.test` (self-signed; its file is the CA bundle)."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "upstream.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("upstream.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], str(cert_path)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_certificate_for_the_name(dev, tls_server, monkeypatch):
+    """Pinning the address keeps TLS honest: SNI and certificate checks use the name, not the address."""
+    port, ca_file = tls_server
+    dev.LATCHKEY_OUTBOUND_CA_BUNDLE = ca_file
+    real = socket.getaddrinfo
+
+    def fake_getaddrinfo(host, *args, **kwargs):
+        if host in ("upstream.test", "other.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    assert outbound.get(f"https://upstream.test:{port}/ok").json() == {"host": f"upstream.test:{port}"}
+    with pytest.raises(OutboundUnavailable, match="SSLError"):
+        outbound.get(f"https://other.test:{port}/ok")  # same address, a name the certificate does not carry

@@ -186,3 +186,13 @@ def test_the_operations_are_documented(client):
     assert {"400", "401", "403", "404", "409"} <= set(post["responses"])
     read = schema["components"]["schemas"]["Provider"]["properties"]
     assert "client_secret" not in read and "client_secret_set" in read
+
+
+def test_no_secret_reaches_the_logs(writer, app, caplog):
+    caplog.set_level("DEBUG")
+    created = writer.post(url(app), {"type": "github", "client_id": "x", "client_secret": SECRET})
+    writer.patch(url(app, created.json()["id"]), {"client_secret": SECRET + "-2"})
+    writer.post(url(app), {"type": "github", "client_id": "x", "client_secret": SECRET + "-3"})  # a 409
+    writer.post(url(app), {"type": "bogus", "client_secret": SECRET + "-4"})  # a 400
+    assert caplog.records
+    assert SECRET not in caplog.text
