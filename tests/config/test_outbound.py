@@ -247,3 +247,13 @@ def test_https_connects_to_the_checked_address_and_verifies_the_certificate_for_
     assert outbound.get(f"https://upstream.test:{port}/ok").json() == {"host": f"upstream.test:{port}"}
     with pytest.raises(OutboundUnavailable, match="SSLError"):
         outbound.get(f"https://other.test:{port}/ok")  # same address, a name the certificate does not carry
+
+
+def test_the_development_setting_outside_debug_is_a_system_check_warning(settings):
+    from config.checks import check_outbound_private
+
+    settings.DEBUG = False
+    settings.LATCHKEY_OUTBOUND_ALLOW_PRIVATE = True
+    assert [m.id for m in check_outbound_private(None)] == ["latchkey.W001"]
+    settings.LATCHKEY_OUTBOUND_ALLOW_PRIVATE = False
+    assert check_outbound_private(None) == []

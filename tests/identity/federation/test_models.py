@@ -146,3 +146,9 @@ def test_deleting_the_application_deletes_its_providers(app):
     make_provider(app)
     application_services.application_delete(actor=None, application=app)
     assert not Provider.objects.exists()
+
+
+def test_apple_takes_a_private_key_not_a_client_secret(app):
+    with pytest.raises(ValidationError) as exc:
+        make_provider(app, type="apple", client_secret="x")
+    assert "private key" in errors_of(exc)["client_secret"][0]
