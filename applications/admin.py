@@ -19,6 +19,7 @@ from applications.models import ApiResource, Application, PreviousClientSecret, 
 from branding.models import Branding
 from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity.admin_audit import AuditedAdminMixin
+from identity.federation.admin import ProviderInline
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
 SECRET_TEMPLATE = "admin/applications/application/secret_once.html"
@@ -199,9 +200,12 @@ class ApplicationAdmin(admin.ModelAdmin):
         return AddForm
 
     def get_inlines(self, request, obj):
-        if obj is not None and obj.is_confidential:
-            return [BrandingInline, PreviousClientSecretInline]
-        return [BrandingInline]
+        if obj is None:
+            return [BrandingInline]
+        # Sign-in providers once the application exists (identity.federation.admin).
+        if obj.is_confidential:
+            return [BrandingInline, ProviderInline, PreviousClientSecretInline]
+        return [BrandingInline, ProviderInline]
 
     @admin.display(description="client secret")
     def secret_status(self, obj: Application) -> str:

@@ -4,7 +4,8 @@
 application of it, all from the functions here. The document never holds a secret (not even a
 hash), an id, a timestamp or a user: it describes configuration that carries across environments.
 Applications are keyed by `client_id` (kept on import, so clients keep working), API resources by
-`identifier`, roles by `name`; each list is sorted by its key, so two exports diff cleanly.
+`identifier`, roles by `name`; each list is sorted by its key, so two exports diff cleanly. An
+application's sign-in providers are listed under it (identity.federation.config_io has their rules).
 
 Import parses entries with the management API's serializers and writes only through the services
 (`actor=None`), so nothing is validated twice. Rules:
@@ -36,6 +37,7 @@ from applications.schema import BRANDING_FIELDS, api_field_of, application_value
 from config.cli import validation_error_line
 from identity import services as identity_services
 from identity.api.serializers import RoleWriteSerializer
+from identity.federation import config_io as federation_config
 from identity.models import Role
 
 FORMAT_VERSION = 1
@@ -51,8 +53,12 @@ class ConfigError(Exception):
 
 
 def application_config(application: Application) -> dict:
-    """One application as the document holds it: the field list's `config` fields (no id, owner, usage, dates)."""
-    return application_values(application, config_fields())
+    """One application as the document holds it: the field list's `config` fields (no id, owner, usage, dates),
+    and its sign-in providers when it has any (identity.federation.config_io: never their secrets)."""
+    entry = application_values(application, config_fields())
+    if providers := federation_config.providers_config(application):
+        entry["providers"] = providers
+    return entry
 
 
 def api_resource_config(resource: ApiResource) -> dict:
@@ -77,7 +83,7 @@ def _roles():
 
 
 def _applications():
-    return selectors.applications_for_listing()
+    return selectors.applications_for_listing().prefetch_related("providers")
 
 
 def config_export() -> dict:
@@ -324,7 +330,7 @@ def _import_application(entry: dict, client_id: str) -> Change:
     if problem := policies.client_id_error(client_id):
         raise ValidationError({"client_id": [problem]})
     application = Application.objects.select_for_update().filter(client_id=client_id).first()
-    fields = {key: value for key, value in entry.items() if key != "client_id"}
+    fields = {key: value for key, value in entry.items() if key not in ("client_id", "providers")}
     data = _parse(ApplicationWriteSerializer, fields, partial=application is not None)
     change = Change("application", client_id, name=data.get("name", application.name if application else ""))
     relations = selectors.application_relations(data)
@@ -343,17 +349,22 @@ def _import_application(entry: dict, client_id: str) -> Change:
             )
         except ValidationError as exc:
             raise _api_named(exc) from exc
+        if "providers" in entry:
+            federation_config.providers_import(application, entry["providers"])
         change.action, change.confidential = "create", application.is_confidential
         return change
     before = application_config(_applications().get(pk=application.pk))
-    if _wanted_application(before, data) == before:
+    if _wanted_application(before, data) == before and "providers" not in entry:
         return change
-    for column, value in columns.items():
-        setattr(application, column, value)
-    try:
-        services.application_update(actor=None, application=application, branding=branding, **relations)
-    except ValidationError as exc:
-        raise _api_named(exc) from exc
+    if _wanted_application(before, data) != before:
+        for column, value in columns.items():
+            setattr(application, column, value)
+        try:
+            services.application_update(actor=None, application=application, branding=branding, **relations)
+        except ValidationError as exc:
+            raise _api_named(exc) from exc
+    if "providers" in entry:
+        federation_config.providers_import(application, entry["providers"])
     after = application_config(_applications().get(pk=application.pk))
     change.action, change.fields = "update", _diff(before, after)
     return change

@@ -15,9 +15,11 @@ from applications.api.views import ApplicationViewSet
 from consent.api.views import ConsentViewSet
 from identity.api.audit_views import AuditEventViewSet
 from identity.api.views import RoleViewSet, UserViewSet
+from identity.federation.api.views import ProviderViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("applications", ApplicationViewSet, basename="application")
+router.register(r"applications/(?P<application_pk>[^/]+)/providers", ProviderViewSet, basename="application-provider")
 router.register("resources", ApiResourceViewSet, basename="resource")
 router.register("roles", RoleViewSet, basename="role")
 router.register("users", UserViewSet, basename="user")

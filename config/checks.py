@@ -1,4 +1,4 @@
-"""System checks for Latchkey's deployment-wide invariants (latchkey.E001–E005).
+"""System checks for Latchkey's deployment-wide invariants (latchkey.E001–E005, W001).
 
 Checks of one app's settings live in that app and are registered from its AppConfig.ready:
 the signing algorithm (E006) in applications.checks, the default brand (E007) in branding.checks.
@@ -69,6 +69,21 @@ def check_application_model(app_configs, **kwargs) -> list[checks.CheckMessage]:
             checks.Error(
                 "OAUTH2_PROVIDER_APPLICATION_MODEL must be 'applications.Application'.",
                 id="latchkey.E005",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.security)
+def check_outbound_private(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """The guard's development setting (config.outbound) lets operator-supplied URLs reach the internal network."""
+    if getattr(settings, "LATCHKEY_OUTBOUND_ALLOW_PRIVATE", False) and not settings.DEBUG:
+        return [
+            checks.Warning(
+                "LATCHKEY_OUTBOUND_ALLOW_PRIVATE is on outside development: provider URLs may reach http, "
+                "loopback and private addresses.",
+                hint="Unset it in production; it exists for a local upstream provider on 127.0.0.1.",
+                id="latchkey.W001",
             )
         ]
     return []

@@ -23,13 +23,12 @@ every c = LATCHKEY_KEY_CACHE_SECONDS. A rotation at time t runs like this:
   key need not stay public for that.
 
 Private keys are stored encrypted (Fernet) with a key derived from LATCHKEY_KEY_ENCRYPTION_KEY, or
-SECRET_KEY when that is unset; SECRET_KEY and SECRET_KEY_FALLBACKS still decrypt, so setting the
+SECRET_KEY when that is unset (config.encryption); SECRET_KEY and SECRET_KEY_FALLBACKS still decrypt, so setting the
 dedicated key later or rotating SECRET_KEY the Django way keeps old rows readable.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -38,17 +37,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from jwcrypto import jwk
 
 from applications import policies
 from applications.models import SigningKey
+from config import encryption
 from config.cache import CACHE_ERRORS
 from identity import audit
 
@@ -60,6 +59,7 @@ CLOCK_LEEWAY = timedelta(minutes=5)
 # hit the database.
 MISS_REFRESH_SECONDS = 5
 _PLAINTEXT_PREFIX = "-----BEGIN"  # rows written before encryption at rest
+_ENCRYPTION_PURPOSE = "latchkey.signing-key"  # config.encryption
 # A dependency that cannot answer (database connection or statement timeout, cache): the key set and
 # discovery are served from their last good copy while it lasts.
 UNREACHABLE_ERRORS = (OperationalError, InterfaceError, *CACHE_ERRORS)
@@ -140,27 +140,14 @@ def hint_retention() -> timedelta:
 # --- encryption at rest ----------------------------------------------------------------------------
 
 
-def _fernet() -> MultiFernet:
-    primary = getattr(settings, "LATCHKEY_KEY_ENCRYPTION_KEY", "") or settings.SECRET_KEY
-    secrets = dict.fromkeys(s for s in (primary, settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS) if s)
-    return MultiFernet(
-        [
-            Fernet(
-                base64.urlsafe_b64encode(salted_hmac("latchkey.signing-key", "", secret=s, algorithm="sha256").digest())
-            )
-            for s in secrets
-        ]
-    )
-
-
 def _encrypt(pem: bytes) -> str:
-    return _fernet().encrypt(pem).decode()
+    return encryption.encrypt(pem, purpose=_ENCRYPTION_PURPOSE)
 
 
 def _decrypt(stored: str) -> bytes:
     if stored.startswith(_PLAINTEXT_PREFIX):
         return stored.encode()
-    return _fernet().decrypt(stored.encode())
+    return encryption.decrypt(stored, purpose=_ENCRYPTION_PURPOSE)
 
 
 # --- writes ----------------------------------------------------------------------------------------

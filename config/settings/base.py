@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "identity",
+    "identity.federation",
     # Before oauth2_provider: Django runs the first app's command of a name, and our cleartokens
     # (per-app lifetimes, device codes, redeemed codes) replaces the toolkit's.
     "applications",
@@ -209,6 +210,17 @@ LATCHKEY_SIGNING_ALGORITHM = env.str("LATCHKEY_SIGNING_ALGORITHM", default="RS25
 # Encrypts signing keys at rest; unset, a key derived from SECRET_KEY is used.
 LATCHKEY_KEY_ENCRYPTION_KEY = env.str("LATCHKEY_KEY_ENCRYPTION_KEY", default="")
 
+# Requests to operator-supplied URLs (sign-in providers' issuers, later webhooks) go through
+# config.outbound: seconds to connect and to read the whole answer, the largest answer in bytes, and
+# (development and tests only) whether http, loopback and private addresses may be called.
+LATCHKEY_OUTBOUND_CONNECT_TIMEOUT = env.float("LATCHKEY_OUTBOUND_CONNECT_TIMEOUT", default=3)
+LATCHKEY_OUTBOUND_READ_TIMEOUT = env.float("LATCHKEY_OUTBOUND_READ_TIMEOUT", default=5)
+LATCHKEY_OUTBOUND_MAX_BYTES = env.int("LATCHKEY_OUTBOUND_MAX_BYTES", default=1024 * 1024)
+LATCHKEY_OUTBOUND_ALLOW_PRIVATE = env.bool("LATCHKEY_OUTBOUND_ALLOW_PRIVATE", default=False)
+# A PEM file of CA certificates to verify those servers against instead of the public ones (an
+# enterprise identity provider with its own CA). Unset: the public CAs (certifi).
+LATCHKEY_OUTBOUND_CA_BUNDLE = env.str("LATCHKEY_OUTBOUND_CA_BUNDLE", default="")
+
 # Where an end-user page's forms may lead besides 'self' (config.security asks it per page).
 LATCHKEY_PAGE_FORM_ACTION_SOURCES = "branding.page_policy.request_form_action_sources"
 # The brand of pages that serve no application (and the colours an application leaves blank);
@@ -297,6 +309,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
+    # Choice sets that share a field name get their own component names.
+    "ENUM_NAME_OVERRIDES": {
+        "TypeEnum": "applications.schema.TYPE_CHOICES",
+        "ProviderTypeEnum": "identity.federation.models.Provider.Type",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api_schema.document_auth_errors",

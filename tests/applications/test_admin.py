@@ -97,6 +97,7 @@ def application_data(app_type: str, **overrides) -> dict:
             }
         )
     data.update(branding_management())
+    data.update({"providers-TOTAL_FORMS": "0", "providers-INITIAL_FORMS": "0"})  # the sign-in providers inline
     for key, value in overrides.items():
         if value is None:
             data.pop(key, None)
@@ -714,7 +715,8 @@ def test_application_change_bad_branding_colour_shows_error_saves_nothing(admin_
     response = admin_client.post(change_url(application), data)
 
     assert response.status_code == 200
-    (inline,) = response.context["inline_admin_formsets"]
+    inline = response.context["inline_admin_formsets"][0]
+    assert inline.formset.prefix == "branding"
     assert inline.formset.forms[0].errors["primary_color"]
     assert Branding.objects.get(application=application).primary_color == "#111111"
 
@@ -837,7 +839,7 @@ def test_application_change_page_public_app_says_it_has_no_secret(admin_client):
     response = admin_client.get(change_url(application))
 
     assert "None: this type of application is public and has no secret." in response.content.decode()
-    assert [i.formset.prefix for i in response.context["inline_admin_formsets"]] == ["branding"]
+    assert [i.formset.prefix for i in response.context["inline_admin_formsets"]] == ["branding", "providers"]
 
 
 # -- actions --

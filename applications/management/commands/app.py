@@ -1,6 +1,8 @@
-"""manage.py app create | list | show | rotate-secret"""
+"""manage.py app create | list | show | rotate-secret | providers | provider-add | provider-remove"""
 
 from __future__ import annotations
+
+import sys
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -9,6 +11,9 @@ from django.core.management.base import CommandError
 from applications import config_io, policies, schema, selectors, services
 from applications.models import Application
 from config.cli import SubcommandCommand
+from identity.federation import selectors as provider_selectors
+from identity.federation import services as provider_services
+from identity.federation.models import Provider
 
 
 class Command(SubcommandCommand):
@@ -113,6 +118,32 @@ class Command(SubcommandCommand):
             help="Keep the old secret working this long (at most 604800, 7 days). Default: 0.",
         )
         rotate.add_argument("--json", action="store_true", help="Print JSON.")
+
+        providers = subparsers.add_parser("providers", help="List an application's sign-in providers (no secrets).")
+        providers.add_argument("client_id", metavar="CLIENT_ID")
+        providers.add_argument("--json", action="store_true", help="Print JSON.")
+
+        add = subparsers.add_parser(
+            "provider-add",
+            help="Add a sign-in provider. Secrets are read from stdin or a file, never from the command line.",
+        )
+        add.add_argument("client_id", metavar="CLIENT_ID", help="The application's client_id (ours).")
+        add.add_argument("--type", required=True, choices=Provider.Type.values, dest="provider_type")
+        add.add_argument("--provider-client-id", required=True, help="The application's client id at the provider.")
+        add.add_argument(
+            "--client-secret-stdin", action="store_true", help="Read the provider's client secret from stdin."
+        )
+        add.add_argument("--team-id", default="", help="Apple only.")
+        add.add_argument("--key-id", default="", help="Apple only.")
+        add.add_argument("--private-key-file", metavar="PATH", help="Apple only: the .p8 key.")
+        add.add_argument("--issuer", default="", help="Generic OpenID Connect only: the issuer URL (https).")
+        add.add_argument("--display-name", default="", help="Generic OpenID Connect only: the button's label.")
+        add.add_argument("--disabled", action="store_true", help="Save it switched off (e.g. before its secret).")
+        add.add_argument("--json", action="store_true", help="Print JSON.")
+
+        remove = subparsers.add_parser("provider-remove", help="Remove a sign-in provider.")
+        remove.add_argument("client_id", metavar="CLIENT_ID")
+        remove.add_argument("provider_id", type=int, metavar="PROVIDER_ID")
 
     def handle_create(self, **o) -> None:
         owner = None
@@ -225,3 +256,54 @@ class Command(SubcommandCommand):
             self.stdout.write(f"The previous secret keeps working until {previous.expires_at:%Y-%m-%d %H:%M:%S} UTC.")
         else:
             self.stdout.write("The previous secret no longer works.")
+
+    # --- sign-in providers (identity.federation) ---------------------------------------------------
+
+    def handle_providers(self, **o) -> None:
+        application = self._get(o["client_id"])
+        providers = list(provider_selectors.providers_of(application))
+        if o["json"]:
+            self.emit_json([{"id": p.pk, **provider_selectors.provider_state(p)} for p in providers])
+            return
+        if not providers:
+            self.stdout.write("No sign-in providers.")
+        for p in providers:
+            state = "enabled" if p.enabled else "disabled"
+            secret = "secret set" if (p.private_key_set or p.client_secret_set) else "no secret"
+            self.stdout.write(f"{p.pk}  {p.type:<9}  {state:<8}  {secret:<10}  {p.client_id}  {p.label}")
+
+    def handle_provider_add(self, **o) -> None:
+        application = self._get(o["client_id"])
+        fields = {
+            "type": o["provider_type"],
+            "client_id": o["provider_client_id"],
+            "team_id": o["team_id"],
+            "key_id": o["key_id"],
+            "issuer": o["issuer"],
+            "display_name": o["display_name"],
+            "enabled": not o["disabled"],
+        }
+        if o["client_secret_stdin"]:
+            fields["client_secret"] = self.stdin_line()
+        if o["private_key_file"]:
+            try:
+                with open(o["private_key_file"], encoding="utf-8") as key_file:
+                    fields["private_key"] = key_file.read()
+            except OSError as exc:
+                raise CommandError(f"--private-key-file: {exc.strerror}.") from exc
+        provider = provider_services.provider_create(actor=None, application=application, fields=fields)
+        if o["json"]:
+            self.emit_json({"id": provider.pk, **provider_selectors.provider_state(provider)})
+            return
+        self.stdout.write(f"Added {provider.label} sign-in provider (id {provider.pk}) to {application.name!r}.")
+
+    def handle_provider_remove(self, **o) -> None:
+        application = self._get(o["client_id"])
+        provider = provider_selectors.providers_of(application).filter(pk=o["provider_id"]).first()
+        if provider is None:
+            raise CommandError(f"No sign-in provider {o['provider_id']} on {application.name!r}.")
+        provider_services.provider_delete(actor=None, provider=provider)
+        self.stdout.write(f"Removed the {provider.label} sign-in provider from {application.name!r}.")
+
+    def stdin_line(self) -> str:
+        return sys.stdin.readline().rstrip("\r\n")

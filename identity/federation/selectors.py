@@ -1,0 +1,36 @@
+"""Reads of sign-in providers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from identity.federation import policies
+from identity.federation.models import Provider
+
+
+def providers_of(application) -> QuerySet[Provider]:
+    return Provider.objects.filter(application=application).order_by("type", "pk")
+
+
+def enabled_providers_of(application) -> QuerySet[Provider]:
+    """What a sign-in page offers (the later sign-in engine reads this)."""
+    return providers_of(application).filter(enabled=True)
+
+
+def provider_state(provider: Provider) -> dict[str, Any]:
+    """A provider as the API shows it, for audit records and exports: whether a secret is set, never it."""
+    return {
+        "type": provider.type,
+        "client_id": provider.client_id,
+        "client_secret_set": provider.client_secret_set,
+        "team_id": provider.team_id,
+        "key_id": provider.key_id,
+        "private_key_set": provider.private_key_set,
+        "issuer": provider.issuer,
+        "discovery_url": policies.discovery_url(provider),
+        "display_name": provider.display_name,
+        "claim_mapping": dict(provider.claim_mapping or {}),
+        "enabled": provider.enabled,
+    }

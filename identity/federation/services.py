@@ -1,0 +1,114 @@
+"""Writes of sign-in providers: each checks identity.federation.policies and is audited in its transaction.
+
+`fields` uses the API's names; `client_secret` and `private_key` are plaintext here and encrypted
+before they reach the row. A secret that is absent (or None) is left as it is, so a client that
+never reads secrets back can still replace a provider with PUT; "" clears it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from identity import audit
+from identity.federation import policies, selectors
+from identity.federation.models import Provider
+
+WRITABLE = ("type", "client_id", "team_id", "key_id", "issuer", "display_name", "claim_mapping", "enabled")
+SECRETS = ("client_secret", "private_key")
+
+
+def apply_fields(provider: Provider, fields: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Set `fields` on `provider` (unsaved; the admin form also checks a copy with it); returns the audit
+    `extra` naming the secrets that changed (never their values)."""
+    unknown = set(fields) - set(WRITABLE) - set(SECRETS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    for name in WRITABLE:
+        if name in fields:
+            value = fields[name]
+            if name == "issuer":
+                value = policies.normalize_issuer(value or "")
+            elif name == "claim_mapping":
+                value = value or {}
+            elif name != "enabled":
+                value = (value or "").strip() if isinstance(value, str) or value is None else value
+            setattr(provider, name, value)
+    changed = {}
+    for name in SECRETS:
+        value = fields.get(name)
+        if value is None:
+            continue
+        if name == "client_secret":
+            provider.client_secret_encrypted = ""
+            if value:
+                provider.set_client_secret(value)
+        else:
+            provider.private_key_encrypted = ""
+            if value.strip():
+                provider.set_private_key(value.strip() + "\n")
+        changed[name] = audit.SECRET_CHANGED
+    return changed
+
+
+def _check(provider: Provider, *, previous_type: str | None = None) -> None:
+    errors = policies.provider_errors(provider, previous_type=previous_type)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _label(provider: Provider) -> str:
+    return f"{provider.application.name}: {provider.label}"
+
+
+def provider_create(*, actor, application, fields: dict[str, Any]) -> Provider:
+    provider = Provider(application=application)
+    extra = apply_fields(provider, fields)
+    if provider.type == Provider.Type.OIDC and not provider.display_name and provider.issuer:
+        provider.display_name = provider.issuer.split("//", 1)[-1].split("/", 1)[0][:100]
+    _check(provider)
+    with transaction.atomic():
+        provider.save()
+        audit.record(
+            actor=actor,
+            action="provider.created",
+            target=provider,
+            target_label=_label(provider),
+            after=selectors.provider_state(provider),
+            extra=extra,
+        )
+    return provider
+
+
+def provider_update(*, actor, provider: Provider, fields: dict[str, Any]) -> Provider:
+    before = selectors.provider_state(provider)
+    previous_type = provider.type
+    extra = apply_fields(provider, fields)
+    _check(provider, previous_type=previous_type)
+    with transaction.atomic():
+        provider.save()
+        audit.record(
+            actor=actor,
+            action="provider.updated",
+            target=provider,
+            target_label=_label(provider),
+            before=before,
+            after=selectors.provider_state(provider),
+            extra=extra,
+            only_if_changed=True,
+        )
+    return provider
+
+
+def provider_delete(*, actor, provider: Provider) -> None:
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="provider.deleted",
+            target=provider,
+            target_label=_label(provider),
+            before=selectors.provider_state(provider),
+        )
+        provider.delete()
