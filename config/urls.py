@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config import health, metrics
+from identity import views as identity_views
 
 admin.site.site_header = "Latchkey"
 admin.site.site_title = "Latchkey admin"
@@ -19,5 +20,13 @@ urlpatterns = [
     path("", include("applications.oauth.urls")),
     path("", include("identity.urls")),
     path("", include("consent.urls")),
+    # Registration, email verification, password reset and change (allauth), under our CSP and brand;
+    # its own sign-in and sign-out pages are ours at /login and /logout.
+    path("account/login/", RedirectView.as_view(pattern_name="identity:login", query_string=True)),
+    path("account/logout/", RedirectView.as_view(pattern_name="identity:logout", query_string=True)),
+    path("account/", include("allauth.urls")),
+    # allauth's flows reverse these names (Django's reverse takes the last pattern of a name).
+    path("login", identity_views.SignInView.as_view(), name="account_login"),
+    path("logout", identity_views.SignOutView.as_view(), name="account_logout"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

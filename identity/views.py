@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from allauth.account import views as account_views
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -8,17 +10,17 @@ from django.views.decorators.http import require_safe
 
 from applications import policies
 from branding.selectors import request_application
+from identity.adapter import REGISTRATION_OPEN, safe_next
 
 
-class SignInView(auth_views.LoginView):
+class SignInView(account_views.LoginView):
     """The sign-in page, branded and limited to the sign-in methods of the app in `next`.
 
-    `next` is followed only to this host (Django's url_has_allowed_host_and_scheme); anything
-    else lands on LOGIN_REDIRECT_URL.
+    allauth's login flow (throttling, email-verification stage, `user_logged_in`) behind our page.
+    `next` is followed only to this host (identity.adapter); anything else lands on LOGIN_REDIRECT_URL.
     """
 
     template_name = "identity/login.html"
-    redirect_authenticated_user = False
 
     def setup(self, request, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
@@ -36,6 +38,8 @@ class SignInView(auth_views.LoginView):
         context["application"] = self.application
         context["sign_in_methods"] = self.methods
         context["password_allowed"] = policies.password_sign_in_allowed(self.application)
+        context["next"] = safe_next(self.request)
+        context["registration_open"] = settings.LATCHKEY_REGISTRATION == REGISTRATION_OPEN
         return context
 
 

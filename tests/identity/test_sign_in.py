@@ -1,0 +1,65 @@
+"""The sign-in page on allauth's engine: same wire format, throttled, session auth_time kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity.auth_time import AUTH_TIME_SESSION_KEY
+from tests.identity.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_sign_in_admin_created_user_by_email_any_case_records_auth_time(client):
+    user = UserFactory(email="ada@example.com")
+
+    response = client.post("/login", {"username": "Ada@Example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/account/apps"
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert isinstance(client.session[AUTH_TIME_SESSION_KEY], int)
+
+
+def test_sign_in_inactive_user_is_refused(client):
+    user = UserFactory(email="gone@example.com", is_active=False)
+
+    response = client.post("/login", {"username": user.email, "password": PASSWORD})
+
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert response["Location"] != "/account/apps"
+
+
+def test_sign_in_repeated_wrong_passwords_are_throttled(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "3/m/ip,3/5m/key"}
+    user = UserFactory(email="target@example.com")
+    for _ in range(3):
+        assert client.post("/login", {"username": user.email, "password": "wrong"}).status_code == 200
+
+    response = client.post("/login", {"username": user.email, "password": PASSWORD})
+
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in (200, 429)
+    assert "Too many" in response.content.decode() or response.status_code == 429
+
+
+def test_allauth_login_url_is_our_sign_in_page(client):
+    response = client.get("/account/login/?next=/account/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login?next=/account/"
+
+
+def test_sign_in_page_links_to_password_reset_keeping_next(client):
+    html = client.get("/login", {"next": "/account/"}).content.decode()
+    assert 'href="/account/password/reset/?next=/account/"' in html
+
+
+def test_sign_in_page_offers_registration_only_when_open(client, settings):
+    settings.LATCHKEY_REGISTRATION = "closed"
+    assert 'data-testid="login-register"' not in client.get("/login").content.decode()
+    settings.LATCHKEY_REGISTRATION = "open"
+    assert 'data-testid="login-register"' in client.get("/login").content.decode()
