@@ -3,7 +3,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-DEV_ENV := DJANGO_DEBUG=true
+DEV_ENV := DJANGO_DEBUG=true LATCHKEY_REGISTRATION="$${LATCHKEY_REGISTRATION:-open}"
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from applications.models import Application
 from applications.services import users_tokens_revoke
-from identity import audit, selectors
+from identity import audit, invitations, selectors
 from identity.models import Role, RoleAssignment, User, normalize_email
 
 
@@ -31,7 +32,8 @@ def _validate_user(user: User, password: str | None) -> None:
 
 
 def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role] = (), **profile) -> User:
-    """Create a user; the password must pass the configured validators. None: no password sign-in."""
+    """Create a user; the password must pass the configured validators. None: no password sign-in, or,
+    with LATCHKEY_REGISTRATION=invite, an emailed link to choose one."""
     user = User(email=normalize_email(email), **profile)
     _validate_user(user, password)
     with transaction.atomic():
@@ -49,7 +51,16 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
             after=selectors.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
         )
+        if password is None and settings.LATCHKEY_REGISTRATION == "invite":
+            user_invite(actor=actor, user=user)
     return user
+
+
+def user_invite(*, actor, user: User) -> None:
+    """Email the user a single-use link to choose a password (identity.invitations), after commit."""
+    with transaction.atomic():
+        audit.record(actor=actor, action="user.invited", target=user)
+        transaction.on_commit(lambda: invitations.invitation_send(user))
 
 
 def role_create(*, actor, name: str, description: str = "", scopes: Iterable = ()) -> Role:
