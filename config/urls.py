@@ -24,6 +24,9 @@ urlpatterns = [
     # its own sign-in and sign-out pages are ours at /login and /logout.
     path("account/login/", RedirectView.as_view(pattern_name="identity:login", query_string=True)),
     path("account/logout/", RedirectView.as_view(pattern_name="identity:logout", query_string=True)),
+    # Not offered: adding or switching addresses would move `email` and `email_verified` under
+    # applications' feet; an admin changes a user's email.
+    path("account/email/", identity_views.not_offered),
     path("account/", include("allauth.urls")),
     # allauth's flows reverse these names (Django's reverse takes the last pattern of a name).
     path("login", identity_views.SignInView.as_view(), name="account_login"),

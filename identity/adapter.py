@@ -23,6 +23,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from applications import policies
 from branding.selectors import request_application
 from branding.services import branding_for
 
@@ -49,7 +50,10 @@ def with_next(url: str, request: HttpRequest | None) -> str:
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        return settings.LATCHKEY_REGISTRATION == REGISTRATION_OPEN
+        """Open registration creates password accounts, so not for an app (in `next`) that refuses passwords."""
+        if settings.LATCHKEY_REGISTRATION != REGISTRATION_OPEN:
+            return False
+        return policies.password_sign_in_allowed(request_application(request))
 
     def is_safe_url(self, url: str) -> bool:
         """Only this host: a sign-in page must never send a person elsewhere (no ALLOWED_HOSTS siblings)."""

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from allauth.account import views as account_views
-from django.conf import settings
+from allauth.account.adapter import get_adapter
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from applications import policies
 from branding.selectors import request_application
-from identity.adapter import REGISTRATION_OPEN, safe_next
+from identity.adapter import safe_next
 
 
 class SignInView(account_views.LoginView):
@@ -39,7 +39,7 @@ class SignInView(account_views.LoginView):
         context["sign_in_methods"] = self.methods
         context["password_allowed"] = policies.password_sign_in_allowed(self.application)
         context["next"] = safe_next(self.request)
-        context["registration_open"] = settings.LATCHKEY_REGISTRATION == REGISTRATION_OPEN
+        context["registration_open"] = get_adapter(self.request).is_open_for_signup(self.request)
         return context
 
 
@@ -54,3 +54,8 @@ class SignOutView(auth_views.LogoutView):
 def account(request: HttpRequest) -> HttpResponse:
     """The signed-in user's home: who they are, a link to the apps they authorised, sign out."""
     return render(request, "identity/account.html", {"account": request.user})
+
+
+def not_offered(request: HttpRequest) -> HttpResponse:
+    """A library page we do not offer: a 404 like any unknown path."""
+    raise Http404

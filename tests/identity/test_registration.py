@@ -210,3 +210,24 @@ def test_mandatory_verification_lets_admin_verified_users_in_and_holds_the_other
     assert "_auth_user_id" not in client.session
     assert held.status_code == 302 and held["Location"] == "/account/confirm-email/"
     assert mail.outbox[-1].to == [unverified.email]
+
+
+def test_registration_for_an_app_that_refuses_passwords_is_closed(client, open_registration):
+    from applications.models import Application  # noqa: PLC0415
+    from tests.branding.test_pages import authorize_path, web_app  # noqa: PLC0415
+
+    application = web_app(name="Social only")
+    Application.objects.filter(pk=application.pk).update(auth_methods=["retired-provider"])
+    pending = authorize_path(application)
+
+    response = client.post(
+        SIGNUP, {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD, "next": pending}
+    )
+
+    assert 'data-testid="signup-closed"' in response.content.decode()
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+def test_email_address_management_is_not_offered(client):
+    client.force_login(UserFactory())
+    assert client.get("/account/email/").status_code == 404
