@@ -63,3 +63,15 @@ def test_sign_in_page_offers_registration_only_when_open(client, settings):
     assert 'data-testid="login-register"' not in client.get("/login").content.decode()
     settings.LATCHKEY_REGISTRATION = "open"
     assert 'data-testid="login-register"' in client.get("/login").content.decode()
+
+
+def test_console_email_in_production_is_flagged_by_check_deploy(settings):
+    from django.core import checks  # noqa: PLC0415
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    flagged = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    clean = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+
+    assert "latchkey.W001" in flagged
+    assert "latchkey.W001" not in clean
