@@ -27,6 +27,7 @@ urlpatterns = [
     # Not offered: adding or switching addresses would move `email` and `email_verified` under
     # applications' feet; an admin changes a user's email.
     path("account/email/", identity_views.not_offered),
+    path("account/password/reset/", identity_views.PasswordResetView.as_view()),
     path("account/", include("allauth.urls")),
     # allauth's flows reverse these names (Django's reverse takes the last pattern of a name).
     path("login", identity_views.SignInView.as_view(), name="account_login"),

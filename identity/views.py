@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from applications import policies
@@ -41,6 +42,16 @@ class SignInView(account_views.LoginView):
         context["next"] = safe_next(self.request)
         context["registration_open"] = get_adapter(self.request).is_open_for_signup(self.request)
         return context
+
+
+class PasswordResetView(account_views.PasswordResetView):
+    """allauth's reset request, which would follow `next` at once: it says "check your email" first.
+
+    `next` rides along to the done page (its "back to sign in" link) and inside the emailed link.
+    """
+
+    def get_success_url(self) -> str:
+        return self.passthrough_next_url(reverse("account_reset_password_done"))
 
 
 class SignOutView(auth_views.LogoutView):

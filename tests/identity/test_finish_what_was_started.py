@@ -101,7 +101,9 @@ def test_password_reset_from_an_apps_sign_in_page_returns_to_the_request(client)
     pending = authorize_path(application)
     user = UserFactory(email="ada@example.com")
 
-    client.post("/account/password/reset/", {"email": user.email, "next": pending})
+    requested = client.post("/account/password/reset/", {"email": user.email, "next": pending})
+    assert requested["Location"] == "/account/password/reset/done/?" + urlencode({"next": pending})
+    assert 'data-testid="reset-sent"' in client.get(requested["Location"]).content.decode()
     message = mail.outbox[0]
     page = client.get(link_in(message), follow=True)
     action = re.search(r'<form method="post" action="([^"]+)" data-testid="reset-key-form"', page.content.decode())

@@ -231,3 +231,32 @@ def test_registration_for_an_app_that_refuses_passwords_is_closed(client, open_r
 def test_email_address_management_is_not_offered(client):
     client.force_login(UserFactory())
     assert client.get("/account/email/").status_code == 404
+
+
+ACCOUNT_PAGES = [
+    "/account/inactive/",
+    "/account/signup/",
+    "/account/reauthenticate/",
+    "/account/confirm-email/",
+    "/account/password/change/",
+    "/account/password/set/",
+    "/account/password/reset/",
+    "/account/password/reset/done/",
+    "/account/password/reset/key/done/",
+    "/account/password/reset/key/1-bad/",
+    "/account/login/code/confirm/",
+]
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+@pytest.mark.parametrize("path", ACCOUNT_PAGES)
+def test_every_account_page_answers_branded_under_the_csp_never_a_500(client, open_registration, path, signed_in):
+    if signed_in:
+        client.force_login(UserFactory())
+
+    response = client.get(path)
+
+    assert response.status_code < 500
+    if response.status_code == 200:
+        assert 'data-testid="brand-name"' in response.content.decode()
+        assert "script-src 'none'" in response["Content-Security-Policy"]
