@@ -26,6 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from applications import policies
 from branding.selectors import request_application
 from branding.services import branding_for
+from identity import services
 
 REGISTRATION_OPEN = "open"
 REGISTRATION_CLOSED = "closed"
@@ -93,7 +94,16 @@ class AccountAdapter(DefaultAccountAdapter):
         """The `email_verified` claim follows the link: the user's own address, once confirmed."""
         confirmed = super().confirm_email(request, email_address)
         user = email_address.user
-        if confirmed and email_address.email.lower() == user.email.lower() and not user.email_verified:
-            user.email_verified = True
-            user.save(update_fields=["email_verified"])
+        if confirmed and email_address.email.lower() == user.email.lower():
+            services.user_email_verify(actor=user, user=user)
         return confirmed
+
+    def save_user(self, request: HttpRequest, user, form, commit: bool = True):
+        user = super().save_user(request, user, form, commit=commit)
+        if commit:
+            services.user_registered(user=user)
+        return user
+
+    def set_password(self, user, password: str) -> None:
+        """Reset link, invitation and the account page's change all set passwords here: audited."""
+        services.user_password_set(actor=user, user=user, password=password)

@@ -56,6 +56,34 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
     return user
 
 
+def user_registered(*, user: User) -> None:
+    """A person created their own account (allauth's signup saved it): recorded with them as the actor."""
+    audit.record(actor=user, action="user.registered", target=user, after=selectors.user_state(user))
+
+
+def user_password_set(*, actor, user: User, password: str) -> None:
+    """A new password from the reset link, an invitation or the account page (validated by the form)."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit.record(actor=actor, action="user.password_changed", target=user, extra={"password": audit.SECRET_CHANGED})
+
+
+def user_email_verify(*, actor, user: User) -> None:
+    """The person followed the link sent to their address: the `email_verified` claim becomes true."""
+    if user.email_verified:
+        return
+    with transaction.atomic():
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+        audit.record(
+            actor=actor,
+            action="user.email_verified",
+            target=user,
+            extra={"email_verified": {"old": False, "new": True}},
+        )
+
+
 def user_invite(*, actor, user: User) -> None:
     """Email the user a single-use link to choose a password (identity.invitations), after commit."""
     with transaction.atomic():

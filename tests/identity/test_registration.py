@@ -260,3 +260,17 @@ def test_every_account_page_answers_branded_under_the_csp_never_a_500(client, op
     if response.status_code == 200:
         assert 'data-testid="brand-name"' in response.content.decode()
         assert "script-src 'none'" in response["Content-Security-Policy"]
+
+
+def test_registration_verification_and_password_changes_are_audited(client, open_registration):
+    from identity.models import AuditEvent  # noqa: PLC0415
+
+    register(client)
+    client.post(link_in(mail.outbox[0]))
+    client.post(CHANGE, {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+
+    user = User.objects.get(email="new@example.com")
+    events = list(AuditEvent.objects.filter(target_id=str(user.pk)).order_by("id"))
+    assert [e.action for e in events] == ["user.registered", "user.email_verified", "user.password_changed"]
+    assert {e.actor_label for e in events} == {"new@example.com"}
+    assert events[-1].changes == {"password": {"old": "[hidden]", "new": "[hidden]"}}
