@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.core import context
@@ -27,10 +28,7 @@ from applications import policies
 from branding.selectors import request_application
 from branding.services import branding_for
 from identity import services
-
-REGISTRATION_OPEN = "open"
-REGISTRATION_CLOSED = "closed"
-REGISTRATION_INVITE = "invite"
+from identity.constants import REGISTRATION_OPEN
 
 
 def safe_next(request: HttpRequest | None) -> str:
@@ -84,10 +82,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def authenticate(self, request: HttpRequest, **credentials):
         """An address an admin marked verified counts as verified for allauth's mandatory-verification stage."""
         user = super().authenticate(request, **credentials)
-        if user is not None and user.email_verified:
-            EmailAddress.objects.update_or_create(
-                user=user, email=user.email, defaults={"verified": True, "primary": True}
-            )
+        mandatory = account_settings.EMAIL_VERIFICATION == account_settings.EmailVerificationMethod.MANDATORY
+        if user is not None and user.email_verified and mandatory:
+            if not EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists():
+                EmailAddress.objects.update_or_create(
+                    user=user, email=user.email, defaults={"verified": True, "primary": True}
+                )
         return user
 
     def confirm_email(self, request: HttpRequest, email_address: EmailAddress) -> bool:

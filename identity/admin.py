@@ -10,6 +10,7 @@ from django.db import transaction
 from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit, selectors, services
 from identity.admin_audit import AuditedAdminMixin
+from identity.constants import REGISTRATION_INVITE
 from identity.models import AuditEvent, Role, RoleAssignment, User
 
 
@@ -59,7 +60,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         user = form.instance
         held = set(user.roles.all()) if change else set()
         super().save_related(request, form, formsets, change)
-        if not change and not user.has_usable_password() and settings.LATCHKEY_REGISTRATION == "invite":
+        if not change and not user.has_usable_password() and settings.LATCHKEY_REGISTRATION == REGISTRATION_INVITE:
             services.user_invite(actor=request.user, user=user)
         if change:
             removed = held - set(user.roles.all())

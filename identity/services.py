@@ -12,6 +12,7 @@ from django.db import transaction
 from applications.models import Application
 from applications.services import users_tokens_revoke
 from identity import audit, invitations, selectors
+from identity.constants import REGISTRATION_INVITE
 from identity.models import Role, RoleAssignment, User, normalize_email
 
 
@@ -51,7 +52,7 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
             after=selectors.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
         )
-        if password is None and settings.LATCHKEY_REGISTRATION == "invite":
+        if password is None and settings.LATCHKEY_REGISTRATION == REGISTRATION_INVITE:
             user_invite(actor=actor, user=user)
     return user
 

@@ -11,6 +11,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS as RESERVED_LOG_ATTRS
 
 from applications.policies import REFRESH_TOKEN_TTL_MAX, access_token_expires_in
 from config.env import BASE_DIR, env
+from identity.constants import REGISTRATION_MODES
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -170,7 +171,7 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if LATCHKEY_ISSUER.startswith("https:") 
 # Who may create an account on the sign-in page: open (anyone), closed (admins create users) or
 # invite (closed to the public; an admin-created user is sent a link to choose a password).
 LATCHKEY_REGISTRATION = env.str("LATCHKEY_REGISTRATION", default="closed")
-if LATCHKEY_REGISTRATION not in ("open", "closed", "invite"):
+if LATCHKEY_REGISTRATION not in REGISTRATION_MODES:
     raise ImproperlyConfigured(f"LATCHKEY_REGISTRATION={LATCHKEY_REGISTRATION!r}: use open, closed or invite.")
 # optional: a person who registered is signed in at once and `email_verified` stays false until they
 # follow the link; mandatory: signing in waits until the address is verified (every account).
