@@ -75,3 +75,14 @@ def test_console_email_in_production_is_flagged_by_check_deploy(settings):
 
     assert "latchkey.W001" in flagged
     assert "latchkey.W001" not in clean
+
+
+def test_sign_in_session_lasts_session_cookie_age_not_the_browser_session(client, settings):
+    user = UserFactory(email="ada@example.com")
+
+    response = client.post("/login", {"username": user.email, "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.session.get_expire_at_browser_close() is False
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
