@@ -54,6 +54,9 @@ class AccountAdapter(DefaultAccountAdapter):
             return False
         return policies.password_sign_in_allowed(request_application(request))
 
+    def add_message(self, *args, **kwargs) -> None:
+        """None: our pages say what happened themselves, and never show flash messages (nor should the admin)."""
+
     def is_safe_url(self, url: str) -> bool:
         """Only this host: a sign-in page must never send a person elsewhere (no ALLOWED_HOSTS siblings)."""
         request = context.request

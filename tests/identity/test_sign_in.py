@@ -86,3 +86,12 @@ def test_sign_in_session_lasts_session_cookie_age_not_the_browser_session(client
     assert client.session.get_expire_at_browser_close() is False
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
+
+
+def test_sign_in_leaves_no_flash_message_for_another_page(client):
+    from django.contrib.messages import get_messages  # noqa: PLC0415
+
+    user = UserFactory(email="ada@example.com")
+    response = client.post("/login", {"username": user.email, "password": PASSWORD})
+
+    assert list(get_messages(response.wsgi_request)) == []
