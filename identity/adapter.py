@@ -28,7 +28,7 @@ from applications import policies
 from branding.selectors import request_application
 from branding.services import branding_for
 from identity import services
-from identity.constants import REGISTRATION_OPEN
+from identity.constants import REGISTRATION_INVITE, REGISTRATION_OPEN
 
 
 def safe_next(request: HttpRequest | None) -> str:
@@ -72,6 +72,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def format_email_subject(self, subject: str) -> str:
         brand = branding_for(request_application(context.request))
         return f"[{brand.name}] {subject}"
+
+    def send_password_reset_mail(self, user, email: str, context_data: dict) -> None:
+        """A user an admin created without a password gets none by "Forgot your password?", except an
+        invited one (LATCHKEY_REGISTRATION=invite), for whom it re-sends the invitation. Same page either way."""
+        if user.has_usable_password() or settings.LATCHKEY_REGISTRATION == REGISTRATION_INVITE:
+            super().send_password_reset_mail(user, email, context_data)
 
     def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation) -> str:
         return with_next(super().get_email_confirmation_url(request, emailconfirmation), request)

@@ -274,3 +274,29 @@ def test_registration_verification_and_password_changes_are_audited(client, open
     assert [e.action for e in events] == ["user.registered", "user.email_verified", "user.password_changed"]
     assert {e.actor_label for e in events} == {"new@example.com"}
     assert events[-1].changes == {"password": {"old": "[hidden]", "new": "[hidden]"}}
+
+
+@pytest.mark.parametrize("mode", ["closed", "open"])
+def test_password_reset_gives_no_password_to_a_user_created_without_one(client, settings, mode):
+    settings.LATCHKEY_REGISTRATION = mode
+    User.objects.create_user("nopassword@example.com", None)
+
+    response = client.post(RESET, {"email": "nopassword@example.com"})
+
+    assert response.status_code == 302  # the same answer as for anyone
+    assert mail.outbox == []
+
+
+def test_password_reset_resends_an_invitation_in_invite_mode(client, settings):
+    settings.LATCHKEY_REGISTRATION = "invite"
+    User.objects.create_user("invited@example.com", None)
+
+    client.post(RESET, {"email": "invited@example.com"})
+
+    assert [m.to for m in mail.outbox] == [["invited@example.com"]]
+
+
+def test_password_reset_sends_nothing_to_a_deactivated_user(client):
+    UserFactory(email="gone@example.com", is_active=False)
+    client.post(RESET, {"email": "gone@example.com"})
+    assert mail.outbox == []
