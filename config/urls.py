@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config import health, metrics
+from identity import views as identity_views
 
 # An uncaught exception: JSON on the OAuth and API endpoints, a branded page elsewhere (config.errors).
 handler500 = "config.errors.server_error"
@@ -22,5 +23,17 @@ urlpatterns = [
     path("", include("applications.oauth.urls")),
     path("", include("identity.urls")),
     path("", include("consent.urls")),
+    # Registration, email verification, password reset and change (allauth), under our CSP and brand;
+    # its own sign-in and sign-out pages are ours at /login and /logout.
+    path("account/login/", RedirectView.as_view(pattern_name="identity:login", query_string=True)),
+    path("account/logout/", RedirectView.as_view(pattern_name="identity:logout", query_string=True)),
+    # Not offered: adding or switching addresses would move `email` and `email_verified` under
+    # applications' feet; an admin changes a user's email.
+    path("account/email/", identity_views.not_offered),
+    path("account/password/reset/", identity_views.PasswordResetView.as_view()),
+    path("account/", include("allauth.urls")),
+    # allauth's flows reverse these names (Django's reverse takes the last pattern of a name).
+    path("login", identity_views.SignInView.as_view(), name="account_login"),
+    path("logout", identity_views.SignOutView.as_view(), name="account_logout"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
@@ -9,6 +10,7 @@ from django.db import transaction
 from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit, selectors, services
 from identity.admin_audit import AuditedAdminMixin
+from identity.constants import REGISTRATION_INVITE
 from identity.models import AuditEvent, Role, RoleAssignment, User
 
 
@@ -58,11 +60,21 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         user = form.instance
         held = set(user.roles.all()) if change else set()
         super().save_related(request, form, formsets, change)
+        if not change and not user.has_usable_password() and settings.LATCHKEY_REGISTRATION == REGISTRATION_INVITE:
+            services.user_invite(actor=request.user, user=user)
         if change:
             removed = held - set(user.roles.all())
             if removed or ("is_active" in form.changed_data and not user.is_active):
                 services.user_lost_access_revoke(user=user, roles=removed)
 
+    @admin.action(description="Email a link to choose a password")
+    def invite(self, request, queryset) -> None:
+        users = list(queryset.filter(is_active=True))
+        for user in users:
+            services.user_invite(actor=request.user, user=user)
+        self.message_user(request, f"Sent {len(users)} link(s) to choose a password.", messages.SUCCESS)
+
+    actions = ["invite"]
     add_form = UserCreationForm
     form = UserEditForm
     list_display = ["email", "name", "is_active", "is_staff", "date_joined"]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from applications.models import Application
 from applications.services import users_tokens_revoke
-from identity import audit, selectors
+from identity import audit, invitations, selectors
+from identity.constants import REGISTRATION_INVITE
 from identity.models import Role, RoleAssignment, User, normalize_email
 
 
@@ -31,7 +33,8 @@ def _validate_user(user: User, password: str | None) -> None:
 
 
 def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role] = (), **profile) -> User:
-    """Create a user; the password must pass the configured validators. None: no password sign-in."""
+    """Create a user; the password must pass the configured validators. None: no password sign-in, or,
+    with LATCHKEY_REGISTRATION=invite, an emailed link to choose one."""
     user = User(email=normalize_email(email), **profile)
     _validate_user(user, password)
     with transaction.atomic():
@@ -49,7 +52,44 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
             after=selectors.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
         )
+        if password is None and settings.LATCHKEY_REGISTRATION == REGISTRATION_INVITE:
+            user_invite(actor=actor, user=user)
     return user
+
+
+def user_registered(*, user: User) -> None:
+    """A person created their own account (allauth's signup saved it): recorded with them as the actor."""
+    audit.record(actor=user, action="user.registered", target=user, after=selectors.user_state(user))
+
+
+def user_password_set(*, actor, user: User, password: str) -> None:
+    """A new password from the reset link, an invitation or the account page (validated by the form)."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit.record(actor=actor, action="user.password_changed", target=user, extra={"password": audit.SECRET_CHANGED})
+
+
+def user_email_verify(*, actor, user: User) -> None:
+    """The person followed the link sent to their address: the `email_verified` claim becomes true."""
+    if user.email_verified:
+        return
+    with transaction.atomic():
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+        audit.record(
+            actor=actor,
+            action="user.email_verified",
+            target=user,
+            extra={"email_verified": {"old": False, "new": True}},
+        )
+
+
+def user_invite(*, actor, user: User) -> None:
+    """Email the user a single-use link to choose a password (identity.invitations), after commit."""
+    with transaction.atomic():
+        audit.record(actor=actor, action="user.invited", target=user)
+        transaction.on_commit(lambda: invitations.invitation_send(user))
 
 
 def role_create(*, actor, name: str, description: str = "", scopes: Iterable = ()) -> Role:

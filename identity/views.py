@@ -1,24 +1,27 @@
 from __future__ import annotations
 
+from allauth.account import views as account_views
+from allauth.account.adapter import get_adapter
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from applications import policies
 from branding.selectors import request_application
+from identity.adapter import safe_next
 
 
-class SignInView(auth_views.LoginView):
+class SignInView(account_views.LoginView):
     """The sign-in page, branded and limited to the sign-in methods of the app in `next`.
 
-    `next` is followed only to this host (Django's url_has_allowed_host_and_scheme); anything
-    else lands on LOGIN_REDIRECT_URL.
+    allauth's login flow (throttling, email-verification stage, `user_logged_in`) behind our page.
+    `next` is followed only to this host (identity.adapter); anything else lands on LOGIN_REDIRECT_URL.
     """
 
     template_name = "identity/login.html"
-    redirect_authenticated_user = False
 
     def setup(self, request, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
@@ -36,7 +39,19 @@ class SignInView(auth_views.LoginView):
         context["application"] = self.application
         context["sign_in_methods"] = self.methods
         context["password_allowed"] = policies.password_sign_in_allowed(self.application)
+        context["next"] = safe_next(self.request)
+        context["registration_open"] = get_adapter(self.request).is_open_for_signup(self.request)
         return context
+
+
+class PasswordResetView(account_views.PasswordResetView):
+    """allauth's reset request, which would follow `next` at once: it says "check your email" first.
+
+    `next` rides along to the done page (its "back to sign in" link) and inside the emailed link.
+    """
+
+    def get_success_url(self) -> str:
+        return self.passthrough_next_url(reverse("account_reset_password_done"))
 
 
 class SignOutView(auth_views.LogoutView):
@@ -50,3 +65,8 @@ class SignOutView(auth_views.LogoutView):
 def account(request: HttpRequest) -> HttpResponse:
     """The signed-in user's home: who they are, a link to the apps they authorised, sign out."""
     return render(request, "identity/account.html", {"account": request.user})
+
+
+def not_offered(request: HttpRequest) -> HttpResponse:
+    """A library page we do not offer: a 404 like any unknown path."""
+    raise Http404

@@ -11,6 +11,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS as RESERVED_LOG_ATTRS
 
 from applications.policies import REFRESH_TOKEN_TTL_MAX, access_token_expires_in
 from config.env import BASE_DIR, env
+from identity.constants import REGISTRATION_MODES
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -44,6 +45,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "identity",
     "identity.federation",
+    # The sign-in engine: account flows, email verification, password reset, login throttling
+    # (identity.adapter is our seam). socialaccount comes with the per-application providers.
+    "allauth",
+    "allauth.account",
     # Before oauth2_provider: Django runs the first app's command of a name, and our cleartokens
     # (per-app lifetimes, device codes, redeemed codes) replaces the toolkit's.
     "applications",
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.middleware.LazyMessageMiddleware",  # Django's, its storage built only when a page uses it
+    "allauth.account.middleware.AccountMiddleware",  # allauth's request context and pending sign-in stages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A view's exception answered in its endpoint's shape: 503 + Retry-After when a dependency is out of
     # reach, JSON server_error on the OAuth and API endpoints (config.errors).
@@ -146,6 +152,49 @@ AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "identity:login"
 # Where signing in without a (safe, local) `next` lands: the user's authorised apps.
 LOGIN_REDIRECT_URL = "/account/apps"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin and the management API's session auth
+    "allauth.account.auth_backends.AuthenticationBackend",  # the sign-in page (email + password)
+]
+
+# The sign-in engine (django-allauth): email is the login, there is no username. identity.adapter
+# decides who may register (LATCHKEY_REGISTRATION), brands the emails and keeps `next`.
+ACCOUNT_ADAPTER = "identity.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "identity.forms.SignInForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_USER_MODEL_EMAIL_FIELD = "email"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # a reset for an unknown address sends nothing (no mail to strangers)
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False  # /login shows the form when signed in (switch account)
+ACCOUNT_SESSION_REMEMBER = True  # no "remember me" box: every session lasts SESSION_COOKIE_AGE, as before
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""  # the adapter prefixes the brand of the app the email is for
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # a password change keeps this session (Django rotates its hash)
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # the link shows a button: mail scanners that fetch links confirm nothing
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if LATCHKEY_ISSUER.startswith("https:") else "http"
+# Who may create an account on the sign-in page: open (anyone), closed (admins create users) or
+# invite (closed to the public; an admin-created user is sent a link to choose a password).
+LATCHKEY_REGISTRATION = env.str("LATCHKEY_REGISTRATION", default="closed")
+if LATCHKEY_REGISTRATION not in REGISTRATION_MODES:
+    raise ImproperlyConfigured(f"LATCHKEY_REGISTRATION={LATCHKEY_REGISTRATION!r}: use open, closed or invite.")
+# optional: a person who registered is signed in at once and `email_verified` stays false until they
+# follow the link; mandatory: signing in waits until the address is verified (every account).
+ACCOUNT_EMAIL_VERIFICATION = env.str("LATCHKEY_EMAIL_VERIFICATION", default="optional")
+if ACCOUNT_EMAIL_VERIFICATION not in ("optional", "mandatory"):
+    raise ImproperlyConfigured(
+        f"LATCHKEY_EMAIL_VERIFICATION={ACCOUNT_EMAIL_VERIFICATION!r}: use optional or mandatory."
+    )
+
+# Outgoing email (verification, password reset, invitations): console on a development machine,
+# SMTP in production (EMAIL_URL=smtp+tls://user:password@host:587).
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Latchkey <no-reply@localhost>")
 
 # User passwords keep Django's slow hasher (first in the list). Client secrets are
 # generated with 256 bits of entropy, so a slow hash buys nothing there: they use the

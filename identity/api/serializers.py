@@ -58,7 +58,8 @@ class UserWriteSerializer(StrictSerializer):
         allow_null=True,
         trim_whitespace=False,
         style={"input_type": "password"},
-        help_text="Never returned. Omit or null on creation: the user cannot sign in with a password.",
+        help_text="Never returned. Omit or null on creation: the user cannot sign in with a password "
+        "(with LATCHKEY_REGISTRATION=invite, they are emailed a link to choose one).",
     )
     name = serializers.CharField(allow_blank=True, required=False)
     given_name = serializers.CharField(allow_blank=True, required=False)

@@ -14,7 +14,11 @@ class Command(SubcommandCommand):
     def add_verbs(self, subparsers) -> None:
         create = subparsers.add_parser("create", help="Create a user.")
         create.add_argument("--email", required=True)
-        create.add_argument("--password", help="Omit for a user who cannot sign in with a password.")
+        create.add_argument(
+            "--password",
+            help="Omit for a user who cannot sign in with a password (with LATCHKEY_REGISTRATION=invite, "
+            "they are emailed a link to choose one).",
+        )
         create.add_argument("--name", default="")
         create.add_argument("--given-name", default="")
         create.add_argument("--family-name", default="")
