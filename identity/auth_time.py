@@ -22,3 +22,17 @@ def session_auth_time(request) -> datetime | None:
     if not isinstance(value, int):
         return None
     return datetime.fromtimestamp(value, tz=UTC)
+
+
+# How this session signed in: {"method": "password"} or {"method": "provider", "provider_id": <Provider pk>}.
+# Read by the authorization decision (an application's auth_methods) and for the ID token's `amr`.
+SIGN_IN_METHOD_SESSION_KEY = "latchkey_sign_in_method"
+
+
+def record_sign_in_method(request, *, method: str, provider_id: int | None = None) -> None:
+    request.session[SIGN_IN_METHOD_SESSION_KEY] = {"method": method, "provider_id": provider_id}
+
+
+def session_sign_in_method(request) -> dict | None:
+    value = request.session.get(SIGN_IN_METHOD_SESSION_KEY) if hasattr(request, "session") else None
+    return value if isinstance(value, dict) else None
