@@ -19,7 +19,13 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 
 
 def request_form_action_sources(request: HttpRequest) -> list[str]:
-    return form_action_sources(request_application(request))
+    from identity.federation import sign_in
+
+    sources = form_action_sources(request_application(request))
+    if getattr(request, sign_in.SIGN_IN_PAGE_ATTRIBUTE, False):
+        # The sign-in page's "Continue with …" buttons 302 to their providers.
+        sources += [s for s in sign_in.form_action_sources(request_application(request)) if s not in sources]
+    return sources
 
 
 def form_action_sources(application: Application | None) -> list[str]:

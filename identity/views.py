@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 from applications import policies
 from branding.selectors import request_application
 from identity.adapter import safe_next
+from identity.federation import sign_in as federation_sign_in
 
 
 class SignInView(account_views.LoginView):
@@ -27,6 +28,12 @@ class SignInView(account_views.LoginView):
         super().setup(request, *args, **kwargs)
         self.application = request_application(request)
         self.methods = policies.sign_in_methods(self.application)
+        setattr(request, federation_sign_in.SIGN_IN_PAGE_ATTRIBUTE, True)
+
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        """`direct_sign_in` in the authorization request (`next`) goes straight to that provider."""
+        direct = federation_sign_in.direct_sign_in_redirect(request, self.application, safe_next(request))
+        return direct or super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
         if not policies.password_sign_in_allowed(self.application):
@@ -40,6 +47,7 @@ class SignInView(account_views.LoginView):
         context["sign_in_methods"] = self.methods
         context["password_allowed"] = policies.password_sign_in_allowed(self.application)
         context["next"] = safe_next(self.request)
+        context["providers"] = federation_sign_in.buttons(self.application)
         context["registration_open"] = get_adapter(self.request).is_open_for_signup(self.request)
         return context
 

@@ -49,6 +49,15 @@ INSTALLED_APPS = [
     # (identity.adapter is our seam). socialaccount comes with the per-application providers.
     "allauth",
     "allauth.account",
+    # Sign-in with other identity providers: the credentials come from identity.federation's Provider
+    # rows (identity.federation.adapter.list_apps), never from allauth's SocialApp table.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.apple",
+    "allauth.socialaccount.providers.discord",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.openid_connect",
     # Before oauth2_provider: Django runs the first app's command of a name, and our cleartokens
     # (per-app lifetimes, device codes, redeemed codes) replaces the toolkit's.
     "applications",
@@ -77,6 +86,8 @@ MIDDLEWARE = [
     # A view's exception answered in its endpoint's shape: 503 + Retry-After when a dependency is out of
     # reach, JSON server_error on the OAuth and API endpoints (config.errors).
     "config.errors.ErrorResponseMiddleware",
+    # A sign-in provider out of reach when a sign-in starts: the branded error page (identity.federation).
+    "identity.federation.middleware.UpstreamErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -162,6 +173,12 @@ AUTHENTICATION_BACKENDS = [
 # decides who may register (LATCHKEY_REGISTRATION), brands the emails and keeps `next`.
 ACCOUNT_ADAPTER = "identity.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"login": "identity.forms.SignInForm"}
+SOCIALACCOUNT_ADAPTER = "identity.federation.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False  # upstream access/refresh tokens are used once and never stored
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # linking by email is decided by identity.federation.claims alone
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the provider's login URL starts a sign-in on POST (CSRF-protected)
+SOCIALACCOUNT_QUERY_EMAIL = True
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

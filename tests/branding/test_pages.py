@@ -474,7 +474,8 @@ def test_login_page_query_budget_branding_costs_one_query(client, django_assert_
     with CaptureQueriesContext(connection) as plain:
         client.get("/login")
 
-    with django_assert_max_num_queries(len(plain) + 1):  # the application, its branding joined
+    # The application with its branding joined, and its enabled sign-in providers (buttons and form-action).
+    with django_assert_max_num_queries(len(plain) + 2):
         response = client.get("/login", {"next": authorize_path(application)})
 
     assert_branded(response, name="Streamline", primary="#0F766E", logo=LOGO)

@@ -1,0 +1,16 @@
+"""The session remembers that the person signed in with a provider, and which (identity.auth_time)."""
+
+from __future__ import annotations
+
+from identity.auth_time import record_sign_in_method
+
+
+def record_provider_sign_in(sender, request, user, sociallogin=None, **kwargs) -> None:
+    """allauth's user_logged_in receiver: a sign-in that came through a provider records it."""
+    from identity.federation.adapter import STATE_PROVIDER
+
+    if sociallogin is None or request is None or not hasattr(request, "session"):
+        return
+    provider_id = (sociallogin.state or {}).get(STATE_PROVIDER)
+    if provider_id is not None:
+        record_sign_in_method(request, method="provider", provider_id=provider_id)
