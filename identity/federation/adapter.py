@@ -83,7 +83,11 @@ def social_app(provider: Provider) -> SocialApp:
         from identity.federation import policies
 
         app.provider_id = allauth_provider_id(provider)
-        app.settings = {"server_url": provider.issuer, "uid_field": policies.claim_mapping(provider)["sub"]}
+        app.settings = {
+            "server_url": provider.issuer,
+            "uid_field": policies.claim_mapping(provider)["sub"],
+            "oauth_pkce_enabled": True,  # RFC 9700 §2.1.1; an issuer that requires PKCE (as Latchkey does) gets it
+        }
     elif provider.type == Provider.Type.APPLE:
         # allauth signs Apple's client secret: key id as `secret`, team id as `key`, the .p8 in settings.
         app.secret, app.key = provider.key_id, provider.team_id
