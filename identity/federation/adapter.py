@@ -142,7 +142,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if not apps and provider and stashed_state(request) is None and get_request_param(request, "state"):
             # A callback whose state this session never stashed (expired, replayed, another browser):
             # a stand-in app lets allauth reach its own "unknown state" answer, our error page.
-            apps.append(SocialApp(provider=provider, provider_id=provider, name=provider[:40]))
+            if provider.startswith("oidc-"):
+                apps.append(SocialApp(provider="openid_connect", provider_id=provider, name="OpenID Connect"))
+            else:
+                apps.append(SocialApp(provider=provider, name=provider[:40]))
         return apps
 
     def generate_state_param(self, state: dict) -> str:

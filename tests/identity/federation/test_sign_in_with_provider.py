@@ -295,6 +295,23 @@ def test_unknown_state_shows_the_branded_page(client):
     assert response.status_code == 400 and 'data-code="state"' in response.content.decode()
 
 
+def test_unknown_state_at_an_oidc_callback_shows_the_branded_page(client):
+    application, _ = make_application()
+    provider = make_provider(application, type="oidc")
+    response = client.get(callback_url(provider), {"code": "c", "state": "not-a-stashed-state"})
+    assert response.status_code == 400 and 'data-code="state"' in response.content.decode()
+
+
+def test_provider_disabled_between_start_and_callback_shows_the_branded_page(client):
+    application, _ = make_application()
+    provider = make_provider(application, type="github")
+    state = state_of(start(client, provider, application)["Location"])
+    type(provider).objects.filter(pk=provider.pk).update(enabled=False)
+    response = client.get(callback_url(provider), {"code": "c", "state": state})
+    assert response.status_code == 400 and 'data-code="state"' in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_upstream_down_at_the_token_endpoint_shows_the_branded_page(client, monkeypatch):
     install(monkeypatch, {("POST", GITHUB_TOKEN): outbound.OutboundUnavailable("github.com did not answer in time.")})
     application, _ = make_application()
