@@ -4,14 +4,17 @@ from allauth.account import views as account_views
 from allauth.account.adapter import get_adapter
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from applications import policies
 from branding.selectors import request_application
 from identity.adapter import safe_next
+from identity.federation import selectors as federation_selectors
+from identity.federation import services as federation_services
 from identity.federation import sign_in as federation_sign_in
 
 
@@ -71,8 +74,24 @@ class SignOutView(auth_views.LogoutView):
 @require_safe
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's home: who they are, a link to the apps they authorised, sign out."""
-    return render(request, "identity/account.html", {"account": request.user})
+    """The signed-in user's home: who they are, their connected identities, their authorised apps, sign out."""
+    identities = federation_selectors.connected_identities(request.user)
+    return render(request, "identity/account.html", {"account": request.user, "identities": identities})
+
+
+@require_POST
+@login_required
+def identity_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Remove a connected identity (never the last way to sign in: the page then says why, 409)."""
+    try:
+        federation_services.identity_disconnect(actor=request.user, user=request.user, account_id=account_id)
+    except ValidationError as error:
+        if error.code == "not_found":
+            raise Http404 from error
+        identities = federation_selectors.connected_identities(request.user)
+        context = {"account": request.user, "identities": identities, "identity_error": error.messages[0]}
+        return render(request, "identity/account.html", context, status=409)
+    return redirect("identity:account")
 
 
 def not_offered(request: HttpRequest) -> HttpResponse:

@@ -34,3 +34,17 @@ def provider_state(provider: Provider) -> dict[str, Any]:
         "claim_mapping": dict(provider.claim_mapping or {}),
         "enabled": provider.enabled,
     }
+
+
+def connected_identities(user) -> list[tuple[Any, str]]:
+    """The user's connected upstream identities (allauth SocialAccounts), each with the name to show."""
+    from allauth.socialaccount.models import SocialAccount
+
+    from identity.federation.adapter import ALLAUTH_PROVIDER, allauth_provider_id
+
+    accounts = list(SocialAccount.objects.filter(user=user).order_by("pk"))
+    labels = {allauth_id: Provider.Type(kind).label for kind, allauth_id in ALLAUTH_PROVIDER.items()}
+    if any(account.provider.startswith("oidc-") for account in accounts):
+        for row in Provider.objects.filter(type=Provider.Type.OIDC).only("type", "issuer", "display_name"):
+            labels.setdefault(allauth_provider_id(row), row.label)
+    return [(account, labels.get(account.provider, "OpenID Connect")) for account in accounts]

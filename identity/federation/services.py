@@ -112,3 +112,26 @@ def provider_delete(*, actor, provider: Provider) -> None:
             before=selectors.provider_state(provider),
         )
         provider.delete()
+
+
+def identity_disconnect(*, actor, user, account_id: int) -> None:
+    """Remove one of the user's connected identities, never their last way to sign in (a usable password
+    or another connected identity must remain). The user row is locked, so two removals at once cannot
+    both see "another one remains" and leave none."""
+    from allauth.socialaccount.models import SocialAccount
+    from django.contrib.auth import get_user_model
+
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        account = SocialAccount.objects.filter(user=locked, pk=account_id).first()
+        if account is None:
+            raise ValidationError("No such connected identity.", code="not_found")
+        others = SocialAccount.objects.filter(user=locked).exclude(pk=account.pk).exists()
+        if not others and not locked.has_usable_password():
+            raise ValidationError(
+                "This is your only way to sign in: set a password or connect another identity first.",
+                code="last_method",
+            )
+        state = {"provider": account.provider, "uid": account.uid}
+        account.delete()
+        audit.record(actor=actor, action="user.identity_disconnected", target=locked, before=state)
