@@ -216,8 +216,14 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             user = sociallogin.user
             user.email, user.email_verified = profile.email, profile.email_verified
             user.name, user.picture = profile.name, profile.picture
+            # The account's addresses are the one we read, verified only as trusted: not every address the
+            # upstream listed (an unverified or unmapped one must not become ours, let alone verified).
+            sociallogin.email_addresses = [
+                EmailAddress(email=profile.email, verified=profile.email_verified, primary=True)
+            ]
         user = super().save_user(request, sociallogin, form=form)
-        EmailAddress.objects.filter(user=user).update(verified=user.email_verified)
+        EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()
+        EmailAddress.objects.filter(user=user).update(verified=user.email_verified, primary=True)
         services.user_registered(user=user)
         return user
 

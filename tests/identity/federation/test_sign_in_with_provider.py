@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.urls import reverse
 
@@ -177,6 +178,10 @@ def test_github_first_sign_in_creates_the_user_from_the_verified_primary_email(c
     )
     assert not user.has_usable_password()
     assert SocialAccount.objects.get(user=user).uid == "583231"
+    # GitHub's other, unverified address is not added to the account.
+    assert list(EmailAddress.objects.filter(user=user).values_list("email", "verified")) == [
+        ("ada@github.example", True)
+    ]
     assert client.session["_auth_user_id"] == str(user.pk)
 
 
@@ -253,6 +258,10 @@ def test_oidc_claim_mapping_gives_sub_email_verified_name_picture(client, monkey
         "https://idp.example.com/avatars/jane.png",
     )
     assert SocialAccount.objects.get(user=user).uid == "248289761001"
+    # The unmapped, unverified `email` claim (someone-else@…) becomes none of the account's addresses.
+    assert list(EmailAddress.objects.filter(user=user).values_list("email", "verified")) == [
+        ("jane.doe@corp.example", True)
+    ]
     assert all(url.startswith(IDP) for _m, url, _h, _d in upstream.calls)  # every request via the guard
 
 
