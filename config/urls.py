@@ -31,6 +31,8 @@ urlpatterns = [
     # applications' feet; an admin changes a user's email.
     path("account/email/", identity_views.not_offered),
     path("account/password/reset/", identity_views.PasswordResetView.as_view()),
+    # Connected identities are listed and disconnected on the account page (never the last way to sign in).
+    path("account/3rdparty/", RedirectView.as_view(pattern_name="identity:account")),
     path("account/", include("allauth.urls")),
     # allauth's flows reverse these names (Django's reverse takes the last pattern of a name).
     path("login", identity_views.SignInView.as_view(), name="account_login"),

@@ -78,3 +78,9 @@ def test_disconnect_needs_post(client):
     account = connect(user, "github", "1")
     client.force_login(user)
     assert client.get(disconnect_url(account)).status_code == 405
+
+
+def test_allauths_connections_page_is_the_account_page(client):
+    client.force_login(UserFactory())
+    response = client.get("/account/3rdparty/")
+    assert response.status_code == 302 and response["Location"] == "/account/"
