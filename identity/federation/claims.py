@@ -18,8 +18,8 @@ Latchkey account with that address (and make our `email_verified` true on a new 
     oidc        the mapped email_verified claim            yes, when the claim is true (the operator
                                                            chose the issuer and the mapping)
 
-An untrusted or unverified email never links and never counts as verified; the person must sign in to
-the existing account first (with its password) and connect the provider from there.
+An untrusted or unverified email never links and never counts as verified; the person is told to sign
+in to the existing account another way (connecting a provider to a signed-in account is not offered yet).
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ def test_google_unverified_email_is_not_linked_and_the_person_signs_in_first(cli
     response = sign_in(client, make_provider(application, type="google"), application)
     page = response.content.decode()
     assert response.status_code == 403
-    assert 'data-code="link_refused"' in page and "Sign in to your account first" in page
+    assert 'data-code="link_refused"' in page and "Please sign in to that account another way" in page
     assert "_auth_user_id" not in client.session
     assert not SocialAccount.objects.filter(user=existing).exists()
 
