@@ -14,3 +14,16 @@ class FederationConfig(AppConfig):
         from identity.federation.signals import record_provider_sign_in
 
         user_logged_in.connect(record_provider_sign_in, dispatch_uid="latchkey.record_provider_sign_in")
+        self.hide_allauth_credentials_admin()
+
+    @staticmethod
+    def hide_allauth_credentials_admin() -> None:
+        """allauth's "Social applications" and "Social application tokens" would store credentials and
+        tokens in plain text, and we read neither (providers live on the application; tokens are never
+        stored). Connected accounts stay visible."""
+        from allauth.socialaccount.models import SocialApp, SocialToken
+        from django.contrib import admin
+
+        for model in (SocialApp, SocialToken):
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)

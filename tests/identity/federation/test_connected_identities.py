@@ -84,3 +84,9 @@ def test_allauths_connections_page_is_the_account_page(client):
     client.force_login(UserFactory())
     response = client.get("/account/3rdparty/")
     assert response.status_code == 302 and response["Location"] == "/account/"
+
+
+def test_the_admin_offers_no_plain_text_social_applications_or_tokens(admin_client):
+    assert admin_client.get("/admin/socialaccount/socialapp/").status_code == 404
+    assert admin_client.get("/admin/socialaccount/socialtoken/").status_code == 404
+    assert admin_client.get("/admin/socialaccount/socialaccount/").status_code == 200
