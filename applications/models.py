@@ -145,7 +145,9 @@ class Application(AbstractApplication):
     auth_methods = models.JSONField(
         "sign-in methods",
         default=policies.default_auth_methods,
-        help_text="Sign-in methods this application accepts.",
+        blank=True,
+        help_text='Sign-in methods this application accepts: "password" and its providers\' ids. '
+        "Empty: every method it has enabled (password and its enabled providers).",
     )
     required_roles = models.ManyToManyField(
         "identity.Role",

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
 from applications import policies
@@ -26,7 +27,8 @@ class SignInView(account_views.LoginView):
     def setup(self, request, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
         self.application = request_application(request)
-        self.methods = policies.sign_in_methods(self.application)
+        # Read only when the page uses it (the app's providers cost a query).
+        self.methods = SimpleLazyObject(lambda: policies.sign_in_methods(self.application))
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
         if not policies.password_sign_in_allowed(self.application):

@@ -540,10 +540,11 @@ def test_application_add_token_lifetime_out_of_bounds_shows_error_creates_nothin
     assert not Application.objects.exists()
 
 
-def test_application_add_web_without_sign_in_method_shows_error_creates_nothing(admin_client):
+def test_application_add_web_without_sign_in_method_accepts_every_enabled_method(admin_client):
     response = admin_client.post(add_url("web"), application_data("web", auth_methods=None))
 
-    _assert_nothing_created(response, "auth_methods", "Allow at least one sign-in method.")
+    assert shown_secrets(response)  # created: the secret is shown once
+    assert Application.objects.get().auth_methods == []
 
 
 def test_application_add_unknown_sign_in_method_shows_error_creates_nothing(admin_client):
@@ -829,7 +830,7 @@ def test_application_change_unchanged_resubmit_keeps_everything(admin_client):
     stored = reload(application)
     assert list(stored.allowed_scopes.all()) == [openid]
     assert stored.branding.primary_color == "#123456"
-    assert stored.auth_methods == ["password"]
+    assert stored.auth_methods == []
     assert client_secrets.verify_client_secret(stored, secret)
 
 
