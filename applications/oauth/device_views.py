@@ -19,6 +19,7 @@ from django.views import View
 from oauth2_provider import views as dot_views
 
 from applications.models import Scope
+from applications.oauth import claims as oidc_claims
 from applications.oauth import device
 from applications.oauth.authorization import Decision, Outcome, decide
 from applications.oauth.client_challenge import ClientChallengeMixin
@@ -111,7 +112,11 @@ class DeviceConfirmView(LoginRequiredMixin, View):
         if decision.outcome is not Outcome.CONSENT:
             return _refused(request, application, decision, typed)
         decided = device.device_grant_decide(
-            grant=pending.grant, acting_user=request.user, approve=approve, auth_time=session_auth_time(request)
+            grant=pending.grant,
+            acting_user=request.user,
+            approve=approve,
+            auth_time=session_auth_time(request),
+            amr=oidc_claims.amr_for(session_sign_in_method(request)),
         )
         if not decided:
             return _code_page(request, user_code=typed, problem=device.CODE_USED, status=400)

@@ -319,7 +319,11 @@ class AuthorizeView(dot_views.AuthorizationView):
         return self.authorize(request, request.POST, **kwargs)
 
     def create_authorization_response(self, request, scopes, credentials, allow):
-        credentials = {**credentials, "auth_time": session_auth_time(request)}
+        credentials = {
+            **credentials,
+            "auth_time": session_auth_time(request),
+            "latchkey_amr": oidc_claims.amr_for(session_sign_in_method(request)),
+        }
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 

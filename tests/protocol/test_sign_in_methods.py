@@ -12,7 +12,7 @@ from identity.auth_time import SIGN_IN_METHOD_SESSION_KEY
 from tests.applications.factories import make_application
 from tests.identity.federation.factories import make_provider
 from tests.protocol.conftest import query_of
-from tests.protocol.test_device import enter_code, native_app, start
+from tests.protocol.test_device import approve, enter_code, native_app, poll, rewind_last_poll, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,3 +108,61 @@ def test_device_page_sends_a_session_of_a_refused_method_to_sign_in_again(server
     assert typed.headers["Location"].startswith("/login?next=/device%3Fuser_code%3D")
     session_signed_in_with(browser, provider.pk)
     assert 'data-testid="device-approve"' in enter_code(browser, user_code).text
+
+
+# --- amr in ID tokens -----------------------------------------------------------------------------
+def code_flow_tokens(server, browser, application, secret) -> tuple[OAuth2Session, dict]:
+    client = OAuth2Session(application.client_id, secret, scope="openid offline_access", redirect_uri=CALLBACK)
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    back = browser.authorize(url)
+    assert "code" in query_of(back), back.headers.get("Location")
+    return client, client.fetch_token(server.url("/oauth/token"), authorization_response=back.headers["Location"])
+
+
+def offline_app(name: str):
+    return make_application(
+        type="web",
+        name=name,
+        redirect_uris=CALLBACK,
+        allowed_scopes=list(Scope.objects.filter(name__in=["openid", "offline_access"])),
+        trusted=True,
+    )
+
+
+def test_password_sign_in_gives_amr_pwd_in_the_code_and_refreshed_id_tokens(server, browser, user):
+    application, secret = offline_app("Password App")
+    browser.sign_in(user.email)
+
+    _, token = code_flow_tokens(server, browser, application, secret)
+    claims = server.decode_id_token(token["id_token"], client_id=application.client_id)
+    assert claims["amr"] == ["pwd"]
+
+    refreshed = server.refresh(application, secret, token["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    claims = server.decode_id_token(refreshed.json()["id_token"], client_id=application.client_id)
+    assert claims["amr"] == ["pwd"]
+    assert "amr" in server.discovery()["claims_supported"]
+
+
+def test_provider_sign_in_gives_amr_fed_in_the_code_and_refreshed_id_tokens(server, browser, user):
+    application, secret = offline_app("GitHub App")
+    provider = make_provider(application, type="github")
+    browser.sign_in(user.email)
+    session_signed_in_with(browser, provider.pk)
+
+    _, token = code_flow_tokens(server, browser, application, secret)
+    assert server.decode_id_token(token["id_token"], client_id=application.client_id)["amr"] == ["fed"]
+
+    refreshed = server.refresh(application, secret, token["refresh_token"])
+    assert server.decode_id_token(refreshed.json()["id_token"], client_id=application.client_id)["amr"] == ["fed"]
+
+
+def test_device_flow_id_token_carries_the_approving_sign_ins_amr(server, browser, user):
+    application = native_app()
+    started = start(server, application, scope="openid").json()
+    assert approve(browser, user, started["user_code"]).status_code == 200
+
+    rewind_last_poll(started["device_code"], 5)
+    tokens = poll(server, application.client_id, started["device_code"])
+    assert tokens.status_code == 200, tokens.text
+    assert server.decode_id_token(tokens.json()["id_token"], client_id=application.client_id)["amr"] == ["pwd"]
