@@ -25,6 +25,7 @@ from branding.models import Branding
 from identity.models import Role
 from tests.applications.factories import ApiResourceFactory, ScopeFactory, m2m_default_scope, make_application
 from tests.identity.factories import RoleFactory, UserFactory
+from tests.identity.federation.factories import make_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -1268,3 +1269,17 @@ def test_role_gating_an_app_cannot_be_deleted_from_admin(admin_client):
     )
     assert "Not deleted" in response.content.decode()
     assert Role.objects.filter(pk=role.pk).exists()
+
+
+def test_application_change_offers_its_own_providers_as_sign_in_methods(admin_client):
+    application, _ = make_application(type="web", name="Portal")
+    provider = make_provider(application, type="github")
+    page = admin_client.get(change_url(application))
+    assert f'value="{provider.pk}"' in page.content.decode()
+    data = page_form_data(page)
+    data["auth_methods"] = [str(provider.pk)]
+
+    response = admin_client.post(change_url(application), data)
+
+    assert response.status_code == 302
+    assert reload(application).auth_methods == [str(provider.pk)]
