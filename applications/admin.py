@@ -31,7 +31,8 @@ class ApplicationAdminForm(forms.ModelForm):
         choices=[(m, m) for m in policies.AUTH_METHODS],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Sign-in methods this application accepts.",
+        help_text="Sign-in methods this application accepts. None checked: every method it has enabled "
+        "(password and its enabled sign-in providers). Save a new provider first to list it here.",
     )
 
     class Meta:
@@ -56,6 +57,12 @@ class ApplicationAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if "auth_methods" in self.fields and self.instance.pk is not None:
+            # Password and this application's own providers, by their provider_id.
+            self.fields["auth_methods"].choices = [(m, m) for m in policies.AUTH_METHODS] + [
+                (str(provider.pk), f"{provider.label} (provider {provider.pk})")
+                for provider in self.instance.providers.order_by("type", "pk")
+            ]
         if "algorithm" in self.fields:
             # Name the deployment default the blank choice stands for today.
             field = self.fields["algorithm"]
@@ -71,6 +78,8 @@ class ApplicationAdminForm(forms.ModelForm):
                 allowed_scopes=data.get("allowed_scopes") or (),
                 required_roles=data.get("required_roles") or (),
                 m2m_roles=data.get("m2m_roles") or (),
+                auth_methods=data.get("auth_methods"),
+                provider_ids=selectors.provider_ids_of(self.instance, data.get("auth_methods")),
             ).items():
                 for problem in problems:
                     self.add_error(field if field in self.fields else None, problem)

@@ -145,7 +145,9 @@ class Application(AbstractApplication):
     auth_methods = models.JSONField(
         "sign-in methods",
         default=policies.default_auth_methods,
-        help_text="Sign-in methods this application accepts.",
+        blank=True,
+        help_text='Sign-in methods this application accepts: "password" and its providers\' ids. '
+        "Empty: every method it has enabled (password and its enabled providers).",
     )
     required_roles = models.ManyToManyField(
         "identity.Role",
@@ -277,6 +279,9 @@ class Grant(AbstractGrant):
     """
 
     auth_time = models.DateTimeField(null=True, blank=True)
+    # The ID token's `amr` values, space-separated (applications.oauth.claims.amr_for): how that
+    # sign-in was made. Blank for codes issued before it was recorded (their ID tokens carry no amr).
+    amr = models.CharField(max_length=64, blank=True, default="")
     # A code is marked redeemed instead of deleted, so a second redemption is recognised and the
     # tokens issued from the first are revoked (RFC 6749 §4.1.2). cleartokens removes old rows.
     redeemed_at = models.DateTimeField(null=True, blank=True)

@@ -41,9 +41,12 @@ REFRESH_TOKEN_TTL_MIN, REFRESH_TOKEN_TTL_MAX = 300, 31536000
 MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 3600
 MAX_URI_LENGTH = 2000
 
-# Sign-in methods an application can accept. Social providers join this list when they exist.
+# Sign-in methods an application can accept: "password" and the ids of its own sign-in providers
+# (identity.federation Provider pk, as a string: "12"). An empty auth_methods means every method the
+# app has enabled: password and its enabled providers.
 AUTH_METHOD_PASSWORD = "password"
 AUTH_METHODS = (AUTH_METHOD_PASSWORD,)
+PROVIDER_ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
 
 # Scopes that describe a signed-in user; meaningless for a machine-to-machine client.
 USER_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access", "roles"})
@@ -164,7 +167,8 @@ TYPE_RULES: dict[ApplicationType, TypeRule] = {
 
 
 def default_auth_methods() -> list[str]:
-    return list(AUTH_METHODS)
+    """Empty: every method the application has enabled (password and its enabled providers)."""
+    return []
 
 
 def rule_for(app_type: str) -> TypeRule:
@@ -349,15 +353,18 @@ def application_errors(app: Application) -> FieldErrors:
     if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
         errors["auth_methods"].append("Give a list of sign-in method names.")
     else:
-        unknown = [m for m in methods if m not in AUTH_METHODS]
+        unknown = [m for m in methods if m not in AUTH_METHODS and not PROVIDER_ID_PATTERN.fullmatch(m)]
         if unknown:
             errors["auth_methods"].append(
-                f"Unknown sign-in method(s): {', '.join(unknown)}. Known: {', '.join(AUTH_METHODS)}."
+                f"Unknown sign-in method(s): {', '.join(unknown)}. Give {AUTH_METHOD_PASSWORD!r} or the "
+                "provider_id of one of this application's sign-in providers; leave empty for every enabled method."
             )
         if len(set(methods)) != len(methods):
             errors["auth_methods"].append("A sign-in method is listed twice.")
-        if rule.redirect_uris and not methods:
-            errors["auth_methods"].append("Allow at least one sign-in method.")
+        if not rule.redirect_uris and methods:
+            errors["auth_methods"].append(
+                f"A {label.lower()} has no users to sign in; leave its sign-in methods empty."
+            )
 
     for field, low, high in (
         ("access_token_ttl", ACCESS_TOKEN_TTL_MIN, ACCESS_TOKEN_TTL_MAX),
@@ -371,12 +378,29 @@ def application_errors(app: Application) -> FieldErrors:
 
 
 def application_relation_errors(
-    *, app_type: str, allowed_scopes: Iterable = (), required_roles: Iterable = (), m2m_roles: Iterable = ()
+    *,
+    app_type: str,
+    allowed_scopes: Iterable = (),
+    required_roles: Iterable = (),
+    m2m_roles: Iterable = (),
+    auth_methods: object = (),
+    provider_ids: Iterable[int] = (),
 ) -> FieldErrors:
-    """Rules on an Application's many-to-many choices, which exist only beside the row."""
+    """Rules on an Application's many-to-many choices and other rows, which exist only beside the row.
+
+    `provider_ids` are the pks of this application's own sign-in providers (none for a new one): the
+    provider ids in `auth_methods` must name one of them.
+    """
     errors: FieldErrors = {}
     if app_type not in ApplicationType.values:
         return errors
+    if isinstance(auth_methods, list) and all(isinstance(m, str) for m in auth_methods):
+        own = {str(pk) for pk in provider_ids}
+        foreign = [m for m in auth_methods if PROVIDER_ID_PATTERN.fullmatch(m) and m not in own]
+        if foreign:
+            errors["auth_methods"] = [
+                f"Not a sign-in provider of this application: {', '.join(foreign)}. List its providers' provider_id."
+            ]
     if app_type == ApplicationType.M2M:
         allowed_scopes, m2m_roles = list(allowed_scopes), list(m2m_roles)
         user_scopes = sorted(s.name for s in allowed_scopes if s.name in USER_SCOPES)
@@ -579,20 +603,74 @@ def redirect_uri_matches(application: Application, uri: str, registered: list[st
     return False
 
 
-def sign_in_methods(application: Application | None) -> list[str]:
-    """The sign-in methods a sign-in page offers, in catalogue order: the app's own, or all without an app.
+def auth_methods_listed(application: Application) -> list[str] | None:
+    """The app's explicit list of accepted methods, or None when it accepts every enabled method (empty).
 
-    Methods the catalogue no longer knows are dropped, so an app can end up with none; the page
-    then says so instead of falling back to a method the app never allowed.
+    A stored value of the wrong shape (not a list of strings) accepts nothing rather than everything.
+    """
+    methods = application.auth_methods
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        return []
+    return list(methods) or None
+
+
+def sign_in_methods(application: Application | None) -> list[str]:
+    """The sign-in methods an application accepts: "password" first, then its providers' ids (strings).
+
+    Without an app (a sign-in page reached directly): password. Empty auth_methods: password and every
+    enabled provider of the app. Otherwise the listed ones that still exist and are enabled, so an app can
+    end up with none; the page then says so instead of falling back to a method the app never allowed.
     """
     if application is None:
         return list(AUTH_METHODS)
-    allowed = application.auth_methods if isinstance(application.auth_methods, list) else []
-    return [method for method in AUTH_METHODS if method in allowed]
+    listed = auth_methods_listed(application)
+    enabled = [str(pk) for pk in _enabled_provider_ids(application)]
+    if listed is None:
+        return [*AUTH_METHODS, *enabled]
+    return [m for m in AUTH_METHODS if m in listed] + [m for m in enabled if m in listed]
 
 
 def password_sign_in_allowed(application: Application | None) -> bool:
-    return AUTH_METHOD_PASSWORD in sign_in_methods(application)
+    """Without a query: password is allowed when listed, or when the app lists nothing (every method)."""
+    if application is None:
+        return True
+    listed = auth_methods_listed(application)
+    return listed is None or AUTH_METHOD_PASSWORD in listed
+
+
+def sign_in_method_accepted(application: Application, sign_in: dict | None) -> bool:
+    """Does the application accept a session that signed in this way (identity.auth_time's record)?
+
+    A session with no record (signed in before methods were recorded) counts as a password one. A
+    provider session is accepted when the app accepts that very provider, or an enabled provider of
+    the same upstream (same type; for generic OpenID Connect, the same issuer): single sign-on across
+    applications that each hold their own credentials at the same identity provider. Reads providers
+    only for a provider session.
+    """
+    method = (sign_in or {}).get("method") or AUTH_METHOD_PASSWORD
+    if method == AUTH_METHOD_PASSWORD:
+        return password_sign_in_allowed(application)
+    provider_id = (sign_in or {}).get("provider_id")
+    if method != "provider" or not isinstance(provider_id, int) or isinstance(provider_id, bool):
+        return False
+    from identity.federation.models import Provider  # applications must import without identity's models
+
+    upstream = Provider.objects.filter(pk=provider_id).values("type", "issuer").first()
+    if upstream is None:
+        return False
+    accepted = Provider.objects.filter(application=application, enabled=True, type=upstream["type"])
+    if upstream["type"] == Provider.Type.OIDC:
+        accepted = accepted.filter(issuer=upstream["issuer"])
+    listed = auth_methods_listed(application)
+    if listed is not None:
+        accepted = accepted.filter(pk__in=[int(m) for m in listed if PROVIDER_ID_PATTERN.fullmatch(m)])
+    return accepted.exists()
+
+
+def _enabled_provider_ids(application: Application) -> list[int]:
+    if application.pk is None:
+        return []
+    return list(application.providers.filter(enabled=True).order_by("type", "pk").values_list("pk", flat=True))
 
 
 MANAGEMENT_READ = "management:read"

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from applications import schema
+from applications import policies, schema
 from applications.models import ApiResource, Application, Scope
 from config.compiled_queries import CompiledQuery
 from identity.selectors import roles_by_name
@@ -106,3 +106,12 @@ def application_relations(
     if errors:
         raise ValidationError(errors)
     return relations
+
+
+def provider_ids_of(application: Application | None, auth_methods: object) -> list[int]:
+    """The pks of the application's sign-in providers, read only when `auth_methods` names a provider."""
+    if application is None or application.pk is None or not isinstance(auth_methods, list):
+        return []
+    if not any(isinstance(m, str) and policies.PROVIDER_ID_PATTERN.fullmatch(m) for m in auth_methods):
+        return []
+    return list(application.providers.values_list("pk", flat=True))

@@ -104,6 +104,7 @@ def application_create(
         allowed_scopes=allowed_scopes,
         required_roles=required_roles,
         m2m_roles=m2m_roles,
+        auth_methods=application.auth_methods,
     ).items():
         errors.setdefault(field, []).extend(problems)
     brand, brand_errors = _branding_prepare(application, branding or None)
@@ -159,7 +160,12 @@ def application_update(
         "required_roles": list(application.required_roles.all()) if required_roles is None else list(required_roles),
         "m2m_roles": list(application.m2m_roles.all()) if m2m_roles is None else list(m2m_roles),
     }
-    for field, problems in policies.application_relation_errors(app_type=application.type, **current).items():
+    for field, problems in policies.application_relation_errors(
+        app_type=application.type,
+        **current,
+        auth_methods=application.auth_methods,
+        provider_ids=selectors.provider_ids_of(application, application.auth_methods),
+    ).items():
         errors.setdefault(field, []).extend(problems)
     brand = None
     if branding is not UNCHANGED:

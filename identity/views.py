@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST, require_safe
 
 from applications import policies
@@ -30,7 +31,8 @@ class SignInView(account_views.LoginView):
     def setup(self, request, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
         self.application = request_application(request)
-        self.methods = policies.sign_in_methods(self.application)
+        # Read only when the page uses it (the app's providers cost a query).
+        self.methods = SimpleLazyObject(lambda: policies.sign_in_methods(self.application))
         setattr(request, federation_sign_in.SIGN_IN_PAGE_ATTRIBUTE, True)
 
     def get(self, request, *args, **kwargs) -> HttpResponse:

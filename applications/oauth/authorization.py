@@ -44,6 +44,7 @@ def decide(
     *,
     user,
     session_auth_time: datetime | None,
+    sign_in: dict | None,
     application: Application,
     scopes: Sequence[str],
     prompt: Iterable[str],
@@ -51,10 +52,13 @@ def decide(
     hint_subject: uuid.UUID | None,
     now: datetime,
 ) -> Decision:
-    """Signed in, as the hinted user, recently enough, allowed, consented: the first that fails decides.
+    """Signed in, as the hinted user, recently enough, by a method the app accepts, allowed, consented:
+    the first that fails decides.
 
-    `hint_subject` is the `sub` of a verified id_token_hint (None without one); `prompt=none`
-    turns every question for the user into an error (OIDC Core §3.1.2.6).
+    `sign_in` is how the session signed in (identity.auth_time.session_sign_in_method; None before
+    methods were recorded, which counts as password). `hint_subject` is the `sub` of a verified
+    id_token_hint (None without one); `prompt=none` turns every question for the user into an error
+    (OIDC Core §3.1.2.6).
     """
     prompt = set(prompt)
     silent = "none" in prompt
@@ -67,6 +71,10 @@ def decide(
     )
     if "login" in prompt or too_old:
         return _ask_or_fail(silent, SIGN_IN, "login_required", "Sign-in is too old.")
+    if not policies.sign_in_method_accepted(application, sign_in):
+        return _ask_or_fail(
+            silent, SIGN_IN, "login_required", "The user signed in with a method this application does not accept."
+        )
     if not policies.access_allowed(user, application):
         return _ask_or_fail(silent, NO_ACCESS, "access_denied", "The user may not use this application.")
     new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)

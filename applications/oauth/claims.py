@@ -10,9 +10,25 @@ CLAIMS_BY_SCOPE = {
     "phone": ("phone_number", "phone_number_verified"),
     "roles": ("roles",),
 }
-SUPPORTED_CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"] + [
+SUPPORTED_CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "at_hash"] + [
     claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims
 ]
+
+
+# The ID token's `amr` (RFC 8176): how the person signed in to us.
+AMR_PASSWORD = "pwd"  # RFC 8176 §2: a password (the sign-in page, or the admin's login)
+# Not an RFC 8176 value (it has none for this): signed in at another identity provider, one of the
+# application's sign-in providers. The value Microsoft Entra ID documents for a federated sign-in.
+AMR_FEDERATED = "fed"
+
+
+def amr_for(sign_in: dict | None) -> str:
+    """The `amr` values (space-separated, as the Grant keeps them) for a session's sign-in method.
+
+    A session with no recorded method signed in before methods were recorded: by password.
+    """
+    method = (sign_in or {}).get("method") or "password"
+    return AMR_FEDERATED if method == "provider" else AMR_PASSWORD
 
 
 def user_claims(user: User, scopes: list[str] | set[str]) -> dict:

@@ -233,8 +233,13 @@ class DeviceGrantRules:
         request.user = grant.user
         request.scopes = grant.scope.split()
         request.latchkey_device_grant = grant
-        stamp = cache_get(_auth_time_key(device_code))
+        kept = cache_get(_auth_time_key(device_code))
+        if isinstance(kept, int):  # kept by a version that stored the sign-in time alone
+            kept = {"auth_time": kept}
+        kept = kept if isinstance(kept, dict) else {}
+        stamp = kept.get("auth_time")
         request.latchkey_auth_time = datetime.fromtimestamp(stamp, tz=UTC) if isinstance(stamp, int) else None
+        request.latchkey_amr = kept.get("amr") if isinstance(kept.get("amr"), str) else None
 
     def _record_poll(self, grant: AbstractDeviceGrant, now: datetime, request) -> None:
         """`slow_down` when the device polls sooner than it owes (RFC 8628 §3.5); the row is shared by all processes."""
@@ -295,20 +300,25 @@ def device_grant_pending(*, user_code: str) -> PendingDevice:
     return PendingDevice(grant=grant, application=application)
 
 
-def device_grant_decide(*, grant: AbstractDeviceGrant, acting_user, approve: bool, auth_time: datetime | None) -> bool:
-    """Record the signed-in user's decision once; False if the grant was decided or expired meanwhile."""
+def device_grant_decide(
+    *, grant: AbstractDeviceGrant, acting_user, approve: bool, auth_time: datetime | None, amr: str = ""
+) -> bool:
+    """Record the signed-in user's decision once; False if the grant was decided or expired meanwhile.
+
+    `auth_time` and `amr` (applications.oauth.claims.amr_for) describe the approving sign-in, for the ID token.
+    """
     now = timezone.now()
     decided = DeviceGrant.objects.filter(pk=grant.pk, status=grant.AUTHORIZATION_PENDING, expires__gt=now).update(
         status=grant.AUTHORIZED if approve else grant.DENIED, user=acting_user
     )
-    if decided and approve and auth_time is not None:
-        # The grant has no column for it: the ID token's auth_time is best effort through the cache.
+    if decided and approve and (auth_time is not None or amr):
+        # The grant has no column for them: the ID token's auth_time and amr are best effort through the cache.
         lifetime = max(1, int((grant.expires - now).total_seconds()))
         cache_set(
             _auth_time_key(grant.device_code),
-            int(auth_time.timestamp()),
+            {"auth_time": int(auth_time.timestamp()) if auth_time is not None else None, "amr": amr},
             timeout=lifetime,
-            failure="a device approval's sign-in time was not kept; its ID token carries no auth_time",
+            failure="a device approval's sign-in was not kept; its ID token carries no auth_time or amr",
         )
     if decided:
         log.info(

@@ -7,19 +7,23 @@ Thin: the rules live in applications.oauth.device and the authorization decision
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from oauth2_provider import views as dot_views
 
 from applications.models import Scope
+from applications.oauth import claims as oidc_claims
 from applications.oauth import device
 from applications.oauth.authorization import Decision, Outcome, decide
 from applications.oauth.client_challenge import ClientChallengeMixin
-from identity.auth_time import session_auth_time
+from identity.auth_time import session_auth_time, session_sign_in_method
 
 
 class DeviceAuthorizationView(ClientChallengeMixin, dot_views.DeviceAuthorizationView):
@@ -41,6 +45,7 @@ def _device_decision(request, application, scopes: list[str]) -> Decision:
     return decide(
         user=request.user,
         session_auth_time=session_auth_time(request),
+        sign_in=session_sign_in_method(request),
         application=application,
         scopes=scopes,
         prompt={"consent"},
@@ -48,6 +53,13 @@ def _device_decision(request, application, scopes: list[str]) -> Decision:
         hint_subject=None,
         now=timezone.now(),
     )
+
+
+def _refused(request, application, decision: Decision, user_code: str) -> HttpResponse:
+    """Sign in again (with a method the app accepts), back to this code; or the no-access page."""
+    if decision.outcome is Outcome.SIGN_IN:
+        return redirect_to_login(f"{reverse('oauth:device')}?{urlencode({'user_code': user_code[:32]})}")
+    return render(request, "oauth/no_access.html", {"application": application}, status=403)
 
 
 def _code_page(request, *, user_code: str = "", problem: str | None = None, status: int = 200) -> HttpResponse:
@@ -69,7 +81,7 @@ class DeviceCodeView(LoginRequiredMixin, View):
         scopes = pending.grant.scope.split()
         decision = _device_decision(request, pending.application, scopes)
         if decision.outcome is not Outcome.CONSENT:
-            return render(request, "oauth/no_access.html", {"application": pending.application}, status=403)
+            return _refused(request, pending.application, decision, typed)
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
         context = {
             "application": pending.application,
@@ -96,10 +108,15 @@ class DeviceConfirmView(LoginRequiredMixin, View):
             return _code_page(request, user_code=typed, problem=pending.problem, status=400)
         approve = action == "approve"
         application = pending.application
-        if _device_decision(request, application, pending.grant.scope.split()).outcome is not Outcome.CONSENT:
-            return render(request, "oauth/no_access.html", {"application": application}, status=403)
+        decision = _device_decision(request, application, pending.grant.scope.split())
+        if decision.outcome is not Outcome.CONSENT:
+            return _refused(request, application, decision, typed)
         decided = device.device_grant_decide(
-            grant=pending.grant, acting_user=request.user, approve=approve, auth_time=session_auth_time(request)
+            grant=pending.grant,
+            acting_user=request.user,
+            approve=approve,
+            auth_time=session_auth_time(request),
+            amr=oidc_claims.amr_for(session_sign_in_method(request)),
         )
         if not decided:
             return _code_page(request, user_code=typed, problem=device.CODE_USED, status=400)

@@ -69,7 +69,8 @@ def _refresh_tokens(checksum: str):
         .annotate(
             family_auth_time=Subquery(
                 Grant.objects.filter(token_family=OuterRef("token_family")).values("auth_time")[:1]
-            )
+            ),
+            family_amr=Subquery(Grant.objects.filter(token_family=OuterRef("token_family")).values("amr")[:1]),
         )
         .order_by(F("revoked").desc(nulls_first=True))
     )
@@ -295,6 +296,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         request.scopes = grant.scope.split()
         request.user = grant.user
         request.latchkey_auth_time = grant.auth_time
+        request.latchkey_amr = grant.amr
         if grant.nonce:
             request.nonce = grant.nonce
         if grant.claims:
@@ -358,12 +360,13 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             raise errors.InvalidGrantError(request=request)
 
     def save_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
-        # django-oauth-toolkit 3.4.1 creates the row with a fixed field list; the sign-in time
-        # (passed by the authorize view as a credential) is added to it.
+        # django-oauth-toolkit 3.4.1 creates the row with a fixed field list; the sign-in time and
+        # method (passed by the authorize view as credentials) are added to it, in one UPDATE.
         grant = self._create_authorization_code(request, code)
-        auth_time = getattr(request, "auth_time", None)
-        if auth_time is not None:
-            Grant.objects.filter(pk=grant.pk).update(auth_time=auth_time)
+        sign_in = {"auth_time": getattr(request, "auth_time", None), "amr": getattr(request, "latchkey_amr", None)}
+        sign_in = {field: value for field, value in sign_in.items() if value}
+        if sign_in:
+            Grant.objects.filter(pk=grant.pk).update(**sign_in)
 
     # --- tokens ----------------------------------------------------------------------------
     def save_bearer_token(self, token, request, *args, **kwargs):
@@ -547,6 +550,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         request.refresh_token_instance = rt
         if rt.token_family:
             request.latchkey_auth_time = rt.family_auth_time
+            request.latchkey_amr = rt.family_amr
         return True
 
     # --- OpenID Connect --------------------------------------------------------------------
@@ -581,6 +585,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         auth_time = getattr(request, "latchkey_auth_time", None)
         if auth_time is not None:
             claims["auth_time"] = int(auth_time.timestamp())
+        if amr := getattr(request, "latchkey_amr", None):
+            claims["amr"] = amr.split()
         return claims, expires
 
     def finalize_id_token(self, id_token, token, token_handler, request) -> str:

@@ -36,7 +36,7 @@ from applications.oauth.device import DeviceTokenMixin
 from applications.oauth.id_token_hint import id_token_hint_verify
 from applications.oauth.validator import GrantInUse, lock_presented_grant
 from consent.services import consent_grant
-from identity.auth_time import session_auth_time
+from identity.auth_time import session_auth_time, session_sign_in_method
 
 log = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
@@ -271,6 +271,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         decision = decide(
             user=request.user,
             session_auth_time=session_auth_time(request),
+            sign_in=session_sign_in_method(request),
             application=application,
             scopes=scopes,
             prompt=params.get("prompt", "").split(),
@@ -318,7 +319,11 @@ class AuthorizeView(dot_views.AuthorizationView):
         return self.authorize(request, request.POST, **kwargs)
 
     def create_authorization_response(self, request, scopes, credentials, allow):
-        credentials = {**credentials, "auth_time": session_auth_time(request)}
+        credentials = {
+            **credentials,
+            "auth_time": session_auth_time(request),
+            "latchkey_amr": oidc_claims.amr_for(session_sign_in_method(request)),
+        }
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 
@@ -371,6 +376,7 @@ class AuthorizeConsentView(AuthorizeView):
             decision = decide(
                 user=request.user,
                 session_auth_time=session_auth_time(request),
+                sign_in=session_sign_in_method(request),
                 application=application,
                 scopes=scopes.split(),
                 prompt={"consent"},  # the user is answering the consent question now

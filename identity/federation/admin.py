@@ -78,6 +78,13 @@ class ProviderAdminForm(forms.ModelForm):
 class ProviderInlineFormSet(forms.BaseInlineFormSet):
     actor = None  # the admin user (ProviderInline.get_formset)
 
+    def clean(self) -> None:
+        """A deleted row's errors are skipped by Django's formset: the removal rule is checked here."""
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and (problem := policies.provider_removal_error(form.instance)):
+                raise forms.ValidationError(problem)
+
     def save(self, commit: bool = True) -> list[Provider]:
         """Each change through the services (rules and audit), never the ModelForm's own save."""
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []

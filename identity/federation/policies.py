@@ -130,3 +130,16 @@ def provider_errors(provider: Provider, *, previous_type: str | None = None) -> 
     elif not is_oidc and others.filter(type=provider.type).exists():
         add("type", f"This application already has a {provider.get_type_display()} provider.", code="unique")
     return errors
+
+
+def provider_removal_error(provider: Provider) -> str | None:
+    """A provider its application lists in auth_methods stays until the list no longer names it: removing
+    it would leave the list naming nothing or, as its only entry, empty, which accepts every method."""
+    from applications.policies import auth_methods_listed
+
+    if str(provider.pk) in (auth_methods_listed(provider.application) or []):
+        return (
+            f"The application lists this provider ({provider.pk}) in its auth_methods; "
+            "remove it from auth_methods first."
+        )
+    return None

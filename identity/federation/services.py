@@ -103,6 +103,8 @@ def provider_update(*, actor, provider: Provider, fields: dict[str, Any]) -> Pro
 
 
 def provider_delete(*, actor, provider: Provider) -> None:
+    if problem := policies.provider_removal_error(provider):
+        raise ValidationError(problem, code="in_use")
     with transaction.atomic():
         audit.record(
             actor=actor,

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from allauth.socialaccount.adapter import get_adapter
 from django.http import HttpRequest, HttpResponse
 
+from applications import policies
 from identity.federation import selectors
 from identity.federation.adapter import (
     ALLAUTH_PROVIDER,
@@ -46,12 +47,14 @@ SIGN_IN_PAGE_ATTRIBUTE = "latchkey_sign_in_page"
 
 
 def enabled_providers(application) -> list[Provider]:
-    """The application's enabled providers, read once per application object (a page asks several times)."""
+    """The enabled providers the application accepts (policies.sign_in_methods' rule: empty auth_methods
+    accepts every one), read once per application object (a page asks several times)."""
     if application is None:
         return []
     memo = getattr(application, _MEMO, None)
     if memo is None:
-        memo = list(selectors.enabled_providers_of(application))
+        listed = policies.auth_methods_listed(application)
+        memo = [row for row in selectors.enabled_providers_of(application) if listed is None or str(row.pk) in listed]
         setattr(application, _MEMO, memo)
     return memo
 

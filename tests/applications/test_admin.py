@@ -25,6 +25,7 @@ from branding.models import Branding
 from identity.models import Role
 from tests.applications.factories import ApiResourceFactory, ScopeFactory, m2m_default_scope, make_application
 from tests.identity.factories import RoleFactory, UserFactory
+from tests.identity.federation.factories import make_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -540,10 +541,11 @@ def test_application_add_token_lifetime_out_of_bounds_shows_error_creates_nothin
     assert not Application.objects.exists()
 
 
-def test_application_add_web_without_sign_in_method_shows_error_creates_nothing(admin_client):
+def test_application_add_web_without_sign_in_method_accepts_every_enabled_method(admin_client):
     response = admin_client.post(add_url("web"), application_data("web", auth_methods=None))
 
-    _assert_nothing_created(response, "auth_methods", "Allow at least one sign-in method.")
+    assert shown_secrets(response)  # created: the secret is shown once
+    assert Application.objects.get().auth_methods == []
 
 
 def test_application_add_unknown_sign_in_method_shows_error_creates_nothing(admin_client):
@@ -829,7 +831,7 @@ def test_application_change_unchanged_resubmit_keeps_everything(admin_client):
     stored = reload(application)
     assert list(stored.allowed_scopes.all()) == [openid]
     assert stored.branding.primary_color == "#123456"
-    assert stored.auth_methods == ["password"]
+    assert stored.auth_methods == []
     assert client_secrets.verify_client_secret(stored, secret)
 
 
@@ -1267,3 +1269,17 @@ def test_role_gating_an_app_cannot_be_deleted_from_admin(admin_client):
     )
     assert "Not deleted" in response.content.decode()
     assert Role.objects.filter(pk=role.pk).exists()
+
+
+def test_application_change_offers_its_own_providers_as_sign_in_methods(admin_client):
+    application, _ = make_application(type="web", name="Portal")
+    provider = make_provider(application, type="github")
+    page = admin_client.get(change_url(application))
+    assert f'value="{provider.pk}"' in page.content.decode()
+    data = page_form_data(page)
+    data["auth_methods"] = [str(provider.pk)]
+
+    response = admin_client.post(change_url(application), data)
+
+    assert response.status_code == 302
+    assert reload(application).auth_methods == [str(provider.pk)]

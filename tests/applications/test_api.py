@@ -13,6 +13,7 @@ from applications.models import Application, PreviousClientSecret, Scope
 from branding.models import Branding
 from tests.applications.factories import ScopeFactory, make_application
 from tests.identity.factories import RoleFactory, UserFactory
+from tests.identity.federation.factories import make_provider
 
 URL = "/api/applications"
 READ, WRITE = "management:read", "management:write"
@@ -320,6 +321,27 @@ def test_patch_changes_only_given_fields(writer):
     assert response.json()["description"] == "After"
     assert response.json()["trusted"] is True
     assert response.json()["redirect_uris"] == ["https://web.example.com/callback"]
+
+
+def test_patch_auth_methods_takes_password_and_this_apps_provider_ids_only(writer):
+    application, _ = make_application(name="Federated")
+    own = make_provider(application, type="github")
+    other_app, _ = make_application(name="Elsewhere")
+    foreign = make_provider(other_app, type="google")
+
+    chosen = writer.patch(detail(application), {"auth_methods": [str(own.pk)]}, format="json")
+    assert chosen.status_code == 200, chosen.json()
+    assert chosen.json()["auth_methods"] == [str(own.pk)]
+
+    refused = writer.patch(detail(application), {"auth_methods": ["password", str(foreign.pk)]}, format="json")
+    assert refused.status_code == 400
+    assert "Not a sign-in provider of this application" in str(refused.json()["fields"]["auth_methods"])
+    doubled = writer.patch(detail(application), {"auth_methods": [str(own.pk), str(own.pk)]}, format="json")
+    assert doubled.status_code == 400 and "auth_methods" in doubled.json()["fields"]
+    assert Application.objects.get(pk=application.pk).auth_methods == [str(own.pk)]
+
+    cleared = writer.patch(detail(application), {"auth_methods": []}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["auth_methods"] == []
 
 
 def test_put_replaces_and_resets_missing_fields_to_defaults(writer):

@@ -24,6 +24,7 @@ from branding.models import Branding
 from identity.models import Role, RoleAssignment, User
 from tests.applications.factories import ApiResourceFactory, ScopeFactory, m2m_default_scope, make_application
 from tests.identity.factories import RoleFactory, UserFactory
+from tests.identity.federation.factories import make_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +204,7 @@ def test_app_create_without_options_uses_documented_defaults():
     assert application.trusted is False
     assert application.pkce_required is False
     assert application.owner is None
-    assert application.auth_methods == list(policies.AUTH_METHODS)
+    assert application.auth_methods == []  # every method the app has enabled
     assert data["branding"] is None
     assert data["owner"] is None
     assert data["allowed_scopes"] == []
@@ -316,8 +317,17 @@ def test_app_create_auth_method_given_twice_is_rejected():
 def test_app_create_unknown_auth_method_is_an_argument_error():
     with nothing_written():
         message = command_error("app", "create", "--name", "Portal", *WEB, "--auth-method", "magic-link")
-    assert "--auth-method" in message
+    assert message.startswith("auth_methods: ")
     assert "magic-link" in message
+
+
+def test_app_create_auth_method_naming_another_apps_provider_is_rejected():
+    other, _ = make_application(type="web", name="Other")
+    provider = make_provider(other, type="github")
+    with nothing_written():
+        message = command_error("app", "create", "--name", "Portal", *WEB, "--auth-method", str(provider.pk))
+    assert message.startswith("auth_methods: ")
+    assert f"Not a sign-in provider of this application: {provider.pk}" in message
 
 
 def test_app_create_boolean_and_ttl_flags_land_on_model():

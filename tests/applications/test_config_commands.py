@@ -143,7 +143,7 @@ def test_config_export_describes_resources_roles_and_applications_without_secret
         "id_token_signed_response_alg": None,
         "refresh_token_rotation": True,
         "pkce_required": True,
-        "auth_methods": ["password"],
+        "auth_methods": [],
         "access_control": {"required_roles": ["billing:viewer"]},
         "m2m_roles": [],
         "trusted": False,

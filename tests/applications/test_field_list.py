@@ -49,6 +49,7 @@ def application() -> Application:
         algorithm="ES256",
         pkce_required=True,
         trusted=True,
+        auth_methods=["password"],
         owner=UserFactory(email="owner@example.com"),
         branding={"primary_color": "#112233"},
     )

@@ -144,7 +144,9 @@ def test_application_type_accepts_valid_configuration(app_type, fields):
         ("web", {"id_token_ttl": 0}, "id_token_ttl", "from 60 to 86400"),
         ("web", {"refresh_token_ttl": 31536001}, "refresh_token_ttl", "31536000"),
         ("web", {"auth_methods": ["carrier-pigeon"]}, "auth_methods", "Unknown sign-in method"),
-        ("web", {"auth_methods": []}, "auth_methods", "at least one sign-in method"),
+        ("web", {"auth_methods": ["password", "password"]}, "auth_methods", "listed twice"),
+        ("web", {"auth_methods": ["0"]}, "auth_methods", "Unknown sign-in method"),
+        ("m2m", {"auth_methods": ["password"]}, "auth_methods", "leave its sign-in methods empty"),
         ("web", {"name": "   "}, "name", "needs a name"),
         (
             "web",

@@ -21,6 +21,7 @@ from applications.models import Application, Scope
 from branding.page_policy import form_action_sources
 from tests.applications.factories import make_application
 from tests.identity.factories import RoleFactory, UserFactory
+from tests.identity.federation.factories import make_provider
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
@@ -176,7 +177,7 @@ def test_login_wrong_password_error_is_tied_to_the_inputs(client, user):
 # --- auth methods -------------------------------------------------------------------------------------
 def no_password_app(**fields) -> Application:
     application = web_app(name="Social only", **fields)
-    # Registration refuses an app without a sign-in method; a method removed from the catalogue leaves one.
+    # Registration refuses an unknown method; one stored before the catalogue changed leaves the app none.
     Application.objects.filter(pk=application.pk).update(auth_methods=["retired-provider"])
     return Application.objects.get(pk=application.pk)
 
@@ -184,11 +185,27 @@ def no_password_app(**fields) -> Application:
 def test_sign_in_methods_are_the_apps_own_in_catalogue_order():
     assert policies.sign_in_methods(None) == list(policies.AUTH_METHODS)
     assert policies.sign_in_methods(Application(auth_methods=["password"])) == ["password"]
-    assert policies.sign_in_methods(Application(auth_methods=[])) == []
+    assert policies.sign_in_methods(Application(auth_methods=[])) == ["password"]  # empty: every enabled method
     assert policies.sign_in_methods(Application(auth_methods=["retired-provider"])) == []
     assert policies.sign_in_methods(Application(auth_methods="password")) == []
     assert policies.password_sign_in_allowed(None)
-    assert not policies.password_sign_in_allowed(Application(auth_methods=[]))
+    assert policies.password_sign_in_allowed(Application(auth_methods=[]))
+    assert not policies.password_sign_in_allowed(Application(auth_methods=["12"]))
+
+
+def test_sign_in_methods_empty_means_password_and_every_enabled_provider():
+    application = web_app()
+    github = make_provider(application, type="github")
+    google = make_provider(application, type="google")
+    make_provider(application, type="discord", enabled=False)
+
+    assert application.auth_methods == []
+    assert policies.sign_in_methods(application) == ["password", str(github.pk), str(google.pk)]
+
+    Application.objects.filter(pk=application.pk).update(auth_methods=[str(google.pk)])
+    application.refresh_from_db()
+    assert policies.sign_in_methods(application) == [str(google.pk)]
+    assert not policies.password_sign_in_allowed(application)
 
 
 def test_login_for_app_without_password_says_so_and_shows_no_form(client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from identity.auth_time import AUTH_TIME_SESSION_KEY
+from identity.auth_time import AUTH_TIME_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
 from tests.identity.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +21,28 @@ def test_sign_in_admin_created_user_by_email_any_case_records_auth_time(client):
     assert response["Location"] == "/account/apps"
     assert client.session["_auth_user_id"] == str(user.pk)
     assert isinstance(client.session[AUTH_TIME_SESSION_KEY], int)
+
+
+def test_password_sign_in_records_the_password_method_over_an_earlier_provider_one(client):
+    user = UserFactory(email="ada@example.com")
+    client.force_login(user)
+    session = client.session
+    session[SIGN_IN_METHOD_SESSION_KEY] = {"method": "provider", "provider_id": 7}  # an earlier social sign-in
+    session.save()
+
+    response = client.post("/login", {"username": user.email, "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.session[SIGN_IN_METHOD_SESSION_KEY] == {"method": "password", "provider_id": None}
+
+
+def test_admin_sign_in_counts_as_a_password_sign_in(client):
+    UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+
+    response = client.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.session[SIGN_IN_METHOD_SESSION_KEY] == {"method": "password", "provider_id": None}
 
 
 def test_sign_in_inactive_user_is_refused(client):

@@ -68,8 +68,9 @@ class Command(SubcommandCommand):
             action="append",
             default=None,
             dest="auth_methods",
-            choices=policies.AUTH_METHODS,
-            help="Repeatable. Default: every method.",
+            metavar="METHOD",
+            help="Repeatable: password, or the provider_id of one of the app's sign-in providers. "
+            "Default: none listed, which accepts every method the app has enabled.",
         )
         create.add_argument("--trusted", action="store_true", help="First-party: skip the consent screen.")
         create.add_argument("--pkce-required", action="store_true", help="web only: require PKCE.")

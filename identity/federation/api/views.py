@@ -152,9 +152,9 @@ class ProviderViewSet(ManagementViewSet):
         tags=TAGS,
         summary="Remove a sign-in provider",
         parameters=[APPLICATION_ID, PROVIDER_ID, IF_MATCH],
-        responses={204: None, **error_responses(404, 412)},
+        responses={204: None, **error_responses(404, 409, 412)},
     )
     def destroy(self, request, application_pk=None, pk=None) -> Response:
-        with self.locked_if_match(self.get_object()) as provider:
+        with conflicts_as_409(), self.locked_if_match(self.get_object()) as provider:
             services.provider_delete(actor=request_actor(request), provider=provider)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from applications import policies
+from applications.models import Application
 from applications.oauth.authorization import Decision, Outcome, decide
 from consent.services import consent_grant
+from identity.federation.models import Provider
 from tests.applications.factories import make_application
 from tests.identity.factories import RoleFactory, UserFactory
+from tests.identity.federation.factories import make_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +28,9 @@ ERROR, SIGN_IN, NO_ACCESS, CONSENT, ISSUE = (
     Outcome.CONSENT,
     Outcome.ISSUE,
 )
+
+
+PASSWORD_SESSION = {"method": "password", "provider_id": None}
 
 
 def situation(
@@ -45,11 +52,22 @@ def situation(
     return (user if signed_in else AnonymousUser()), application
 
 
-def ask(user, application, *, scopes=("openid", "email"), prompt="", max_age=None, hint="none", auth_time=SIGNED_IN_AT):
+def ask(
+    user,
+    application,
+    *,
+    scopes=("openid", "email"),
+    prompt="",
+    max_age=None,
+    hint="none",
+    auth_time=SIGNED_IN_AT,
+    sign_in=PASSWORD_SESSION,
+):
     hint_subject = {"none": None, "self": getattr(user, "public_id", None), "other": uuid.uuid4()}[hint]
     return decide(
         user=user,
         session_auth_time=auth_time,
+        sign_in=sign_in,
         application=application,
         scopes=list(scopes),
         prompt=prompt.split(),
@@ -128,3 +146,84 @@ def test_decide_device_always_asks_and_marks_only_new_scopes():
     """The /device pages decide with prompt=consent: the user confirms every typed code."""
     user, application = situation(trusted=True, consented=("openid",))
     assert ask(user, application, prompt="consent") == Decision(CONSENT, new_scopes=("email",))
+
+
+# --- sign-in methods (auth_methods) -----------------------------------------------------------------
+NOT_ACCEPTED = "The user signed in with a method this application does not accept."
+
+
+@pytest.fixture
+def federation():
+    """An app with its own GitHub and OIDC (issuer A) providers; another app with GitHub, Google, OIDC A and B."""
+    user, application = situation(trusted=True)
+    own = {"github": make_provider(application, type="github"), "oidc-a": make_provider(application, type="oidc")}
+    elsewhere = make_application(type="web", name="Elsewhere")[0]
+    other = {
+        "github": make_provider(elsewhere, type="github"),
+        "google": make_provider(elsewhere, type="google"),
+        "oidc-a": make_provider(elsewhere, type="oidc"),
+        "oidc-b": make_provider(elsewhere, type="oidc", issuer="https://other-idp.example.com"),
+    }
+    return user, application, own, other
+
+
+def _session(own: dict, other: dict, name: str | None) -> dict | None:
+    if name is None or name == "password":
+        return None if name is None else PASSWORD_SESSION
+    if name == "gone":
+        return {"method": "provider", "provider_id": 999_999}
+    if name == "bogus":
+        return {"method": "magic-link", "provider_id": None}
+    where, kind = name.split(":")
+    return {"method": "provider", "provider_id": (own if where == "own" else other)[kind].pk}
+
+
+@pytest.mark.parametrize(
+    ("methods", "session", "prompt", "expected"),
+    [
+        # password sessions, and sessions from before methods were recorded (they count as password)
+        ([], "password", "", Decision(ISSUE)),
+        (["password"], "password", "none", Decision(ISSUE)),
+        (["password"], None, "", Decision(ISSUE)),
+        (["github"], "password", "", Decision(SIGN_IN)),
+        (["github"], "password", "none", Decision(ERROR, "login_required", NOT_ACCEPTED)),
+        (["github"], None, "none", Decision(ERROR, "login_required", NOT_ACCEPTED)),
+        # this app's own provider
+        (["github"], "own:github", "none", Decision(ISSUE)),
+        ([], "own:github", "", Decision(ISSUE)),
+        (["password"], "own:github", "", Decision(SIGN_IN)),
+        (["oidc-a"], "own:github", "none", Decision(ERROR, "login_required", NOT_ACCEPTED)),
+        # single sign-on from another app's provider of the same upstream (type; issuer for OIDC)
+        (["github"], "other:github", "none", Decision(ISSUE)),
+        ([], "other:github", "", Decision(ISSUE)),
+        ([], "other:google", "", Decision(SIGN_IN)),
+        ([], "other:oidc-a", "none", Decision(ISSUE)),
+        ([], "other:oidc-b", "none", Decision(ERROR, "login_required", NOT_ACCEPTED)),
+        (["github"], "other:oidc-a", "", Decision(SIGN_IN)),
+        # a provider since deleted, an unknown method
+        ([], "gone", "", Decision(SIGN_IN)),
+        ([], "bogus", "none", Decision(ERROR, "login_required", NOT_ACCEPTED)),
+    ],
+)
+def test_decide_sign_in_method(federation, methods, session, prompt, expected):
+    user, application, own, other = federation
+    Application.objects.filter(pk=application.pk).update(
+        auth_methods=[m if m == "password" else str(own[m].pk) for m in methods]
+    )
+    application.refresh_from_db()
+    assert ask(user, application, prompt=prompt, sign_in=_session(own, other, session)) == expected
+
+
+def test_decide_sign_in_method_disabled_provider_is_not_accepted(federation):
+    user, application, own, other = federation
+    Provider.objects.filter(pk=own["github"].pk).update(enabled=False)
+    assert ask(user, application, sign_in=_session(own, other, "own:github")) == Decision(SIGN_IN)
+    assert ask(user, application, sign_in=_session(own, other, "other:github")) == Decision(SIGN_IN)
+
+
+def test_decide_sign_in_method_costs_no_query_for_a_password_session(django_assert_num_queries):
+    for methods in ([], ["password"]):
+        application = Application(auth_methods=methods)
+        with django_assert_num_queries(0):
+            assert policies.sign_in_method_accepted(application, PASSWORD_SESSION)
+            assert policies.sign_in_method_accepted(application, None)

@@ -98,3 +98,17 @@ def test_deleting_in_the_inline_goes_through_the_service(admin_client):
     assert admin_client.post(change_url(application), data).status_code == 302
     assert not Provider.objects.exists()
     assert AuditEvent.objects.filter(action="provider.deleted").exists()
+
+
+def test_deleting_a_provider_the_app_lists_in_auth_methods_is_refused_on_the_page(admin_client):
+    application, _ = make_application(name="Portal")
+    provider = make_provider(application, type="github")
+    type(application).objects.filter(pk=application.pk).update(auth_methods=["password", str(provider.pk)])
+    data = page_form_data(admin_client.get(change_url(application)))
+    data["providers-0-DELETE"] = "on"
+
+    response = admin_client.post(change_url(application), data)
+
+    assert response.status_code == 200
+    assert "remove it from auth_methods first" in response.content.decode()
+    assert Provider.objects.filter(pk=provider.pk).exists()

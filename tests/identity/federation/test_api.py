@@ -146,6 +146,19 @@ def test_delete(writer, app):
     assert AuditEvent.objects.filter(action="provider.deleted").exists()
 
 
+def test_delete_of_a_provider_the_app_lists_in_auth_methods_is_409_and_keeps_it(writer, app):
+    """Removing it would leave auth_methods naming nothing, or (if it was the only entry) empty, which
+    means every method: the operator changes auth_methods first."""
+    provider = make_provider(app)
+    type(app).objects.filter(pk=app.pk).update(auth_methods=[str(provider.pk)])
+
+    response = writer.delete(url(app, provider))
+
+    assert response.status_code == 409
+    assert "auth_methods" in response.json()["detail"]
+    assert Provider.objects.filter(pk=provider.pk).exists()
+
+
 def test_unknown_application_or_provider_is_404(writer, app):
     other_app_provider = make_provider(make_application()[0])
     for path in (

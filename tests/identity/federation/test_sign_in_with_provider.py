@@ -107,11 +107,25 @@ def test_sign_in_page_offers_a_button_per_enabled_provider_posting_to_its_login_
 
 def test_sign_in_page_without_password_shows_only_the_buttons(client):
     application, _ = make_application()
-    make_provider(application, type="github")
-    type(application).objects.filter(pk=application.pk).update(auth_methods=["github"])  # no "password"
+    github = make_provider(application, type="github")
+    type(application).objects.filter(pk=application.pk).update(auth_methods=[str(github.pk)])  # no "password"
     page = client.get("/login", {"next": next_for(application)}).content.decode()
     assert "Continue with GitHub" in page
     assert 'data-testid="login-form"' not in page and 'data-testid="login-unavailable"' not in page
+
+
+def test_sign_in_page_offers_only_the_providers_the_app_accepts(client):
+    """auth_methods lists one of two enabled providers: one button, and direct_sign_in cannot reach the other."""
+    application, _ = make_application()
+    github = make_provider(application, type="github")
+    make_provider(application, type="google")
+    type(application).objects.filter(pk=application.pk).update(auth_methods=["password", str(github.pk)])
+
+    page = client.get("/login", {"next": next_for(application)}).content.decode()
+    direct = client.get("/login", {"next": next_for(application) + "&direct_sign_in=google"})
+
+    assert "Continue with GitHub" in page and "Continue with Google" not in page
+    assert direct.status_code == 200  # the page with its choices, not a redirect to Google
 
 
 def test_continue_with_redirects_to_the_provider_with_the_apps_client_id_and_binds_the_login(client):
