@@ -56,6 +56,8 @@ def application_config(application: Application) -> dict:
     """One application as the document holds it: the field list's `config` fields (no id, owner, usage, dates),
     and its sign-in providers when it has any (identity.federation.config_io: never their secrets)."""
     entry = application_values(application, config_fields())
+    if "auth_methods" in entry:  # provider ids mean nothing in another database: references instead
+        entry["auth_methods"] = federation_config.auth_methods_config(application, entry["auth_methods"])
     if providers := federation_config.providers_config(application):
         entry["providers"] = providers
     return entry
@@ -337,9 +339,15 @@ def _import_application(entry: dict, client_id: str) -> Change:
     branding = data["branding"] if "branding" in data else services.UNCHANGED
     if branding is not services.UNCHANGED and branding is not None:
         branding = dict(branding)
-    columns = columns_from(data)
+    columns = columns_from({key: value for key, value in data.items() if key != "auth_methods"})
+    with_providers = "providers" in entry
     if application is None:
         application = Application(client_id=client_id, **columns)
+        if "auth_methods" in data:
+            # Its providers do not exist yet: the ones it lists are added once they do (below).
+            application.auth_methods = federation_config.auth_methods_resolve(
+                application, data["auth_methods"], partial=with_providers
+            )
         try:
             change.secret = services.application_create(
                 actor=None,
@@ -349,25 +357,49 @@ def _import_application(entry: dict, client_id: str) -> Change:
             )
         except ValidationError as exc:
             raise _api_named(exc) from exc
-        if "providers" in entry:
+        if with_providers:
             federation_config.providers_import(application, entry["providers"])
+            _auth_methods_import(application, data)
         change.action, change.confidential = "create", application.is_confidential
         return change
     before = application_config(_applications().get(pk=application.pk))
-    if _wanted_application(before, data) == before and "providers" not in entry:
+    if _wanted_application(before, data) == before and not with_providers:
         return change
-    if _wanted_application(before, data) != before:
+    if "auth_methods" in data:
+        now = federation_config.auth_methods_resolve(application, data["auth_methods"], partial=with_providers)
+        listed = [m for m in application.auth_methods if m not in policies.AUTH_METHODS]
+        # A provider the app lists cannot be removed; one the file no longer lists stops being listed first.
+        if not with_providers or any(m not in now for m in listed):
+            columns["auth_methods"] = now
+    if _wanted_application(before, data) != before or columns.get("auth_methods", application.auth_methods) != (
+        application.auth_methods
+    ):
         for column, value in columns.items():
             setattr(application, column, value)
         try:
             services.application_update(actor=None, application=application, branding=branding, **relations)
         except ValidationError as exc:
             raise _api_named(exc) from exc
-    if "providers" in entry:
+    if with_providers:
         federation_config.providers_import(application, entry["providers"])
+        _auth_methods_import(application, data)
     after = application_config(_applications().get(pk=application.pk))
     change.action, change.fields = "update", _diff(before, after)
     return change
+
+
+def _auth_methods_import(application: Application, data: dict) -> None:
+    """The entry's `auth_methods` once the application's providers are the file's: references become ids."""
+    if "auth_methods" not in data:
+        return
+    methods = federation_config.auth_methods_resolve(application, data["auth_methods"])
+    if methods == application.auth_methods:
+        return
+    application.auth_methods = methods
+    try:
+        services.application_update(actor=None, application=application)
+    except ValidationError as exc:
+        raise _api_named(exc) from exc
 
 
 IMPORTERS = {

@@ -9,6 +9,12 @@ the application's providers exactly that list, matched by type (generic OIDC: ty
   secrets manager), and without them it is only created with `enabled: false` (a clear error
   otherwise), to be given its secret later through the API, the admin or `manage.py app`;
 - a provider not listed is removed. An entry without `providers` leaves them alone.
+
+The application's `auth_methods` name its providers by database id, which means nothing in another
+database: the document names each by a reference instead, its type (`github`: one per type per app)
+or `oidc:<issuer>` for a generic OIDC provider (one per issuer). Import turns references back into
+this database's ids once the application's providers are in place, and still takes the ids files
+written before carried, when they are this application's providers.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from applications.policies import AUTH_METHODS, PROVIDER_ID_PATTERN
 from identity.federation import policies, selectors, services
 from identity.federation.api.serializers import ProviderWriteSerializer
 from identity.federation.models import Provider
@@ -39,6 +46,63 @@ def providers_config(application) -> list[dict[str, Any]]:
     """Sorted here, so an export that prefetched `providers` makes no query per application."""
     providers = sorted(application.providers.all(), key=lambda p: (p.type, p.issuer, p.pk))
     return [provider_config(p) for p in providers]
+
+
+OIDC_REFERENCE_PREFIX = "oidc:"
+
+
+def provider_reference(provider: Provider) -> str:
+    """How the document names a provider in `auth_methods`: its type, or `oidc:<issuer>`."""
+    if provider.type == Provider.Type.OIDC:
+        return f"{OIDC_REFERENCE_PREFIX}{provider.issuer}"
+    return provider.type
+
+
+def auth_methods_config(application, methods: list[str]) -> list[str]:
+    """`methods` with each provider id of the application as its reference (all() uses an export's prefetch)."""
+    if not any(PROVIDER_ID_PATTERN.fullmatch(m) for m in methods):
+        return methods
+    references = {str(p.pk): provider_reference(p) for p in application.providers.all()}
+    return [references.get(m, m) for m in methods]
+
+
+def auth_methods_resolve(application, methods: Any, *, partial: bool = False) -> Any:
+    """The document's `auth_methods` as stored: each reference (or legacy id) as the id of one of the
+    application's providers as they are now. An unknown one is an error naming it, or with `partial`
+    (while this import may still create it) left out. Anything not a list of strings is returned as is,
+    for the application's own rules to refuse."""
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        return methods
+    providers = list(selectors.providers_of(application)) if application.pk is not None else []
+    ids = {_reference_key(provider_reference(p)): str(p.pk) for p in providers}
+    ids |= {str(p.pk): str(p.pk) for p in providers}  # a file written before references
+    resolved, unknown = [], []
+    for method in methods:
+        if method in AUTH_METHODS:
+            resolved.append(method)
+        elif (found := ids.get(_reference_key(method))) is not None:
+            resolved.append(found)
+        else:
+            unknown.append(method)
+    if unknown and not partial:
+        kinds = ", ".join(t for t in Provider.Type.values if t != Provider.Type.OIDC)
+        raise ValidationError(
+            {
+                "auth_methods": [
+                    f"Not a sign-in provider of this application: {', '.join(repr(m) for m in unknown)}. "
+                    f"Give {AUTH_METHODS[0]!r}, the type of a provider it lists ({kinds}) or "
+                    f"{OIDC_REFERENCE_PREFIX}<issuer> of an OpenID Connect provider it lists."
+                ]
+            }
+        )
+    return resolved
+
+
+def _reference_key(reference: str) -> str:
+    """`oidc:<issuer>` compared as issuers are (no trailing slash)."""
+    if reference.startswith(OIDC_REFERENCE_PREFIX):
+        return OIDC_REFERENCE_PREFIX + policies.normalize_issuer(reference.removeprefix(OIDC_REFERENCE_PREFIX))
+    return reference
 
 
 def _key(provider_type: str, issuer: str | None) -> tuple[str, str]:

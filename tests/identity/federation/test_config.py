@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from applications.models import Application
 from identity.federation.models import Provider
 from tests.applications.factories import make_application
 from tests.applications.test_config_commands import export, export_document, import_error, import_file
@@ -87,3 +88,94 @@ def test_import_refuses_bad_providers_with_field_names(tmp_path):
     _, lines = import_error(tmp_path, document)
     assert "providers.0.type" in " ".join(lines)
     assert not Provider.objects.exists()
+
+
+def _list_methods(application, methods: list[str]) -> None:
+    from applications import services as application_services
+
+    application.auth_methods = methods
+    application_services.application_update(actor=None, application=application)
+
+
+def _portal_with_listed_providers():
+    application, _ = make_application(name="Portal")
+    github = make_provider(application, type="github")
+    sso = make_provider(application, type="oidc")
+    make_provider(application, type="oidc", issuer="https://other.example.com", display_name="Other")
+    _list_methods(application, ["password", str(github.pk), str(sso.pk)])
+    return application
+
+
+def test_export_names_listed_providers_by_type_or_oidc_issuer_not_by_id():
+    _portal_with_listed_providers()
+    (entry,) = export_document()["applications"]
+    assert entry["auth_methods"] == ["password", "github", "oidc:https://idp.example.com"]
+
+
+def test_export_then_import_into_a_fresh_database_accepts_the_same_methods(tmp_path):
+    application = _portal_with_listed_providers()
+    document = export_document()
+    old_ids = set(Provider.objects.values_list("pk", flat=True))
+    application.delete()  # as a fresh database: no application, no provider, new ids
+    for provider in document["applications"][0]["providers"]:
+        provider["client_secret"] = "from-vault"
+
+    out = import_file(tmp_path, document, "--dry-run")
+    assert "create" in out and not Application.objects.exists()
+
+    import_file(tmp_path, document)
+    imported = Application.objects.get()
+    github = Provider.objects.get(type="github")
+    sso = Provider.objects.get(issuer="https://idp.example.com")
+    assert {github.pk, sso.pk}.isdisjoint(old_ids)
+    assert imported.auth_methods == ["password", str(github.pk), str(sso.pk)]
+    assert export_document()["applications"] == document_without_secrets(document)["applications"]
+    assert "Nothing to change" in import_file(tmp_path, document_without_secrets(document))
+
+
+def document_without_secrets(document: dict) -> dict:
+    for provider in document["applications"][0]["providers"]:
+        provider.pop("client_secret", None)
+    return document
+
+
+def test_import_replaces_a_listed_provider_by_a_new_one_in_one_go(tmp_path):
+    _portal_with_listed_providers()
+    document = export_document()
+    document["applications"][0]["providers"] = [{"type": "google", "client_id": "g", "client_secret": "from-vault"}]
+    document["applications"][0]["auth_methods"] = ["google"]
+    import_file(tmp_path, document)
+    google = Provider.objects.get()
+    assert Application.objects.get().auth_methods == [str(google.pk)]
+
+
+@pytest.mark.parametrize("reference", ["discord", "oidc:https://unknown.example.com", "facebook"])
+def test_an_unknown_reference_fails_naming_the_application_and_the_reference(tmp_path, reference):
+    application = _portal_with_listed_providers()
+    document = export_document()
+    document["applications"][0]["auth_methods"] = ["password", reference]
+    for args in ((), ("--dry-run",)):
+        _, lines = import_error(tmp_path, document, *args)
+        text = " ".join(lines)
+        assert f"application {application.client_id!r}: auth_methods:" in text and repr(reference) in text
+    application.refresh_from_db()
+    assert len(application.auth_methods) == 3
+
+
+def test_a_legacy_numeric_id_of_this_applications_provider_still_imports(tmp_path):
+    application, _ = make_application(name="Portal")
+    github = make_provider(application, type="github")
+    other, _ = make_application(name="Other")
+    foreign = make_provider(other, type="github")
+    document = export_document()
+    (entry,) = [e for e in document["applications"] if e["client_id"] == application.client_id]
+    entry["auth_methods"] = [str(github.pk)]
+    import_file(tmp_path, document)
+    application.refresh_from_db()
+    assert application.auth_methods == [str(github.pk)]
+
+    entry["auth_methods"] = [str(foreign.pk)]
+    _, lines = import_error(tmp_path, document)
+    assert f"application {application.client_id!r}: auth_methods:" in " ".join(lines)
+    application.refresh_from_db()
+    assert application.auth_methods == [str(github.pk)]
