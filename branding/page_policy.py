@@ -25,6 +25,9 @@ def request_form_action_sources(request: HttpRequest) -> list[str]:
     if getattr(request, sign_in.SIGN_IN_PAGE_ATTRIBUTE, False):
         # The sign-in page's "Continue with …" buttons 302 to their providers.
         sources += [s for s in sign_in.form_action_sources(request_application(request)) if s not in sources]
+    # The account page's Connect buttons 302 to theirs.
+    connectable = getattr(request, sign_in.CONNECT_PROVIDERS_ATTRIBUTE, ())
+    sources += [s for s in sign_in.provider_origins(connectable) if s not in sources]
     return sources
 
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("login", views.SignInView.as_view(), name="login"),
     path("logout", views.SignOutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),
+    path("account/identities/connect/<int:provider_id>", views.identity_connect, name="identity-connect"),
     path("account/identities/<int:account_id>/disconnect", views.identity_disconnect, name="identity-disconnect"),
 ]

@@ -77,8 +77,35 @@ class SignOutView(auth_views.LogoutView):
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     """The signed-in user's home: who they are, their connected identities, their authorised apps, sign out."""
-    identities = federation_selectors.connected_identities(request.user)
-    return render(request, "identity/account.html", {"account": request.user, "identities": identities})
+    return render(request, "identity/account.html", account_context(request))
+
+
+def account_context(request: HttpRequest, **extra) -> dict:
+    """The account page: connected identities, and Connect buttons for the providers of the apps the person
+    consented to (or of the app named by `client_id`, e.g. a link from that app)."""
+    client_id = request.GET.get("client_id", "")[:100]
+    connectable = federation_selectors.connectable_providers(request.user, client_id=client_id)
+    setattr(request, federation_sign_in.CONNECT_PROVIDERS_ATTRIBUTE, connectable)  # the page's CSP form-action
+    return {
+        "account": request.user,
+        "identities": federation_selectors.connected_identities(request.user),
+        "connectable": connectable,
+        "client_id": client_id,
+        **extra,
+    }
+
+
+@require_POST
+@login_required
+def identity_connect(request: HttpRequest, provider_id: int) -> HttpResponse:
+    """Start connecting another identity (allauth's connect flow, bound to the provider's application like a
+    sign-in); it comes back to the account page. Only a provider the page offers (404 otherwise)."""
+    client_id = request.POST.get("client_id", "")[:100]
+    offered = federation_selectors.connectable_providers(request.user, client_id=client_id)
+    row = next((row for row in offered if row.pk == provider_id), None)
+    if row is None:
+        raise Http404
+    return federation_sign_in.start_login(request, row, process="connect", next_url=reverse("identity:account"))
 
 
 @require_POST
@@ -90,8 +117,7 @@ def identity_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
     except ValidationError as error:
         if error.code == "not_found":
             raise Http404 from error
-        identities = federation_selectors.connected_identities(request.user)
-        context = {"account": request.user, "identities": identities, "identity_error": error.messages[0]}
+        context = account_context(request, identity_error=error.messages[0])
         return render(request, "identity/account.html", context, status=409)
     return redirect("identity:account")
 

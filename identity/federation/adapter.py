@@ -52,7 +52,8 @@ ALLAUTH_PROVIDER = {
     Provider.Type.OIDC: "openid_connect",
 }
 _MEMO = "_latchkey_federation_login"
-# Set by the sign-in page when `direct_sign_in` starts a login from /login (not allauth's login view).
+# Set when our own view starts a login (sign_in.start_login: `direct_sign_in` on /login, Connect on the
+# account page) rather than allauth's login view: the Provider row the login uses.
 DIRECT_PROVIDER_ATTRIBUTE = "latchkey_direct_provider"
 
 
@@ -105,13 +106,16 @@ def stashed_state(request: HttpRequest) -> dict | None:
 
 
 def login_providers(request: HttpRequest) -> list[Provider]:
-    """The enabled providers this request may use: those of the login's stashed state at a callback,
-    else those of the application in `next`. Memoised on the request."""
+    """The enabled providers this request may use: the one our view starts a login with, those of the
+    login's stashed state at a callback, else those of the application in `next`. Memoised on the request."""
     memo = getattr(request, _MEMO, None)
     if memo is not None:
         return memo
     state = stashed_state(request)
-    if state is not None and STATE_APPLICATION in state:
+    started = getattr(request, DIRECT_PROVIDER_ATTRIBUTE, None)
+    if started is not None:
+        rows = [started]
+    elif state is not None and STATE_APPLICATION in state:
         rows = Provider.objects.filter(
             application_id=state[STATE_APPLICATION], pk=state.get(STATE_PROVIDER), enabled=True
         )
@@ -185,7 +189,16 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request: HttpRequest, sociallogin) -> None:
         """A new upstream identity: link it to the account with its email only when the provider is
         trusted to say the email is verified and says so; otherwise the person proves the account first."""
-        if sociallogin.is_existing or (sociallogin.state or {}).get("process") == "connect":
+        if (sociallogin.state or {}).get("process") == "connect":
+            if sociallogin.is_existing and sociallogin.user.pk != request.user.pk:
+                # Someone else's identity: refused and left where it is (allauth would only flash a message).
+                raise ImmediateHttpResponse(
+                    self.error_page(
+                        request, provider_of(sociallogin), "connected_other", next_url=reverse("identity:account")
+                    )
+                )
+            return
+        if sociallogin.is_existing:
             return
         provider = provider_of(sociallogin)
         if provider is None:
@@ -251,5 +264,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             request,
             "socialaccount/authentication_error.html",
             {"code": code, "provider": provider, "next": state_next, "email": email},
-            status=403 if code == "link_refused" else 400 if code in ("state", "cancelled", "no_email") else 502,
+            status=403
+            if code == "link_refused"
+            else 409
+            if code == "connected_other"
+            else 400
+            if code in ("state", "cancelled", "no_email")
+            else 502,
         )

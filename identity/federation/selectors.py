@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from identity.federation import policies
 from identity.federation.models import Provider
@@ -48,3 +48,19 @@ def connected_identities(user) -> list[tuple[Any, str]]:
         for row in Provider.objects.filter(type=Provider.Type.OIDC).only("type", "issuer", "display_name"):
             labels.setdefault(allauth_provider_id(row), row.label)
     return [(account, labels.get(account.provider, "OpenID Connect")) for account in accounts]
+
+
+def connectable_providers(user, *, client_id: str = "") -> list[Provider]:
+    """What the account page offers to connect: the enabled providers of the applications the person has
+    consented to, and of the application named by `client_id` (an unknown one adds nothing). One per
+    upstream identity namespace (two apps' GitHub connect the same GitHub identity)."""
+    from identity.federation.adapter import allauth_provider_id
+
+    applications = Q(application__consents__user=user)
+    if client_id:
+        applications |= Q(application__client_id=client_id)
+    rows = Provider.objects.filter(applications, enabled=True, application__is_active=True).distinct()
+    offered: dict[str, Provider] = {}
+    for row in rows.order_by("type", "pk"):
+        offered.setdefault(allauth_provider_id(row), row)
+    return list(offered.values())

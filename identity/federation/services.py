@@ -137,3 +137,15 @@ def identity_disconnect(*, actor, user, account_id: int) -> None:
         state = {"provider": account.provider, "uid": account.uid}
         account.delete()
         audit.record(actor=actor, action="user.identity_disconnected", target=locked, before=state)
+
+
+def identity_linked(*, account) -> None:
+    """Audit an upstream identity newly connected to an account: on the account page (Connect) or at a
+    sign-in that linked it by a trusted verified email (allauth's social_account_added)."""
+    audit.record(
+        actor=account.user,
+        action="identity.linked",
+        target=account,
+        target_label=f"{account.user.email} ({account.provider})",
+        after={"provider": account.provider, "uid": account.uid},
+    )

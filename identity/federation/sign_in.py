@@ -19,7 +19,6 @@ from django.http import HttpRequest, HttpResponse
 from applications import policies
 from identity.federation import selectors
 from identity.federation.adapter import (
-    ALLAUTH_PROVIDER,
     DIRECT_PROVIDER_ATTRIBUTE,
     SocialAccountAdapter,
     allauth_provider_id,
@@ -44,6 +43,8 @@ AUTHORIZATION_ORIGINS = {
 _MEMO = "_latchkey_enabled_providers"
 # Set by the sign-in page: its CSP form-action also allows the providers (branding.page_policy).
 SIGN_IN_PAGE_ATTRIBUTE = "latchkey_sign_in_page"
+# Set by the account page to the providers its Connect buttons lead to (their origins join its form-action).
+CONNECT_PROVIDERS_ATTRIBUTE = "latchkey_connect_providers"
 
 
 def enabled_providers(application) -> list[Provider]:
@@ -77,12 +78,17 @@ def buttons(application) -> list[Button]:
 
 
 def form_action_sources(application) -> list[str]:
-    """The origins the page's provider buttons lead to (a generic OIDC provider: its issuer's origin,
-    where its authorization endpoint is expected to be)."""
+    """The origins the page's provider buttons lead to."""
     if application is None:
         return []
+    return provider_origins(enabled_providers(application))
+
+
+def provider_origins(rows) -> list[str]:
+    """Where the providers' authorization endpoints are (a generic OIDC provider: its issuer's origin,
+    where its authorization endpoint is expected to be)."""
     sources = []
-    for row in enabled_providers(application):
+    for row in rows:
         if row.type == Provider.Type.OIDC:
             parts = urlsplit(row.issuer)
             source = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
@@ -110,10 +116,18 @@ def direct_sign_in_redirect(request: HttpRequest, application, next_url: str) ->
     row = direct_provider(application, next_url)
     if row is None:
         return None
-    key = allauth_provider_id(row) if row.type == Provider.Type.OIDC else ALLAUTH_PROVIDER[row.type]
+    return start_login(request, row, process="login", next_url=next_url)
+
+
+def start_login(request: HttpRequest, row: Provider, *, process: str, next_url: str) -> HttpResponse:
+    """The redirect to `row`'s provider, its login bound to `row` and its application as a button's is
+    (adapter.generate_state_param); `process` is allauth's: "login", or "connect" for a signed-in person."""
     setattr(request, DIRECT_PROVIDER_ATTRIBUTE, row)
-    adapter = get_adapter(request)
     try:
-        return adapter.get_provider(request, key).redirect(request, process="login", next_url=next_url)
+        return (
+            get_adapter(request)
+            .get_provider(request, allauth_provider_id(row))
+            .redirect(request, process=process, next_url=next_url)
+        )
     except UpstreamUnavailable:
         return SocialAccountAdapter(request).error_page(request, row, "unavailable", next_url=next_url)

@@ -1,4 +1,5 @@
-"""The session remembers that the person signed in with a provider, and which (identity.auth_time)."""
+"""allauth signal receivers: the session remembers that the person signed in with a provider, and which
+(identity.auth_time); a newly connected identity is audited."""
 
 from __future__ import annotations
 
@@ -14,3 +15,10 @@ def record_provider_sign_in(sender, request, user, sociallogin=None, **kwargs) -
     provider_id = (sociallogin.state or {}).get(STATE_PROVIDER)
     if provider_id is not None:
         record_sign_in_method(request, method="provider", provider_id=provider_id)
+
+
+def record_identity_linked(sender, request, sociallogin, **kwargs) -> None:
+    """allauth's social_account_added receiver (sent when an identity joins an existing account)."""
+    from identity.federation import services
+
+    services.identity_linked(account=sociallogin.account)

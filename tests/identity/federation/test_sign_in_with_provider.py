@@ -16,7 +16,7 @@ from django.urls import reverse
 from config import outbound
 from identity.auth_time import SIGN_IN_METHOD_SESSION_KEY
 from identity.federation.adapter import allauth_provider_id, login_url
-from identity.models import User
+from identity.models import AuditEvent, User
 from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
 from tests.identity.federation.factories import SECRET, make_provider
@@ -208,6 +208,8 @@ def test_google_verified_email_links_to_the_existing_account(client, monkeypatch
     assert response.status_code == 302 and response["Location"] == next_for(application)
     assert client.session["_auth_user_id"] == str(existing.pk)
     assert SocialAccount.objects.get(user=existing).uid == "110169484474386276334"
+    linked = AuditEvent.objects.get(action="identity.linked")
+    assert (linked.actor_label, linked.target_id) == (existing.email, str(SocialAccount.objects.get().pk))
 
 
 def test_google_new_user_gets_sub_email_verified_name_picture(client, monkeypatch):
