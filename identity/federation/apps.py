@@ -10,10 +10,12 @@ class FederationConfig(AppConfig):
 
     def ready(self) -> None:
         from allauth.account.signals import user_logged_in
+        from allauth.socialaccount.signals import social_account_added
 
-        from identity.federation.signals import record_provider_sign_in
+        from identity.federation.signals import record_identity_linked, record_provider_sign_in
 
         user_logged_in.connect(record_provider_sign_in, dispatch_uid="latchkey.record_provider_sign_in")
+        social_account_added.connect(record_identity_linked, dispatch_uid="latchkey.record_identity_linked")
         self.hide_allauth_credentials_admin()
 
     @staticmethod

@@ -14,3 +14,11 @@ def record_provider_sign_in(sender, request, user, sociallogin=None, **kwargs) -
     provider_id = (sociallogin.state or {}).get(STATE_PROVIDER)
     if provider_id is not None:
         record_sign_in_method(request, method="provider", provider_id=provider_id)
+
+
+def record_identity_linked(sender, request, sociallogin, **kwargs) -> None:
+    """allauth's social_account_added receiver: an upstream identity linked to an existing account."""
+    from identity.federation.adapter import provider_of
+    from identity.federation.services import identity_linked
+
+    identity_linked(user=sociallogin.user, account=sociallogin.account, provider=provider_of(sociallogin))
