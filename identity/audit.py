@@ -55,19 +55,21 @@ def record(
     action: str,
     target,
     target_label: str = "",
+    target_type: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     extra: dict[str, dict[str, Any]] | None = None,
     only_if_changed: bool = False,
 ) -> AuditEvent | None:
-    """Save one event: `action` is "<target type>.<verb>" (`application.updated`); the target's label
-    comes from its type unless given. `extra` adds changes no state shows (a rotated secret, a new
+    """Save one event: `action` is "<target type>.<verb>" (`application.updated`), unless `target_type`
+    names another (`user.signed_in` targets the application); the target's label comes from its type
+    unless given. `extra` adds changes no state shows (a rotated secret, a new
     password). With `only_if_changed`, a write that changed nothing records nothing.
     """
     changes = {**diff(before, after), **(extra or {})}
     if only_if_changed and not changes:
         return None
-    target_type = action.partition(".")[0]
+    target_type = target_type or action.partition(".")[0]
     label = target_label or _LABELS.get(target_type, str)(target)
     return AuditEvent.objects.create(
         **actor_fields(actor),

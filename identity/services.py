@@ -62,6 +62,19 @@ def user_registered(*, user: User) -> None:
     audit.record(actor=user, action="user.registered", target=user, after=selectors.user_state(user))
 
 
+def user_signed_in(*, user: User, application: Application, sign_in: dict | None) -> None:
+    """The user signed in to `application`: a code was issued to it, or a device code approved for it.
+
+    `sign_in` is the session's method (identity.auth_time.session_sign_in_method). Recorded per
+    application (the target), for the webhooks and usage work; never a token, code or secret.
+    """
+    sign_in = sign_in or {}
+    payload = {"client_id": application.client_id, "method": sign_in.get("method") or "password"}
+    if sign_in.get("provider_id") is not None:
+        payload["provider_id"] = sign_in["provider_id"]
+    audit.record(actor=user, action="user.signed_in", target=application, target_type="application", after=payload)
+
+
 def user_password_set(*, actor, user: User, password: str) -> None:
     """A new password from the reset link, an invitation or the account page (validated by the form)."""
     with transaction.atomic():

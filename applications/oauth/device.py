@@ -41,6 +41,7 @@ from applications import policies
 from applications.models import Application
 from applications.policies import GRANT_DEVICE_CODE
 from config.cache import cache_get, cache_set
+from identity.services import user_signed_in
 
 log = logging.getLogger(__name__)
 DeviceGrant = get_device_grant_model()
@@ -301,11 +302,19 @@ def device_grant_pending(*, user_code: str) -> PendingDevice:
 
 
 def device_grant_decide(
-    *, grant: AbstractDeviceGrant, acting_user, approve: bool, auth_time: datetime | None, amr: str = ""
+    *,
+    grant: AbstractDeviceGrant,
+    application: Application,
+    acting_user,
+    approve: bool,
+    auth_time: datetime | None,
+    amr: str = "",
+    sign_in: dict | None = None,
 ) -> bool:
     """Record the signed-in user's decision once; False if the grant was decided or expired meanwhile.
 
-    `auth_time` and `amr` (applications.oauth.claims.amr_for) describe the approving sign-in, for the ID token.
+    `auth_time` and `amr` (applications.oauth.claims.amr_for) describe the approving sign-in, for the ID token;
+    `sign_in` (identity.auth_time.session_sign_in_method) goes into the approval's `user.signed_in` event.
     """
     now = timezone.now()
     decided = DeviceGrant.objects.filter(pk=grant.pk, status=grant.AUTHORIZATION_PENDING, expires__gt=now).update(
@@ -320,6 +329,8 @@ def device_grant_decide(
             timeout=lifetime,
             failure="a device approval's sign-in was not kept; its ID token carries no auth_time or amr",
         )
+    if decided and approve:
+        user_signed_in(user=acting_user, application=application, sign_in=sign_in)
     if decided:
         log.info(
             "device authorization %s by user %s (client %s)",

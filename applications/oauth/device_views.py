@@ -113,10 +113,12 @@ class DeviceConfirmView(LoginRequiredMixin, View):
             return _refused(request, application, decision, typed)
         decided = device.device_grant_decide(
             grant=pending.grant,
+            application=application,
             acting_user=request.user,
             approve=approve,
             auth_time=session_auth_time(request),
             amr=oidc_claims.amr_for(session_sign_in_method(request)),
+            sign_in=session_sign_in_method(request),
         )
         if not decided:
             return _code_page(request, user_code=typed, problem=device.CODE_USED, status=400)

@@ -41,6 +41,7 @@ from applications.oauth import keys
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
 from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
+from identity.services import user_signed_in
 
 log = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
@@ -367,6 +368,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         sign_in = {field: value for field, value in sign_in.items() if value}
         if sign_in:
             Grant.objects.filter(pk=grant.pk).update(**sign_in)
+        # Every code issuance (consent's Allow, single sign-on, a trusted app) is a sign-in to the client.
+        signed_in_with = getattr(request, "latchkey_sign_in", None)
+        user_signed_in(user=request.user, application=request.client, sign_in=signed_in_with)
 
     # --- tokens ----------------------------------------------------------------------------
     def save_bearer_token(self, token, request, *args, **kwargs):

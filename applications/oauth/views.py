@@ -323,6 +323,7 @@ class AuthorizeView(dot_views.AuthorizationView):
             **credentials,
             "auth_time": session_auth_time(request),
             "latchkey_amr": oidc_claims.amr_for(session_sign_in_method(request)),
+            "latchkey_sign_in": session_sign_in_method(request),
         }
         return super().create_authorization_response(request, scopes, credentials, allow)
 

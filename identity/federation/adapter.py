@@ -36,6 +36,7 @@ from branding.selectors import request_application
 from identity import services
 from identity.constants import REGISTRATION_OPEN
 from identity.federation import claims
+from identity.federation import services as federation_services
 from identity.federation.http import GuardedSession, UpstreamUnavailable
 from identity.federation.models import Provider
 
@@ -238,6 +239,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()
         EmailAddress.objects.filter(user=user).update(verified=user.email_verified, primary=True)
         services.user_registered(user=user)
+        federation_services.identity_linked(user=user, account=sociallogin.account, provider=provider)
         return user
 
     # --- errors ------------------------------------------------------------------------------------

@@ -136,16 +136,13 @@ def identity_disconnect(*, actor, user, account_id: int) -> None:
             )
         state = {"provider": account.provider, "uid": account.uid}
         account.delete()
-        audit.record(actor=actor, action="user.identity_disconnected", target=locked, before=state)
+        audit.record(actor=actor, action="identity.unlinked", target=locked, target_type="user", before=state)
 
 
-def identity_linked(*, account) -> None:
-    """Audit an upstream identity newly connected to an account: on the account page (Connect) or at a
-    sign-in that linked it by a trusted verified email (allauth's social_account_added)."""
-    audit.record(
-        actor=account.user,
-        action="identity.linked",
-        target=account,
-        target_label=f"{account.user.email} ({account.provider})",
-        after={"provider": account.provider, "uid": account.uid},
-    )
+def identity_linked(*, user, account, provider: Provider | None) -> None:
+    """A provider identity now signs in to `user`: a new account made from it, or linked to an existing
+    one. Recorded on the user, with the application whose provider it came through (client_id)."""
+    state = {"provider": account.provider, "uid": account.uid}
+    if provider is not None:
+        state.update(client_id=provider.application.client_id, provider_id=provider.pk)
+    audit.record(actor=user, action="identity.linked", target=user, target_type="user", after=state)

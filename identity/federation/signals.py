@@ -18,7 +18,8 @@ def record_provider_sign_in(sender, request, user, sociallogin=None, **kwargs) -
 
 
 def record_identity_linked(sender, request, sociallogin, **kwargs) -> None:
-    """allauth's social_account_added receiver (sent when an identity joins an existing account)."""
-    from identity.federation import services
+    """allauth's social_account_added receiver: an upstream identity linked to an existing account."""
+    from identity.federation.adapter import provider_of
+    from identity.federation.services import identity_linked
 
-    services.identity_linked(account=sociallogin.account)
+    identity_linked(user=sociallogin.user, account=sociallogin.account, provider=provider_of(sociallogin))

@@ -48,7 +48,7 @@ def test_disconnecting_an_identity_when_a_password_remains(client):
     response = client.post(disconnect_url(account))
     assert response.status_code == 302 and response["Location"] == "/account/"
     assert not SocialAccount.objects.filter(pk=account.pk).exists()
-    assert AuditEvent.objects.filter(action="user.identity_disconnected").count() == 1
+    assert AuditEvent.objects.filter(action="identity.unlinked", target_type="user").count() == 1
 
 
 def test_the_last_way_to_sign_in_cannot_be_disconnected(client):

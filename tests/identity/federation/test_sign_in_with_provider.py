@@ -6,6 +6,7 @@ upstream/); allauth, our adapter, the guarded session, the session state and the
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -351,3 +352,48 @@ def test_oidc_discovery_refused_by_the_guard_when_starting_shows_the_branded_pag
     settings.LATCHKEY_OUTBOUND_ALLOW_PRIVATE = False  # now refused by the guard, without a request
     response = client.post(login_url(provider), {"next": next_for(application), "process": "login"})
     assert response.status_code == 502 and 'data-code="unavailable"' in response.content.decode()
+
+
+# --- audit: identity.linked, per application --------------------------------------------------------
+
+
+def linked_events(user) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action="identity.linked", target_type="user", target_id=str(user.pk)))
+
+
+def test_a_verified_email_linked_to_an_existing_account_records_identity_linked(client, monkeypatch):
+    install(monkeypatch, google_routes())
+    existing = UserFactory(email="grace@gmail.example")
+    application, _ = make_application()
+    provider = make_provider(application, type="google")
+    sign_in(client, provider, application)
+    [event] = linked_events(existing)
+    assert (event.actor_id, event.target_label) == (str(existing.public_id), "grace@gmail.example")
+    assert {field: change["new"] for field, change in event.changes.items()} == {
+        "provider": "google",
+        "uid": "110169484474386276334",
+        "client_id": application.client_id,
+        "provider_id": provider.pk,
+    }
+    assert SECRET not in json.dumps(event.changes)
+
+
+def test_a_new_account_from_a_provider_records_registered_and_identity_linked(client, monkeypatch):
+    install(monkeypatch, github_routes())
+    application, _ = make_application()
+    sign_in(client, make_provider(application, type="github"), application)
+    user = User.objects.get(email="ada@github.example")
+    assert AuditEvent.objects.filter(action="user.registered", target_id=str(user.pk)).count() == 1
+    [event] = linked_events(user)
+    assert event.changes["client_id"]["new"] == application.client_id
+    assert event.changes["uid"]["new"] == "583231"
+
+
+def test_signing_in_again_with_a_known_identity_links_nothing_new(client, monkeypatch):
+    install(monkeypatch, github_routes())
+    application, _ = make_application()
+    provider = make_provider(application, type="github")
+    sign_in(client, provider, application)
+    client.logout()
+    sign_in(client, provider, application)
+    assert AuditEvent.objects.filter(action="identity.linked").count() == 1
