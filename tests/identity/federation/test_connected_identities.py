@@ -157,9 +157,7 @@ def test_connecting_adds_the_identity_to_the_signed_in_user_and_returns_to_the_a
     assert finished.status_code == 302 and finished["Location"] == "/account/"
     assert SocialAccount.objects.get(user=user).uid == "583231"
     assert client.session["_auth_user_id"] == str(user.pk)
-    assert (
-        AuditEvent.objects.filter(action="identity.linked", target_id=str(SocialAccount.objects.get().pk)).count() == 1
-    )
+    assert AuditEvent.objects.filter(action="identity.linked", target_type="user", target_id=str(user.pk)).count() == 1
     assert "Disconnect GitHub" in client.get("/account/").content.decode()
 
 

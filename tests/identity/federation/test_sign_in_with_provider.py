@@ -210,7 +210,7 @@ def test_google_verified_email_links_to_the_existing_account(client, monkeypatch
     assert client.session["_auth_user_id"] == str(existing.pk)
     assert SocialAccount.objects.get(user=existing).uid == "110169484474386276334"
     linked = AuditEvent.objects.get(action="identity.linked")
-    assert (linked.actor_label, linked.target_id) == (existing.email, str(SocialAccount.objects.get().pk))
+    assert (linked.actor_label, linked.target_type, linked.target_id) == (existing.email, "user", str(existing.pk))
 
 
 def test_google_new_user_gets_sub_email_verified_name_picture(client, monkeypatch):
