@@ -623,11 +623,14 @@ def sign_in_methods(application: Application | None) -> list[str]:
     """
     if application is None:
         return list(AUTH_METHODS)
+    password = [AUTH_METHOD_PASSWORD] if password_sign_in_allowed(application) else []
+    return password + [str(pk) for pk in _enabled_provider_ids(application) if provider_accepted(application, pk)]
+
+
+def provider_accepted(application: Application, provider_id: int) -> bool:
+    """Without a query: does the app accept its provider `provider_id` (listed, or the app lists nothing)?"""
     listed = auth_methods_listed(application)
-    enabled = [str(pk) for pk in _enabled_provider_ids(application)]
-    if listed is None:
-        return [*AUTH_METHODS, *enabled]
-    return [m for m in AUTH_METHODS if m in listed] + [m for m in enabled if m in listed]
+    return listed is None or str(provider_id) in listed
 
 
 def password_sign_in_allowed(application: Application | None) -> bool:

@@ -48,14 +48,14 @@ CONNECT_PROVIDERS_ATTRIBUTE = "latchkey_connect_providers"
 
 
 def enabled_providers(application) -> list[Provider]:
-    """The enabled providers the application accepts (policies.sign_in_methods' rule: empty auth_methods
-    accepts every one), read once per application object (a page asks several times)."""
+    """The enabled providers the application accepts (policies.provider_accepted), read once per
+    application object (a page asks several times)."""
     if application is None:
         return []
     memo = getattr(application, _MEMO, None)
     if memo is None:
-        listed = policies.auth_methods_listed(application)
-        memo = [row for row in selectors.enabled_providers_of(application) if listed is None or str(row.pk) in listed]
+        rows = selectors.enabled_providers_of(application)
+        memo = [row for row in rows if policies.provider_accepted(application, row.pk)]
         setattr(application, _MEMO, memo)
     return memo
 
