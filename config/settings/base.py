@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     # Before oauth2_provider: Django runs the first app's command of a name, and our cleartokens
     # (per-app lifetimes, device codes, redeemed codes) replaces the toolkit's.
     "applications",
+    "applications.events",
+    "applications.usage",
     "oauth2_provider",
     "branding",
     "consent",

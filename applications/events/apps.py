@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    """Application events (a transactional outbox) and the webhooks they are delivered to."""
+
+    name = "applications.events"
+    label = "events"
+    verbose_name = "Events and webhooks"

@@ -1,0 +1,114 @@
+"""The event catalogue: every event type Latchkey records, what it means and what its payload holds.
+
+The one list of types: services may only record these (applications.events.services.event_record
+checks the payload's keys against it), webhooks may only subscribe to these, and the API docs
+(docs/events.md and the OpenAPI description) are written from it. Payloads carry ids, never a
+profile, a secret or a token. `application` says whether the event belongs to an application (it is
+then sent to that application's webhooks and to deployment-wide ones) or to the deployment only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    description: str
+    # Payload keys: always present (required) and sometimes present (optional).
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    application: bool = True
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in (
+        EventType(
+            "user.signed_in",
+            "A user signed in to the application: an authorization code or a device grant was issued to it "
+            "(single sign-on included).",
+            required=("user_id", "client_id", "method"),
+            optional=("provider_id",),
+        ),
+        EventType(
+            "user.registered",
+            "A person created their own account on the sign-in pages.",
+            required=("user_id",),
+            optional=("client_id",),
+            application=False,
+        ),
+        EventType(
+            "consent.granted",
+            "A user granted the application scopes on the consent page (scopes: every scope now granted).",
+            required=("user_id", "client_id", "scopes"),
+        ),
+        EventType(
+            "consent.revoked",
+            "A user's consent to the application was revoked (by the user, an admin or the API); its tokens "
+            "went with it.",
+            required=("user_id", "client_id"),
+        ),
+        EventType(
+            "tokens.revoked",
+            "Tokens of a user for the application were revoked: a refresh token family (replay detected, or "
+            "revoked at /oauth/revoke) or all of them (reason says which).",
+            required=("user_id", "client_id", "reason"),
+        ),
+        EventType("user.created", "An admin or the API created a user.", required=("user_id",), application=False),
+        EventType(
+            "user.updated",
+            "A user's profile, roles or status changed (fields: the names of what changed, never the values).",
+            required=("user_id", "fields"),
+            application=False,
+        ),
+        EventType(
+            "user.deactivated",
+            "A user was deactivated; their tokens were revoked.",
+            required=("user_id",),
+            application=False,
+        ),
+        EventType("user.deleted", "A user was deleted.", required=("user_id",), application=False),
+        EventType(
+            "application.secret_rotated",
+            "The application's client secret was rotated (previous_secret_expires_at: when the old one stops "
+            "working, or null when it stopped at once).",
+            required=("client_id", "previous_secret_expires_at"),
+        ),
+        EventType(
+            "application.updated",
+            "The application's settings changed (fields: the names of what changed).",
+            required=("client_id", "fields"),
+        ),
+        EventType(
+            "application.deleted",
+            "The application was deleted and its tokens revoked. Its own webhooks are deleted with it, so this "
+            "event reaches deployment-wide webhooks only.",
+            required=("client_id",),
+        ),
+        EventType(
+            "identity.linked",
+            "A user connected an account at another identity provider (signing in with it, or on the account page).",
+            required=("user_id", "provider", "provider_id"),
+            optional=("client_id",),
+            application=False,
+        ),
+        EventType(
+            "identity.unlinked",
+            "A user's connected account at another identity provider was removed.",
+            required=("user_id", "provider"),
+            optional=("provider_id",),
+            application=False,
+        ),
+        EventType(
+            "webhook.ping",
+            "A test event sent to one webhook from the admin or the API (POST …/webhooks/{id}/ping); no other "
+            "webhook receives it.",
+            required=("webhook_id",),
+        ),
+    )
+}
+
+# What a webhook may subscribe to (a ping is sent to one webhook on request, never by subscription).
+SUBSCRIBABLE = tuple(name for name in EVENT_TYPES if name != "webhook.ping")
