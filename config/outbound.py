@@ -18,7 +18,7 @@ network (server-side request forgery). Every such request goes through `fetch` (
   address is down the request fails rather than trying the next; environment proxies (HTTPS_PROXY)
   are ignored, since a proxy would make the connection to the name for us, unchecked.
 - Redirects are followed only to the same scheme, host and port (at most MAX_REDIRECTS), each hop
-  checked again; a redirect elsewhere is refused.
+  checked again; a redirect elsewhere is refused. Webhooks follow none (`follow_redirects=False`).
 - Connect and read timeouts come from settings, and the whole body must arrive within the read
   timeout in total (a server dripping one byte at a time cannot hold a worker); the body is capped
   at LATCHKEY_OUTBOUND_MAX_BYTES.
@@ -241,11 +241,19 @@ def _send_once(method: str, url: str, *, headers: dict[str, str], data: Any, dea
             )
 
 
-def fetch(method: str, url: str, *, headers: dict[str, str] | None = None, data: Any = None) -> OutboundResponse:
+def fetch(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    data: Any = None,
+    follow_redirects: bool = True,
+) -> OutboundResponse:
     """Send one request to an operator-supplied URL under the rules above (see the module docstring).
 
     Raises OutboundRefused (the rules said no) or OutboundUnavailable (no answer in time); an HTTP
-    error status is an answer, returned like any other.
+    error status is an answer, returned like any other. With `follow_redirects` False a redirect is
+    returned as the answer (webhooks: a receiver that moved must be re-registered, never followed).
     """
     deadline = time.monotonic() + sum(timeouts())
     origin = check_url(url)
@@ -253,7 +261,7 @@ def fetch(method: str, url: str, *, headers: dict[str, str] | None = None, data:
     for _hop in range(MAX_REDIRECTS + 1):
         response = _send_once(method, current, headers=dict(headers or {}), data=data, deadline=deadline)
         location = response.headers.get("Location")
-        if response.status_code not in (301, 302, 303, 307, 308) or not location:
+        if not follow_redirects or response.status_code not in (301, 302, 303, 307, 308) or not location:
             return response
         target = urljoin(current, location)
         if check_url(target) != origin:

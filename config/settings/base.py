@@ -289,6 +289,16 @@ LATCHKEY_OUTBOUND_ALLOW_PRIVATE = env.bool("LATCHKEY_OUTBOUND_ALLOW_PRIVATE", de
 # enterprise identity provider with its own CA). Unset: the public CAs (certifi).
 LATCHKEY_OUTBOUND_CA_BUNDLE = env.str("LATCHKEY_OUTBOUND_CA_BUNDLE", default="")
 
+# Webhook delivery (`manage.py events worker`, applications.events.delivery): seconds a worker holds a
+# delivery it is sending before another worker may take it over (longer than one attempt can last:
+# the outbound connect + read timeouts), consecutive failed attempts after which a webhook is disabled,
+# seconds an idle worker sleeps between looks, and days events and their delivery logs are kept
+# (`manage.py events prune`; an event with a delivery still pending is never deleted).
+LATCHKEY_WEBHOOK_LEASE_SECONDS = env.int("LATCHKEY_WEBHOOK_LEASE_SECONDS", default=60)
+LATCHKEY_WEBHOOK_DISABLE_AFTER = env.int("LATCHKEY_WEBHOOK_DISABLE_AFTER", default=20)
+LATCHKEY_WEBHOOK_POLL_SECONDS = env.float("LATCHKEY_WEBHOOK_POLL_SECONDS", default=2.0)
+LATCHKEY_EVENT_RETENTION_DAYS = env.int("LATCHKEY_EVENT_RETENTION_DAYS", default=30)
+
 # Where an end-user page's forms may lead besides 'self' (config.security asks it per page).
 LATCHKEY_PAGE_FORM_ACTION_SOURCES = "branding.page_policy.request_form_action_sources"
 # The brand of pages that serve no application (and the colours an application leaves blank);
