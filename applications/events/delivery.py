@@ -100,15 +100,17 @@ def delivery_claim(*, worker: str, now: datetime | None = None) -> Delivery | No
         # of=("self",): lock the delivery only, so claims of two deliveries of one webhook do not collide.
         delivery = (
             Delivery.objects.filter(_due(now))
+            .select_related("webhook", "event__application")
             .order_by("next_attempt_at", "id")
             .select_for_update(skip_locked=True, of=("self",))
             .first()
         )
         if delivery is None:
             return None
-        expires = now + timedelta(seconds=lease_seconds())
-        Delivery.objects.filter(pk=delivery.pk).update(leased_by=lease, lease_expires_at=expires)
-    delivery = Delivery.objects.select_related("webhook", "event__application").get(pk=delivery.pk)
+        delivery.leased_by, delivery.lease_expires_at = lease, now + timedelta(seconds=lease_seconds())
+        Delivery.objects.filter(pk=delivery.pk).update(
+            leased_by=delivery.leased_by, lease_expires_at=delivery.lease_expires_at
+        )
     return delivery
 
 

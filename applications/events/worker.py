@@ -68,7 +68,6 @@ class Worker:
 
     def run_once(self) -> int:
         """Relay every undispatched event, then send every due delivery; returns how much it did."""
-        close_old_connections()  # a long-lived process: drop a connection the database closed
         done = 0
         while not self.stopping:
             relayed = relay.events_relay()
@@ -83,6 +82,7 @@ class Worker:
     def run(self) -> None:
         logger.info("events worker %s started (poll every %s s)", self.name, self.poll)
         while not self.stopping:
+            close_old_connections()  # a long-lived process: drop a connection that died or aged out
             try:
                 done = self.run_once()
             except DatabaseError:
