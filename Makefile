@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`. Both install what they need.
+# The two commands of the README: `make run` (the server and the webhook worker) and `make test`. Both
+# install what they need.
 # `make serve` runs the production server (gunicorn) locally.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -32,8 +33,11 @@ migrate: install
 seed: migrate
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
 
+# The webhook worker runs beside the server and is stopped when the server stops (Ctrl-C included).
 run: seed
 	@echo "Latchkey is starting on http://$(HOST):$(PORT)/  (admin console: http://$(HOST):$(PORT)/admin/)"
+	@$(DEV_ENV) $(BIN)/python manage.py events worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 serve: install

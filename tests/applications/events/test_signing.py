@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -100,3 +102,17 @@ def test_signed_request_each_attempt_new_timestamp_same_id():
     assert int(second["webhook-timestamp"]) - int(first["webhook-timestamp"]) == pytest.approx(3600, abs=2)
     with pytest.raises(WebhookVerificationError, match="too old"):
         StandardWebhook(secret).verify(body, {**second, "webhook-timestamp": first["webhook-timestamp"]})
+
+
+@pytest.mark.django_db
+def test_readme_receiver_example_verifies_a_signed_request_and_refuses_a_tampered_one():
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Events and webhooks: delivery", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL).group(1)
+    webhook, secret = make_webhook(url="https://hooks.example.com/in")
+    namespace: dict = {}
+    exec(example.replace("whsec_…", secret), namespace)  # noqa: S102 (our own README)
+    body, headers = signing.signed_request(event=make_event(), webhook=webhook, now=timezone.now())
+
+    assert namespace["receive"](body, headers)["type"] == "user.created"
+    assert namespace["receive"](body.replace(b"usr_1", b"usr_2"), headers) is None
