@@ -121,6 +121,8 @@ def _send(delivery: Delivery) -> tuple[int | None, str, str, int]:
         body, headers = signing.signed_request(event=delivery.event, webhook=delivery.webhook, now=sent_at)
     except encryption.InvalidToken:
         return None, "The signing secret cannot be decrypted with this server's keys; rotate it.", "", 0
+    except ValueError:  # a stored secret that is not base64 (binascii.Error): one bad row must not stop the worker
+        return None, "The signing secret is not a valid whsec_ secret; rotate it.", "", 0
     started = time.monotonic()
     try:
         response = outbound.fetch("POST", delivery.webhook.url, headers=headers, data=body, follow_redirects=False)
@@ -140,6 +142,7 @@ def _send(delivery: Delivery) -> tuple[int | None, str, str, int]:
 
 def delivery_attempt(*, delivery: Delivery, now: datetime | None = None, rng: random.Random | None = None) -> Outcome:
     """Send a claimed delivery once and record the outcome, if the claim is still ours."""
+    attempted_at = now or timezone.now()
     status, error, excerpt, latency_ms = _send(delivery)
     now = now or timezone.now()
     succeeded = not error
@@ -169,7 +172,7 @@ def delivery_attempt(*, delivery: Delivery, now: datetime | None = None, rng: ra
         if recorded:
             DeliveryAttempt.objects.create(
                 delivery=delivery,
-                attempted_at=now,
+                attempted_at=attempted_at,
                 status_code=status,
                 latency_ms=latency_ms,
                 error=error,

@@ -158,6 +158,12 @@ def test_a_redirect_to_the_same_host_is_followed(dev, server):
     assert outbound.get(f"{server}/redirect-same").json()["host"] == server.removeprefix("http://")
 
 
+def test_a_redirect_with_follow_redirects_off_is_the_answer(dev, server):
+    response = outbound.fetch("GET", f"{server}/redirect-same", follow_redirects=False)
+
+    assert (response.status_code, response.headers["Location"]) == (302, f"{server}/ok")
+
+
 def test_a_redirect_to_another_host_is_refused(dev, server):
     with pytest.raises(OutboundRefused, match="redirected to another host"):
         outbound.get(f"{server}/redirect-other")

@@ -331,3 +331,16 @@ def test_two_workers_in_parallel_deliver_each_delivery_exactly_once(receiver):
     assert all(r.error == "" for r in receiver.requests)
     assert Delivery.objects.filter(webhook=webhook, state="succeeded").count() == 40
     assert DeliveryAttempt.objects.count() == 40
+
+
+@pytest.mark.django_db
+def test_worker_unusable_secret_is_a_logged_failure_not_a_crash(receiver):
+    webhook, _ = make_webhook(url=receiver.url())
+    Webhook.objects.filter(pk=webhook.pk).update(secret_encrypted="not a fernet token")
+    make_event()
+
+    run_worker()
+
+    [attempt] = DeliveryAttempt.objects.all()
+    assert "cannot be decrypted" in attempt.error
+    assert receiver.requests == []
