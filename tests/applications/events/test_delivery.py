@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
+import socket
 import threading
 from datetime import timedelta
 
@@ -176,6 +178,31 @@ def test_worker_ssrf_target_is_refused_logged_and_never_connected(receiver, sett
     assert (attempt.status_code, attempt.succeeded) == (None, False)
     assert receiver.connections == 0
     assert Delivery.objects.get().state == "pending"  # retried later, like any failure
+
+
+def loopback_name() -> str | None:
+    """A name other than localhost that this machine resolves to a loopback address (its host name, usually)."""
+    name = socket.gethostname()
+    try:
+        addresses = {ipaddress.ip_address(info[4][0]) for info in socket.getaddrinfo(name, 443)}
+    except OSError:
+        return None
+    return name if name != "localhost" and addresses and all(a.is_loopback for a in addresses) else None
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(loopback_name() is None, reason="this machine's host name does not resolve to loopback")
+def test_worker_name_resolving_to_loopback_is_refused_after_resolution(receiver, settings):
+    settings.LATCHKEY_OUTBOUND_ALLOW_PRIVATE = False
+    name = loopback_name()
+    make_webhook(url=f"https://{name}:{receiver.port}/hook")
+    make_event()
+
+    run_worker()
+
+    [attempt] = DeliveryAttempt.objects.all()
+    assert f"{name} (127." in attempt.error and "is a loopback address" in attempt.error
+    assert receiver.connections == 0
 
 
 @pytest.mark.django_db

@@ -101,7 +101,8 @@ def test_worker_killed_mid_delivery_loses_nothing_and_the_lease_is_taken_over(re
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_sigterm_finishes_the_attempt_in_progress_then_exits(receiver, start_worker):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_worker_stop_signal_finishes_the_attempt_in_progress_then_exits(receiver, start_worker, stop):
     webhook, secret = make_webhook(url=receiver.url())
     receiver.secrets = [secret]
     receiver.hang = hang = threading.Event()
@@ -109,7 +110,7 @@ def test_worker_sigterm_finishes_the_attempt_in_progress_then_exits(receiver, st
 
     worker = start_worker()
     assert receiver.hanging.wait(60), worker.log_path.read_text()
-    worker.send_signal(signal.SIGTERM)
+    worker.send_signal(stop)
     time.sleep(0.5)
     assert worker.poll() is None  # still waiting for the answer
     hang.set()
