@@ -7,3 +7,6 @@ class EventsConfig(AppConfig):
     name = "applications.events"
     label = "events"
     verbose_name = "Events and webhooks"
+
+    def ready(self) -> None:
+        from applications.events import checks  # noqa: F401  (registers latchkey.W003)

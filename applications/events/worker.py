@@ -41,7 +41,7 @@ def log_outcome(outcome: delivery.Outcome) -> None:
         "latency_ms": outcome.latency_ms,
     }
     if not outcome.recorded:
-        logger.warning("%s lease was taken over by another worker; outcome not recorded", head, extra=extra)
+        logger.warning("%s not recorded: lease taken over or delivery changed meanwhile", head, extra=extra)
     elif outcome.succeeded:
         logger.info("%s delivered (%s in %d ms)", head, outcome.status_code, outcome.latency_ms, extra=extra)
     elif outcome.next_attempt_at is not None:

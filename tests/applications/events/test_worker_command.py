@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.utils import timezone
 
@@ -169,3 +170,13 @@ def test_events_prune_days_option_overrides_the_setting(settings):
 def test_events_command_bad_option_is_one_line_error(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("events", *args)
+
+
+def test_check_lease_not_longer_than_an_attempt_is_a_warning(settings):
+    settings.LATCHKEY_WEBHOOK_LEASE_SECONDS = 8
+    settings.LATCHKEY_OUTBOUND_CONNECT_TIMEOUT, settings.LATCHKEY_OUTBOUND_READ_TIMEOUT = 3, 5
+
+    with pytest.raises(SystemCheckError, match="latchkey.W003"):
+        call_command("check", fail_level="WARNING")
+    settings.LATCHKEY_WEBHOOK_LEASE_SECONDS = 9
+    call_command("check", fail_level="WARNING", stdout=StringIO())
