@@ -8,6 +8,8 @@ applications.events.services, which asks `webhook_errors` before every write.
   still refused then;
 - event_types: at least one, each a subscribable type of the catalogue (not webhook.ping, which is
   sent to one webhook on request);
+- one webhook per URL per application (and one per URL deployment-wide): config import matches webhooks
+  by (application, url), and two rows sending the same events to the same place would send each twice;
 - a secret rotation keeps the previous secret signing for 0 … MAX_ROTATION_OVERLAP seconds.
 """
 
@@ -78,4 +80,12 @@ def webhook_errors(webhook: Webhook) -> dict[str, list[ValidationError]]:
         errors["event_types"] = [ValidationError(p, code="invalid") for p in problems]
     if len(webhook.description or "") > 255:
         errors["description"] = [ValidationError("At most 255 characters.", code="max_length")]
+    if errors:
+        return errors
+    from applications.events.models import Webhook
+
+    same = Webhook.objects.filter(application_id=webhook.application_id, url=webhook.url).exclude(pk=webhook.pk)
+    if same.exists():
+        owner = "This application" if webhook.application_id else "The deployment"
+        errors["url"] = [ValidationError(f"{owner} already has a webhook for this URL.", code="unique")]
     return errors

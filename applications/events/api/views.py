@@ -23,7 +23,7 @@ from applications.events.api.serializers import (
 from applications.events.catalogue import SUBSCRIBABLE
 from applications.events.models import Delivery
 from applications.models import Application
-from config.api_errors import IF_MATCH, error_responses, request_actor
+from config.api_errors import IF_MATCH, conflicts_as_409, error_responses, request_actor
 from config.api_viewsets import ManagementViewSet
 
 TAGS = ["Webhooks"]
@@ -70,7 +70,7 @@ def _schema(prefix: str, scope: str, path_params: list[OpenApiParameter]):
             parameters=path_params,
             request=WebhookWriteSerializer,
             examples=EXAMPLES,
-            responses={201: WebhookWithSecretSerializer, **error_responses(400, 404)},
+            responses={201: WebhookWithSecretSerializer, **error_responses(400, 404, 409)},
         ),
         update=extend_schema(
             operation_id=f"{prefix}_update",
@@ -78,7 +78,7 @@ def _schema(prefix: str, scope: str, path_params: list[OpenApiParameter]):
             summary="Replace a webhook's settings (its secret stays)",
             parameters=[*item, IF_MATCH],
             request=WebhookWriteSerializer,
-            responses={200: WebhookSerializer, **error_responses(400, 404, 412)},
+            responses={200: WebhookSerializer, **error_responses(400, 404, 409, 412)},
         ),
         partial_update=extend_schema(
             operation_id=f"{prefix}_partial_update",
@@ -86,7 +86,7 @@ def _schema(prefix: str, scope: str, path_params: list[OpenApiParameter]):
             summary="Change fields of a webhook (enabled: true also clears its failure count)",
             parameters=[*item, IF_MATCH],
             request=WebhookWriteSerializer(partial=True),
-            responses={200: WebhookSerializer, **error_responses(400, 404, 412)},
+            responses={200: WebhookSerializer, **error_responses(400, 404, 409, 412)},
         ),
         destroy=extend_schema(
             operation_id=f"{prefix}_destroy",
@@ -157,9 +157,10 @@ class WebhookViewSetBase(ManagementViewSet):
         application = self.application()
         body = WebhookWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        webhook, secret = services.webhook_create(
-            actor=request_actor(request), application=application, **body.validated_data
-        )
+        with conflicts_as_409():
+            webhook, secret = services.webhook_create(
+                actor=request_actor(request), application=application, **body.validated_data
+            )
         response = self._with_secret(self.render(webhook, status.HTTP_201_CREATED), secret)
         response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{webhook.pk}")
         return response
@@ -168,7 +169,7 @@ class WebhookViewSetBase(ManagementViewSet):
         webhook = self.get_object()
         body = WebhookWriteSerializer(data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
-        with self.locked_if_match(webhook) as webhook:
+        with conflicts_as_409(), self.locked_if_match(webhook) as webhook:
             services.webhook_update(actor=request_actor(request), webhook=webhook, fields=dict(body.validated_data))
         return self.render(webhook)
 

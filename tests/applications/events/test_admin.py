@@ -54,8 +54,8 @@ def test_webhook_admin_add_without_event_types_shows_field_error(admin_client):
 
 def test_webhook_admin_changelist_shows_application_and_last_delivery(admin_client, django_assert_max_num_queries):
     app = make_application(name="Billing")[0]
-    for _ in range(3):
-        webhook, _ = make_webhook(app)
+    for number in range(3):
+        webhook, _ = make_webhook(app, url=f"{URL}/{number}")
         make_delivery(webhook)
     make_webhook(None)
     with django_assert_max_num_queries(12):

@@ -64,8 +64,8 @@ def test_webhook_list_shows_only_this_applications_webhooks(reader, app):
 
 
 def test_webhook_list_shows_last_delivery_within_query_budget(reader, app, django_assert_max_num_queries):
-    for _ in range(5):
-        webhook, _ = make_webhook(app)
+    for number in range(5):
+        webhook, _ = make_webhook(app, url=f"{URL}/{number}")
         make_delivery(webhook)
     with django_assert_max_num_queries(8):
         response = reader.get(url(app))
@@ -211,7 +211,7 @@ def test_webhook_rotate_secret_bad_overlap_is_a_field_error(writer, app, overlap
 
 def test_webhook_ping_creates_one_delivery_for_that_webhook_only(writer, app):
     webhook, _ = make_webhook(app)
-    neighbour, _ = make_webhook(app, event_types=SUBSCRIBABLE)
+    neighbour, _ = make_webhook(app, url=URL + "/all", event_types=SUBSCRIBABLE)
     deployment, _ = make_webhook(None, event_types=SUBSCRIBABLE)
     response = writer.post(url(app, webhook, "/ping"))
     assert response.status_code == 202, response.json()
@@ -273,7 +273,7 @@ def test_delivery_redeliver_resets_it_and_keeps_event_and_log(writer, app):
 
 def test_delivery_redeliver_of_another_webhook_is_404(writer, app):
     webhook, _ = make_webhook(app)
-    other, _ = make_webhook(app)
+    other, _ = make_webhook(app, url=URL + "/other")
     delivery = make_delivery(other)
     assert writer.post(url(app, webhook, f"/deliveries/{delivery.pk}/redeliver")).status_code == 404
     assert writer.post(url(app, webhook, "/deliveries/x/redeliver")).status_code == 404
@@ -306,3 +306,12 @@ def test_deployment_webhook_crud(writer):
     webhook_id = response.json()["id"]
     assert writer.patch(url(None, webhook_id), {"description": "HR sync"}).json()["description"] == "HR sync"
     assert writer.delete(url(None, webhook_id)).status_code == 204
+
+
+def test_webhook_second_with_the_same_url_is_409_but_another_app_may(writer, app):
+    make_webhook(app)
+    response = writer.post(url(app), {"url": URL, "event_types": ["user.signed_in"]})
+    assert response.status_code == 409 and list(response.json()["fields"]) == ["url"]
+    other = make_application()[0]
+    assert writer.post(url(other), {"url": URL, "event_types": ["user.signed_in"]}).status_code == 201
+    assert writer.post(url(None), {"url": URL, "event_types": ["user.created"]}).status_code == 201
