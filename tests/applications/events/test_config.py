@@ -138,3 +138,29 @@ def test_config_import_same_url_twice_is_refused(tmp_path):
     document = {"version": 1, "webhooks": [{"url": URL, "event_types": ["user.created"]}] * 2}
     message, _ = import_error(tmp_path, document)
     assert "appears twice" in message
+
+
+def test_app_webhooks_lists_them_as_json_without_secrets():
+    import json
+
+    from tests.applications.test_config_commands import run
+
+    app = make_application(name="Billing")[0]
+    webhook, secret = make_webhook(app, description="CRM")
+    make_webhook(None, url="https://hr.example.com/hook", event_types=["user.created"])
+    out, _ = run("app", "webhooks", app.client_id, "--json")
+    assert json.loads(out) == [
+        {
+            "id": webhook.pk,
+            "url": URL,
+            "description": "CRM",
+            "event_types": ["user.signed_in"],
+            "enabled": True,
+            "disabled_reason": "",
+            "last_delivery_state": None,
+            "last_delivery_status_code": None,
+        }
+    ]
+    assert secret not in out
+    text, _ = run("app", "webhooks", app.client_id)
+    assert URL in text and "enabled" in text
