@@ -35,8 +35,20 @@ class WebhookAdminForm(forms.ModelForm):
         }
 
     def clean(self) -> dict:
+        """The services' rules (applications.events.policies), shown on their fields rather than as an error page."""
         data = super().clean()
-        if "url" in data and (problem := policies.url_problem(data["url"])):
+        if {"url", "event_types"} <= set(data):
+            candidate = Webhook(
+                pk=self.instance.pk,
+                application=data.get("application", self.instance.application if self.instance.pk else None),
+                url=data["url"].strip(),
+                event_types=policies.normalize_event_types(data["event_types"]),
+                description=data.get("description", ""),
+            )
+            for field, problems in policies.webhook_errors(candidate).items():
+                for problem in problems:
+                    self.add_error(field if field in self.fields else None, problem)
+        elif "url" in data and (problem := policies.url_problem(data["url"])):
             self.add_error("url", problem)
         return data
 

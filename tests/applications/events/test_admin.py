@@ -138,3 +138,12 @@ def test_application_admin_links_its_webhooks(admin_client):
     page = admin_client.get(reverse("admin:applications_application_change", args=[app.pk])).content.decode()
     assert f"?application__id__exact={app.pk}" in page and "Webhooks (1)" in page
     assert not Event.objects.filter(type="webhook.ping").exists()
+
+
+def test_webhook_admin_add_second_with_the_same_url_shows_field_error(admin_client):
+    app = make_application()[0]
+    make_webhook(app)
+    response = admin_client.post(ADD, {"application": app.pk, "url": URL, "event_types": ["user.signed_in"]})
+    assert response.status_code == 200
+    assert "already has a webhook for this URL" in response.content.decode()
+    assert Webhook.objects.count() == 1
