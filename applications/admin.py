@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from applications import policies, schema, selectors, services
@@ -185,12 +186,14 @@ class ApplicationAdmin(admin.ModelAdmin):
         if others := [name for name in schema.ADMIN_MODEL_FIELDS if name not in placed]:
             fieldsets.append(("Other settings", {"fields": others}))
         fieldsets.append(("Status", {"fields": ["owner", "is_active"]}))
+        if obj is not None:
+            fieldsets.append(("Events", {"fields": ["webhooks_link"]}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["type", "client_id", "secret_status", "client_secret_last_used_at"]
+        return ["type", "client_id", "secret_status", "client_secret_last_used_at", "webhooks_link"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
@@ -221,6 +224,11 @@ class ApplicationAdmin(admin.ModelAdmin):
         if not obj.is_confidential:
             return "None: this type of application is public and has no secret."
         return "Set (stored as a hash; rotate it to get a new one)."
+
+    @admin.display(description="webhooks")
+    def webhooks_link(self, obj: Application) -> str:
+        url = reverse("admin:events_webhook_changelist") + f"?application__id__exact={obj.pk}"
+        return format_html('<a href="{}">Webhooks ({})</a>', url, obj.webhooks.count())
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):

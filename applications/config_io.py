@@ -5,7 +5,10 @@ application of it, all from the functions here. The document never holds a secre
 hash), an id, a timestamp or a user: it describes configuration that carries across environments.
 Applications are keyed by `client_id` (kept on import, so clients keep working), API resources by
 `identifier`, roles by `name`; each list is sorted by its key, so two exports diff cleanly. An
-application's sign-in providers are listed under it (identity.federation.config_io has their rules).
+application's sign-in providers are listed under it (identity.federation.config_io has their rules),
+and so are its webhooks; deployment-wide webhooks are the `webhooks` section, written only when there
+are some (applications.events.config_io has their rules: never a secret; a created one prints its new
+signing secret once).
 
 Import parses entries with the management API's serializers and writes only through the services
 (`actor=None`), so nothing is validated twice. Rules:
@@ -32,6 +35,7 @@ from django.db import transaction
 from applications import policies, selectors, services
 from applications.api.resources_serializers import ApiResourceCreateSerializer
 from applications.api.serializers import ApplicationWriteSerializer
+from applications.events import config_io as events_config
 from applications.models import ApiResource, Application
 from applications.schema import BRANDING_FIELDS, api_field_of, application_values, columns_from, config_fields
 from config.cli import validation_error_line
@@ -41,7 +45,7 @@ from identity.federation import config_io as federation_config
 from identity.models import Role
 
 FORMAT_VERSION = 1
-SECTIONS = ("api_resources", "roles", "applications")
+SECTIONS = ("api_resources", "roles", "applications", "webhooks")
 FORMATS = ("yaml", "json")
 
 
@@ -60,6 +64,8 @@ def application_config(application: Application) -> dict:
         entry["auth_methods"] = federation_config.auth_methods_config(application, entry["auth_methods"])
     if providers := federation_config.providers_config(application):
         entry["providers"] = providers
+    if webhooks := events_config.webhooks_config(application):
+        entry["webhooks"] = webhooks
     return entry
 
 
@@ -85,7 +91,7 @@ def _roles():
 
 
 def _applications():
-    return selectors.applications_for_listing().prefetch_related("providers")
+    return selectors.applications_for_listing().prefetch_related("providers", "webhooks")
 
 
 def config_export() -> dict:
@@ -93,12 +99,15 @@ def config_export() -> dict:
 
     Sorted here, not by the database, whose collation differs between SQLite and PostgreSQL.
     """
-    return {
+    document = {
         "version": FORMAT_VERSION,
         "api_resources": sorted((api_resource_config(r) for r in _resources()), key=lambda r: r["identifier"]),
         "roles": sorted((role_config(r) for r in _roles()), key=lambda r: r["name"]),
         "applications": sorted((application_config(a) for a in _applications()), key=lambda a: a["client_id"]),
     }
+    if webhooks := events_config.deployment_webhooks_config():
+        document["webhooks"] = webhooks
+    return document
 
 
 def config_render(document: dict, fmt: str) -> str:
@@ -147,6 +156,8 @@ class Change:
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)  # (field, old, new) of an update
     secret: str | None = None  # a created confidential application's client secret, shown once
     confidential: bool = False
+    # (url, signing secret) of each webhook created, shown once; a dry run only counts them.
+    webhook_secrets: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -183,6 +194,13 @@ def _diff(old: dict, new: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
         else:
             changes.append((f"{prefix}{key}", before, after))
     return changes
+
+
+def _webhooks_by_url(rep: dict) -> dict:
+    """An application entry with its webhooks keyed by URL, so a diff names the webhook and field that changed."""
+    if "webhooks" not in rep:
+        return rep
+    return {**rep, "webhooks": {w["url"]: {k: v for k, v in w.items() if k != "url"} for w in rep["webhooks"]}}
 
 
 def _scopes_by_name(rep: dict) -> dict:
@@ -332,7 +350,7 @@ def _import_application(entry: dict, client_id: str) -> Change:
     if problem := policies.client_id_error(client_id):
         raise ValidationError({"client_id": [problem]})
     application = Application.objects.select_for_update().filter(client_id=client_id).first()
-    fields = {key: value for key, value in entry.items() if key not in ("client_id", "providers")}
+    fields = {key: value for key, value in entry.items() if key not in ("client_id", "providers", "webhooks")}
     data = _parse(ApplicationWriteSerializer, fields, partial=application is not None)
     change = Change("application", client_id, name=data.get("name", application.name if application else ""))
     relations = selectors.application_relations(data)
@@ -340,7 +358,7 @@ def _import_application(entry: dict, client_id: str) -> Change:
     if branding is not services.UNCHANGED and branding is not None:
         branding = dict(branding)
     columns = columns_from({key: value for key, value in data.items() if key != "auth_methods"})
-    with_providers = "providers" in entry
+    with_providers, with_webhooks = "providers" in entry, "webhooks" in entry
     if application is None:
         application = Application(client_id=client_id, **columns)
         if "auth_methods" in data:
@@ -360,10 +378,12 @@ def _import_application(entry: dict, client_id: str) -> Change:
         if with_providers:
             federation_config.providers_import(application, entry["providers"])
             _auth_methods_import(application, data)
+        if with_webhooks:
+            change.webhook_secrets = events_config.webhooks_import(application, entry["webhooks"])
         change.action, change.confidential = "create", application.is_confidential
         return change
     before = application_config(_applications().get(pk=application.pk))
-    if _wanted_application(before, data) == before and not with_providers:
+    if _wanted_application(before, data) == before and not with_providers and not with_webhooks:
         return change
     if "auth_methods" in data:
         now = federation_config.auth_methods_resolve(application, data["auth_methods"], partial=with_providers)
@@ -383,8 +403,10 @@ def _import_application(entry: dict, client_id: str) -> Change:
     if with_providers:
         federation_config.providers_import(application, entry["providers"])
         _auth_methods_import(application, data)
+    if with_webhooks:
+        change.webhook_secrets = events_config.webhooks_import(application, entry["webhooks"])
     after = application_config(_applications().get(pk=application.pk))
-    change.action, change.fields = "update", _diff(before, after)
+    change.action, change.fields = "update", _diff(_webhooks_by_url(before), _webhooks_by_url(after))
     return change
 
 
@@ -402,10 +424,25 @@ def _auth_methods_import(application: Application, data: dict) -> None:
         raise _api_named(exc) from exc
 
 
+# deployment-wide webhooks
+
+
+def _import_webhook(entry: dict, url: str) -> Change:
+    change = Change("webhook", url)
+    before = events_config.webhook_config_of(None, url)
+    change.action, secret = events_config.webhook_import(None, entry)
+    if secret:
+        change.webhook_secrets = [(url, secret)]
+    if change.action == "update":
+        change.fields = _diff(before, events_config.webhook_config_of(None, url))
+    return change
+
+
 IMPORTERS = {
     "api_resources": ("identifier", _import_resource, "api resource"),
     "roles": ("name", _import_role, "role"),
     "applications": ("client_id", _import_application, "application"),
+    "webhooks": ("url", _import_webhook, "webhook"),
 }
 
 

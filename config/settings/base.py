@@ -378,7 +378,8 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Latchkey management API",
-    "DESCRIPTION": "Register and manage applications, API resources, roles, users and consents. "
+    "DESCRIPTION": "Register and manage applications, API resources, roles, users, consents and webhooks "
+    "(the events they receive: GET /api/events/types, and docs/events.md for payloads and signatures). "
     "Authenticate with a client-credentials access token of an m2m application holding "
     "management:read (reads) or management:write (writes).",
     "VERSION": "1.0.0",

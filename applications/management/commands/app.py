@@ -1,4 +1,4 @@
-"""manage.py app create | list | show | rotate-secret | providers | provider-add | provider-remove"""
+"""manage.py app create | list | show | rotate-secret | providers | provider-add | provider-remove | webhooks"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from applications import config_io, policies, schema, selectors, services
+from applications.events import selectors as webhook_selectors
 from applications.models import Application
 from config.cli import SubcommandCommand
 from identity.federation import selectors as provider_selectors
@@ -145,6 +146,12 @@ class Command(SubcommandCommand):
         remove = subparsers.add_parser("provider-remove", help="Remove a sign-in provider.")
         remove.add_argument("client_id", metavar="CLIENT_ID")
         remove.add_argument("provider_id", type=int, metavar="PROVIDER_ID")
+
+        webhooks = subparsers.add_parser(
+            "webhooks", help="List an application's webhooks and their last delivery (no secrets)."
+        )
+        webhooks.add_argument("client_id", metavar="CLIENT_ID")
+        webhooks.add_argument("--json", action="store_true", help="Print JSON.")
 
     def handle_create(self, **o) -> None:
         owner = None
@@ -305,6 +312,31 @@ class Command(SubcommandCommand):
             raise CommandError(f"No sign-in provider {o['provider_id']} on {application.name!r}.")
         provider_services.provider_delete(actor=None, provider=provider)
         self.stdout.write(f"Removed the {provider.label} sign-in provider from {application.name!r}.")
+
+    # --- webhooks (applications.events) ---------------------------------------------------------
+
+    def handle_webhooks(self, **o) -> None:
+        application = self._get(o["client_id"])
+        webhooks = list(webhook_selectors.webhooks_of(application))
+        if o["json"]:
+            self.emit_json(
+                [
+                    {
+                        "id": w.pk,
+                        **webhook_selectors.webhook_state(w),
+                        "last_delivery_state": w.last_delivery_state,
+                        "last_delivery_status_code": w.last_delivery_status_code,
+                    }
+                    for w in webhooks
+                ]
+            )
+            return
+        if not webhooks:
+            self.stdout.write("No webhooks.")
+        for w in webhooks:
+            state = "enabled" if w.enabled else "disabled"
+            last = w.last_delivery_state or "no deliveries"
+            self.stdout.write(f"{w.pk}  {state:<8}  {last:<13}  {w.url}  {', '.join(w.event_types)}")
 
     def stdin_line(self) -> str:
         return sys.stdin.readline().rstrip("\r\n")

@@ -75,6 +75,8 @@ class Command(SubcommandCommand):
             note = ""
             if change.action == "create" and change.confidential and result.dry_run:
                 note = "  (a new client secret would be issued)"
+            if change.webhook_secrets and result.dry_run:
+                note += f"  (a new signing secret would be issued for {len(change.webhook_secrets)} webhook(s))"
             self.stdout.write(f"{change.action:<9}  {label}{note}")
             for field, old, new in change.fields:
                 self.stdout.write(f"             {field}: {_value(old)} → {_value(new)}")
@@ -93,3 +95,9 @@ class Command(SubcommandCommand):
             self.stdout.write(f"client_secret of {change.name} ({change.key}): {change.secret}")
         if secrets:
             self.stdout.write("Store the new client secrets now: they are not shown again.")
+        hooks = [(change, url, secret) for change in result.changes for url, secret in change.webhook_secrets]
+        for change, url, secret in hooks:
+            owner = f"{change.name} ({change.key})" if change.kind == "application" else "the deployment"
+            self.stdout.write(f"signing secret of webhook {url} of {owner}: {secret}")
+        if hooks:
+            self.stdout.write("Give each new webhook's signing secret to its receiver now: it is not shown again.")

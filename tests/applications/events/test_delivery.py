@@ -17,7 +17,7 @@ from applications.events import delivery
 from applications.events.models import Delivery, DeliveryAttempt, Webhook
 from applications.events.relay import events_relay
 from identity.models import AuditEvent
-from tests.applications.events.factories import make_event, make_webhook
+from tests.applications.events.factories import make_event, make_receiving_webhook
 from tests.applications.factories import make_application
 
 
@@ -33,7 +33,7 @@ def make_due_again() -> None:
 @pytest.mark.django_db
 def test_worker_once_delivers_signed_event_that_the_receiver_verifies(receiver):
     application, _ = make_application(type="web")
-    webhook, secret = make_webhook(url=receiver.url(), application=application)
+    webhook, secret = make_receiving_webhook(url=receiver.url(), application=application)
     receiver.secrets = [secret]
     event = make_event(application=application)
 
@@ -62,7 +62,7 @@ def test_worker_during_rotation_overlap_sends_both_signatures_each_verifying(rec
     from applications.events.signing import new_signing_secret
     from config import encryption
 
-    webhook, new_secret = make_webhook(url=receiver.url())
+    webhook, new_secret = make_receiving_webhook(url=receiver.url())
     old_secret = new_signing_secret()
     webhook.previous_secret_encrypted = encryption.encrypt(old_secret.encode(), purpose=SECRET_ENCRYPTION_PURPOSE)
     webhook.previous_secret_expires_at = timezone.now() + timedelta(days=1)
@@ -80,7 +80,7 @@ def test_worker_during_rotation_overlap_sends_both_signatures_each_verifying(rec
 
 @pytest.mark.django_db
 def test_worker_receiver_failing_then_recovering_gets_every_event_once_after_retries(receiver):
-    webhook, secret = make_webhook(url=receiver.url())
+    webhook, secret = make_receiving_webhook(url=receiver.url())
     receiver.secrets = [secret]
     receiver.statuses = [500, 500, 503, 500]
     events = [make_event(user_id=f"usr_{n}") for n in range(3)]
@@ -107,7 +107,7 @@ def test_worker_receiver_failing_then_recovering_gets_every_event_once_after_ret
 
 @pytest.mark.django_db
 def test_worker_failed_attempt_schedules_retry_within_the_backoff_step(receiver):
-    make_webhook(url=receiver.url())
+    make_receiving_webhook(url=receiver.url())
     make_event()
     receiver.default_status = 500
     before = timezone.now()
@@ -139,7 +139,7 @@ def test_backoff_schedule_spans_about_a_day():
 
 @pytest.mark.django_db
 def test_worker_last_attempt_failing_fails_the_delivery(receiver):
-    make_webhook(url=receiver.url())
+    make_receiving_webhook(url=receiver.url())
     make_event()
     events_relay()
     Delivery.objects.update(attempts=delivery.MAX_ATTEMPTS - 1)
@@ -168,7 +168,7 @@ def test_worker_last_attempt_failing_fails_the_delivery(receiver):
 )
 def test_worker_ssrf_target_is_refused_logged_and_never_connected(receiver, settings, host, reason):
     settings.LATCHKEY_OUTBOUND_ALLOW_PRIVATE = False
-    make_webhook(url=f"https://{host.format(port=receiver.port)}/hook")
+    make_receiving_webhook(url=f"https://{host.format(port=receiver.port)}/hook")
     make_event()
 
     run_worker()
@@ -195,7 +195,7 @@ def loopback_name() -> str | None:
 def test_worker_name_resolving_to_loopback_is_refused_after_resolution(receiver, settings):
     settings.LATCHKEY_OUTBOUND_ALLOW_PRIVATE = False
     name = loopback_name()
-    make_webhook(url=f"https://{name}:{receiver.port}/hook")
+    make_receiving_webhook(url=f"https://{name}:{receiver.port}/hook")
     make_event()
 
     run_worker()
@@ -207,7 +207,7 @@ def test_worker_name_resolving_to_loopback_is_refused_after_resolution(receiver,
 
 @pytest.mark.django_db
 def test_worker_redirect_is_not_followed_and_counts_as_a_failure(receiver):
-    make_webhook(url=receiver.url("/hook"))
+    make_receiving_webhook(url=receiver.url("/hook"))
     make_event()
     receiver.statuses = [302]
     receiver.location = receiver.url("/moved")  # same origin: the guard alone would follow it
@@ -222,7 +222,7 @@ def test_worker_redirect_is_not_followed_and_counts_as_a_failure(receiver):
 @pytest.mark.django_db
 def test_worker_consecutive_failures_disable_the_webhook_with_an_audit_row(receiver, settings):
     settings.LATCHKEY_WEBHOOK_DISABLE_AFTER = 3
-    webhook, _ = make_webhook(url=receiver.url())
+    webhook, _ = make_receiving_webhook(url=receiver.url())
     receiver.default_status = 500
     for n in range(4):
         make_event(user_id=f"usr_{n}")
@@ -248,7 +248,7 @@ def test_worker_consecutive_failures_disable_the_webhook_with_an_audit_row(recei
 @pytest.mark.django_db
 def test_worker_success_resets_consecutive_failures(receiver, settings):
     settings.LATCHKEY_WEBHOOK_DISABLE_AFTER = 3
-    webhook, _ = make_webhook(url=receiver.url())
+    webhook, _ = make_receiving_webhook(url=receiver.url())
     receiver.statuses = [500, 500, 200, 500, 500]
     for n in range(5):
         make_event(user_id=f"usr_{n}")
@@ -262,7 +262,7 @@ def test_worker_success_resets_consecutive_failures(receiver, settings):
 
 @pytest.mark.django_db
 def test_worker_enabled_again_resumes_the_waiting_deliveries(receiver):
-    webhook, secret = make_webhook(url=receiver.url())
+    webhook, secret = make_receiving_webhook(url=receiver.url())
     receiver.secrets = [secret]
     event = make_event()
     events_relay()
@@ -280,7 +280,7 @@ def test_worker_enabled_again_resumes_the_waiting_deliveries(receiver):
 
 @pytest.mark.django_db
 def test_delivery_claim_leased_row_is_not_claimed_again_until_the_lease_expires(receiver):
-    make_webhook(url=receiver.url())
+    make_receiving_webhook(url=receiver.url())
     make_event()
     events_relay()
 
@@ -295,7 +295,7 @@ def test_delivery_claim_leased_row_is_not_claimed_again_until_the_lease_expires(
 
 @pytest.mark.django_db
 def test_delivery_attempt_whose_lease_was_taken_over_records_nothing(receiver):
-    make_webhook(url=receiver.url())
+    make_receiving_webhook(url=receiver.url())
     make_event()
     events_relay()
     slow = delivery.delivery_claim(worker="slow")
@@ -316,7 +316,7 @@ def test_delivery_attempt_whose_lease_was_taken_over_records_nothing(receiver):
 
 @pytest.mark.django_db
 def test_worker_attempt_queries_are_bounded(receiver, django_assert_max_num_queries):
-    make_webhook(url=receiver.url())
+    make_receiving_webhook(url=receiver.url())
     make_event()
     events_relay()
 
@@ -331,7 +331,7 @@ def test_worker_attempt_queries_are_bounded(receiver, django_assert_max_num_quer
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED between connections: PostgreSQL")
 def test_two_workers_in_parallel_deliver_each_delivery_exactly_once(receiver):
-    webhook, secret = make_webhook(url=receiver.url())
+    webhook, secret = make_receiving_webhook(url=receiver.url())
     receiver.secrets = [secret]
     events = [make_event(user_id=f"usr_{n}") for n in range(40)]
     events_relay()
@@ -362,7 +362,7 @@ def test_two_workers_in_parallel_deliver_each_delivery_exactly_once(receiver):
 
 @pytest.mark.django_db
 def test_worker_unusable_secret_is_a_logged_failure_not_a_crash(receiver):
-    webhook, _ = make_webhook(url=receiver.url())
+    webhook, _ = make_receiving_webhook(url=receiver.url())
     Webhook.objects.filter(pk=webhook.pk).update(secret_encrypted="not a fernet token")
     make_event()
 

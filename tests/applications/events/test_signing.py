@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from applications.events import signing
 from applications.events.models import SECRET_ENCRYPTION_PURPOSE
 from config import encryption
-from tests.applications.events.factories import make_event, make_webhook
+from tests.applications.events.factories import make_event, make_receiving_webhook
 from tests.applications.factories import make_application
 
 
@@ -28,7 +28,7 @@ def test_new_signing_secret_is_whsec_and_32_random_bytes():
 @pytest.mark.django_db
 def test_signed_request_body_and_headers_verify_with_standardwebhooks():
     application, _ = make_application(type="web")
-    webhook, secret = make_webhook(url="https://hooks.example.com/in", application=application)
+    webhook, secret = make_receiving_webhook(url="https://hooks.example.com/in", application=application)
     event = make_event(application=application)
 
     body, headers = signing.signed_request(event=event, webhook=webhook, now=timezone.now())
@@ -47,7 +47,7 @@ def test_signed_request_body_and_headers_verify_with_standardwebhooks():
 
 @pytest.mark.django_db
 def test_signed_request_deployment_event_has_null_application():
-    webhook, secret = make_webhook(url="https://hooks.example.com/in")
+    webhook, secret = make_receiving_webhook(url="https://hooks.example.com/in")
     event = make_event()
 
     body, headers = signing.signed_request(event=event, webhook=webhook, now=timezone.now())
@@ -58,7 +58,7 @@ def test_signed_request_deployment_event_has_null_application():
 
 @pytest.mark.django_db
 def test_signed_request_rotation_overlap_carries_both_signatures_each_verifying():
-    webhook, new_secret = make_webhook(url="https://hooks.example.com/in")
+    webhook, new_secret = make_receiving_webhook(url="https://hooks.example.com/in")
     old_secret = signing.new_signing_secret()
     webhook.previous_secret_encrypted = encryption.encrypt(old_secret.encode(), purpose=SECRET_ENCRYPTION_PURPOSE)
     webhook.previous_secret_expires_at = timezone.now() + timedelta(hours=1)
@@ -76,7 +76,7 @@ def test_signed_request_rotation_overlap_carries_both_signatures_each_verifying(
 
 @pytest.mark.django_db
 def test_signed_request_after_overlap_signs_with_the_new_secret_only():
-    webhook, _ = make_webhook(url="https://hooks.example.com/in")
+    webhook, _ = make_receiving_webhook(url="https://hooks.example.com/in")
     old_secret = signing.new_signing_secret()
     webhook.previous_secret_encrypted = encryption.encrypt(old_secret.encode(), purpose=SECRET_ENCRYPTION_PURPOSE)
     webhook.previous_secret_expires_at = timezone.now() - timedelta(seconds=1)
@@ -91,7 +91,7 @@ def test_signed_request_after_overlap_signs_with_the_new_secret_only():
 
 @pytest.mark.django_db
 def test_signed_request_each_attempt_new_timestamp_same_id():
-    webhook, secret = make_webhook(url="https://hooks.example.com/in")
+    webhook, secret = make_receiving_webhook(url="https://hooks.example.com/in")
     event = make_event()
     an_hour_ago = timezone.now() - timedelta(hours=1)
 
@@ -109,7 +109,7 @@ def test_readme_receiver_example_verifies_a_signed_request_and_refuses_a_tampere
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     section = readme.split("## Events and webhooks: delivery", 1)[1]
     example = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL).group(1)
-    webhook, secret = make_webhook(url="https://hooks.example.com/in")
+    webhook, secret = make_receiving_webhook(url="https://hooks.example.com/in")
     namespace: dict = {}
     exec(example.replace("whsec_…", secret), namespace)  # noqa: S102 (our own README)
     body, headers = signing.signed_request(event=make_event(), webhook=webhook, now=timezone.now())

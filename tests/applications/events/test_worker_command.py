@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from applications.events.models import Delivery, DeliveryAttempt, Event
 from applications.events.relay import events_relay
-from tests.applications.events.factories import make_event, make_webhook
+from tests.applications.events.factories import make_event, make_receiving_webhook
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE_SECONDS = 2
@@ -73,7 +73,7 @@ def start_worker(tmp_path) -> Iterator[Callable[[], subprocess.Popen]]:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_delivery_loses_nothing_and_the_lease_is_taken_over(receiver, start_worker):
-    webhook, secret = make_webhook(url=receiver.url())
+    webhook, secret = make_receiving_webhook(url=receiver.url())
     receiver.secrets = [secret]
     receiver.hang = hang = threading.Event()
     event = make_event()
@@ -104,7 +104,7 @@ def test_worker_killed_mid_delivery_loses_nothing_and_the_lease_is_taken_over(re
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_worker_stop_signal_finishes_the_attempt_in_progress_then_exits(receiver, start_worker, stop):
-    webhook, secret = make_webhook(url=receiver.url())
+    webhook, secret = make_receiving_webhook(url=receiver.url())
     receiver.secrets = [secret]
     receiver.hang = hang = threading.Event()
     event = make_event()
@@ -133,7 +133,7 @@ def run_prune(*args: str) -> str:
 
 @pytest.mark.django_db
 def test_events_prune_keeps_recent_events_and_those_still_to_deliver(receiver):
-    make_webhook(url=receiver.url())
+    make_receiving_webhook(url=receiver.url())
     delivered, pending, recent = make_event(user_id="a"), make_event(user_id="b"), make_event(user_id="c")
     events_relay()
     Delivery.objects.filter(event=delivered).update(state=Delivery.State.SUCCEEDED)
