@@ -255,6 +255,8 @@ def role_delete(*, actor, role: Role) -> None:
             target=role,
             before=selectors.role_state(role),
         )
+        for holder in User.objects.filter(roles=role).only("public_id"):  # they lose it with the role
+            user_updated_event(user=holder, fields=["roles"])
         role.delete()
 
 

@@ -223,6 +223,17 @@ def test_user_role_assigned_and_removed_each_record_updated_roles(writer, user):
     assert_ids_only(events("user.updated")[0], "team:lead")
 
 
+def test_user_updated_roles_for_each_holder_of_a_deleted_role(writer, user):
+    role = RoleFactory(name="team:lead")
+    identity_services.role_assign(actor=None, user=user, role=role)
+    Event.objects.all().delete()
+
+    assert writer.delete(f"/api/roles/{role.pk}").status_code == 204
+
+    [event] = events("user.updated")
+    assert event.payload == {"user_id": str(user.public_id), "fields": ["roles"]}
+
+
 def test_user_deactivated_records_deactivated_and_tokens_revoked_per_application(client, writer, user):
     shop, shop_secret = web_app(trusted=True)
     blog, blog_secret = web_app(trusted=True, name="Blog")
@@ -515,3 +526,13 @@ def test_application_delete_failing_after_its_event_keeps_app_and_records_nothin
 
     assert Application.objects.filter(pk=application.pk).exists()
     assert not Event.objects.filter(type="application.deleted").exists()
+
+
+def test_signed_in_code_issuance_query_budget(client, user, django_assert_max_num_queries):
+    """Single sign-on to a trusted app: the request's reads, then the code, its sign-in time, its audit
+    row and its event in one transaction (+3 for the outbox: the event and the savepoint pair)."""
+    application, _ = web_app(trusted=True)
+    client.force_login(user)
+    authorize(client, application)
+    with django_assert_max_num_queries(15):
+        authorize(client, application)
