@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from applications import policies, selectors
 from applications import secrets as client_secrets
-from applications.models import ApiResource, Application, Scope
+from applications.events.services import event_record
+from applications.models import ApiResource, Application, PreviousClientSecret, Scope
 from applications.oauth import cors
 from branding.models import Branding
 from identity import audit
@@ -187,14 +188,14 @@ def application_update(
         if required_roles is not None:
             application.required_roles.set(current["required_roles"])
             if rule_tightened:
-                _tokens_of_refused_users_revoke(application)
+                _tokens_of_refused_users_revoke(application, reason="access_removed")
         if m2m_roles is not None:
             application.m2m_roles.set(current["m2m_roles"])
         if brand is not None:
             brand.save()
         elif branding is None:
             Branding.objects.filter(application_id=application.pk).delete()
-        audit.record(
+        record = audit.record(
             actor=actor,
             action="application.updated",
             target=application,
@@ -202,6 +203,8 @@ def application_update(
             after=selectors.application_state(application),
             only_if_changed=True,
         )
+        if record is not None:
+            application_updated_event(application=application, fields=record.changes)
         cors.origins_invalidate()
     return application
 
@@ -219,8 +222,19 @@ def application_deactivate(*, actor, application: Application) -> Application:
                 before={"is_active": True},
                 after={"is_active": False},
             )
+            application_updated_event(application=application, fields=["is_active"])
         cors.origins_invalidate()
     return application
+
+
+def application_updated_event(*, application: Application, fields) -> None:
+    """`application.updated` naming what changed (the audit diff's keys), never the values; nothing if nothing did."""
+    if fields := sorted(set(fields)):
+        event_record(
+            type="application.updated",
+            application=application,
+            payload={"client_id": application.client_id, "fields": fields},
+        )
 
 
 def application_delete(*, actor, application: Application) -> None:
@@ -232,6 +246,8 @@ def application_delete(*, actor, application: Application) -> None:
             target=application,
             before=selectors.application_state(application),
         )
+        # Recorded before the delete: the event's application becomes NULL (SET_NULL), the payload keeps the id.
+        event_record(type="application.deleted", application=application, payload={"client_id": application.client_id})
         application.delete()
         cors.origins_invalidate()
 
@@ -244,7 +260,15 @@ def application_rotate_secret(*, actor, application: Application, grace_period_s
         raise ValidationError({"grace_period_seconds": [problem]})
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)
+        previous_hash = locked.client_secret
         plaintext = client_secrets.rotate_client_secret(locked, grace_period_seconds=grace_period_seconds)
+        previous_expires_at = (
+            PreviousClientSecret.objects.filter(application=locked, secret_hash=previous_hash)
+            .values_list("expires_at", flat=True)
+            .first()
+            if grace_period_seconds > 0 and previous_hash
+            else None
+        )
         audit.record(
             actor=actor,
             action="application.secret_rotated",
@@ -252,6 +276,14 @@ def application_rotate_secret(*, actor, application: Application, grace_period_s
             extra={
                 "client_secret": audit.SECRET_CHANGED,
                 "grace_period_seconds": {"old": None, "new": grace_period_seconds},
+            },
+        )
+        event_record(
+            type="application.secret_rotated",
+            application=locked,
+            payload={
+                "client_id": locked.client_id,
+                "previous_secret_expires_at": previous_expires_at.isoformat() if previous_expires_at else None,
             },
         )
     application.refresh_from_db(fields=["client_secret", "hash_client_secret", "client_secret_last_used_at", "updated"])
@@ -294,29 +326,70 @@ def api_resource_create(*, actor, identifier: str, name: str, scopes: dict[str, 
     return resource
 
 
-def user_tokens_revoke(*, user, application: Application) -> None:
+def user_tokens_revoke(*, user, application: Application, reason: str) -> None:
     """Revoke `application`'s tokens for `user`, and no other application's (logout, consent revoked).
 
     Refresh tokens are marked revoked rather than deleted, so a later replay is still recognised
     by the reuse protection; access and ID tokens are deleted, as django-oauth-toolkit's revoke() does.
     """
-    users_tokens_revoke(users=[user], applications=[application])
+    users_tokens_revoke(users=[user], applications=[application], reason=reason)
 
 
-def users_tokens_revoke(*, users, applications) -> None:
+def users_tokens_revoke(*, users, applications, reason: str) -> None:
     """Revoke every token each of `users` holds for each of `applications` (lists or querysets),
-    in three statements: the bulk form of user_tokens_revoke, for access taken away from many."""
+    in three statements: the bulk form of user_tokens_revoke, for access taken away from many.
+
+    One `tokens.revoked` event (with `reason`) per user and application that held a live token, found
+    by one more query before the writes; none when there was nothing to revoke.
+    """
     from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
+    pair = ("user__public_id", "application_id", "application__client_id")
+    refresh_tokens = get_refresh_token_model().objects.filter(
+        user__in=users, application__in=applications, revoked__isnull=True
+    )
+    access_tokens = get_access_token_model().objects.filter(user__in=users, application__in=applications)
+    id_tokens = get_id_token_model().objects.filter(user__in=users, application__in=applications)
     with transaction.atomic():
-        get_refresh_token_model().objects.filter(
-            user__in=users, application__in=applications, revoked__isnull=True
-        ).update(revoked=timezone.now(), access_token=None)
-        get_access_token_model().objects.filter(user__in=users, application__in=applications).delete()
-        get_id_token_model().objects.filter(user__in=users, application__in=applications).delete()
+        held = (
+            refresh_tokens.values_list(*pair)
+            .union(access_tokens.values_list(*pair), id_tokens.values_list(*pair))
+            .order_by("application_id", "user__public_id")
+        )
+        affected = list(held)
+        refresh_tokens.update(revoked=timezone.now(), access_token=None)
+        access_tokens.delete()
+        id_tokens.delete()
+        for user_id, application_id, client_id in affected:
+            event_record(
+                type="tokens.revoked",
+                application=Application(pk=application_id, client_id=client_id),
+                payload={"user_id": str(user_id), "client_id": client_id, "reason": reason},
+            )
 
 
-def _tokens_of_refused_users_revoke(application: Application) -> None:
+def refresh_family_revoke(*, family, user, application: Application, reason: str) -> None:
+    """Revoke a refresh-token family and its access tokens (django-oauth-toolkit's revoke_family);
+    `tokens.revoked` when it still held a live refresh token, so a second replay records nothing."""
+    from oauth2_provider.models import get_refresh_token_model
+
+    RefreshToken = get_refresh_token_model()  # noqa: N806 (a model class)
+    with transaction.atomic():
+        live = RefreshToken.objects.filter(token_family=family, revoked__isnull=True).exists()
+        RefreshToken.revoke_family(family)
+        if live and user is not None:
+            tokens_revoked_event(user=user, application=application, reason=reason)
+
+
+def tokens_revoked_event(*, user, application: Application, reason: str) -> None:
+    event_record(
+        type="tokens.revoked",
+        application=application,
+        payload={"user_id": str(user.public_id), "client_id": application.client_id, "reason": reason},
+    )
+
+
+def _tokens_of_refused_users_revoke(application: Application, *, reason: str) -> None:
     """Revoke the tokens of every user whom `application`'s access rule (just changed) now refuses."""
     from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
@@ -338,7 +411,7 @@ def _tokens_of_refused_users_revoke(application: Application) -> None:
         if not policies.access_allowed(user, rule, user_role_names={role.name for role in user.roles.all()})
     ]
     if refused:
-        users_tokens_revoke(users=refused, applications=[application])
+        users_tokens_revoke(users=refused, applications=[application], reason=reason)
 
 
 def scopes_removal_error(scopes) -> ValidationError | None:

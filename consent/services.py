@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 
+from applications.events.services import event_record
 from applications.models import Application
 from applications.services import user_tokens_revoke
 from consent.models import Consent
@@ -40,7 +41,8 @@ def consent_required(
 
 
 def consent_grant(*, user, application: Application, scopes: Iterable[str]) -> Consent:
-    """Record the union of what was granted before and `scopes`."""
+    """Record the union of what was granted before and `scopes`; `consent.granted` (every scope now
+    granted) when that grew, in the same transaction."""
     wanted = set(scopes)
     for _ in range(2):  # a concurrent first grant of the same pair loses the insert once, then updates
         try:
@@ -48,9 +50,21 @@ def consent_grant(*, user, application: Application, scopes: Iterable[str]) -> C
                 consent, created = Consent.objects.select_for_update().get_or_create(
                     user=user, application=application, defaults={"scopes": sorted(wanted)}
                 )
+                grew = created
                 if not created and not wanted <= set(consent.scopes):
                     consent.scopes = sorted(wanted | set(consent.scopes))
                     consent.save(update_fields=["scopes", "updated_at"])
+                    grew = True
+                if grew:
+                    event_record(
+                        type="consent.granted",
+                        application=application,
+                        payload={
+                            "user_id": str(user.public_id),
+                            "client_id": application.client_id,
+                            "scopes": sorted(consent.scopes),
+                        },
+                    )
                 return consent
         except IntegrityError:
             continue
@@ -69,6 +83,11 @@ def consent_revoke(*, actor, user, application: Application) -> bool:
                 target_label=f"{user.email} → {application.name}",
                 before={"user": user.email, "application": application.name, "scopes": sorted(consent.scopes)},
             )
+            event_record(
+                type="consent.revoked",
+                application=application,
+                payload={"user_id": str(user.public_id), "client_id": application.client_id},
+            )
             consent.delete()
-        user_tokens_revoke(user=user, application=application)
+        user_tokens_revoke(user=user, application=application, reason="consent_revoked")
     return consent is not None

@@ -21,6 +21,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.core import context
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -108,9 +109,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return confirmed
 
     def save_user(self, request: HttpRequest, user, form, commit: bool = True):
-        user = super().save_user(request, user, form, commit=commit)
-        if commit:
-            services.user_registered(user=user)
+        """The new account and its `user.registered` event commit together (the event is an outbox row)."""
+        with transaction.atomic():
+            user = super().save_user(request, user, form, commit=commit)
+            if commit:
+                services.user_registered(user=user, application=request_application(request))
         return user
 
     def set_password(self, user, password: str) -> None:

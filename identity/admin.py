@@ -53,7 +53,25 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
                     target=user,
                     extra={"password": audit.SECRET_CHANGED},
                 )
+                services.user_updated_event(user=user, fields=["password"])
         return response
+
+    def audit_recorded(self, request, obj, change, record) -> None:
+        """The form's save as events (outbox rows in the form's transaction), from what the record shows changed."""
+        if not change:
+            services.user_created_event(user=obj)
+        elif record is not None:
+            services.user_updated_event(user=obj, fields=record.changes)
+            if record.changes.get("is_active") == {"old": True, "new": False}:
+                services.user_deactivated_event(user=obj)
+
+    def delete_model(self, request, obj) -> None:
+        services.user_delete(actor=request.user, user=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            for user in queryset:
+                services.user_delete(actor=request.user, user=user)
 
     def save_related(self, request, form, formsets, change):
         # The form writes the user and their role assignments itself: what it took away stops at once.

@@ -28,7 +28,7 @@ class AuditedAdminMixin:
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         obj = form.instance
-        audit.record(
+        record = audit.record(
             actor=request.user,
             action=f"{self.audit_target_type}.{'updated' if change else 'created'}",
             target=obj,
@@ -37,6 +37,10 @@ class AuditedAdminMixin:
             extra=self.audit_extra(request, obj, form, change),
             only_if_changed=change,
         )
+        self.audit_recorded(request, obj, change, record)
+
+    def audit_recorded(self, request, obj, change: bool, record) -> None:
+        """After the record, in the same transaction: an admin with events records them here."""
 
     def audit_extra(self, request, obj, form, change) -> dict | None:
         return None

@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from applications.events.services import event_record
 from applications.models import Application
 from applications.services import users_tokens_revoke
 from identity import audit, invitations, selectors
@@ -52,27 +53,66 @@ def user_create(*, actor, email: str, password: str | None, roles: Iterable[Role
             after=selectors.user_state(user),
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
         )
+        user_created_event(user=user)
         if password is None and settings.LATCHKEY_REGISTRATION == REGISTRATION_INVITE:
             user_invite(actor=actor, user=user)
     return user
 
 
-def user_registered(*, user: User) -> None:
-    """A person created their own account (allauth's signup saved it): recorded with them as the actor."""
-    audit.record(actor=user, action="user.registered", target=user, after=selectors.user_state(user))
+def _user_id(user: User) -> str:
+    """How events name a user: the `sub` every application knows them by, never the database id."""
+    return str(user.public_id)
+
+
+def user_created_event(*, user: User) -> None:
+    """The `user.created` outbox row, in the caller's transaction (user_create, and the admin's add form)."""
+    event_record(type="user.created", payload={"user_id": _user_id(user)})
+
+
+def user_updated_event(*, user: User, fields) -> None:
+    """`user.updated` naming the fields that changed (audit diff keys, `roles`, `password`), never their
+    values; nothing when none did."""
+    fields = sorted(set(fields))
+    if not fields:
+        return
+    event_record(type="user.updated", payload={"user_id": _user_id(user), "fields": fields})
+
+
+def user_deactivated_event(*, user: User) -> None:
+    event_record(type="user.deactivated", payload={"user_id": _user_id(user)})
+
+
+def user_deleted_event(*, user: User) -> None:
+    event_record(type="user.deleted", payload={"user_id": _user_id(user)})
+
+
+def user_registered(*, user: User, application: Application | None = None) -> None:
+    """A person created their own account (allauth's signup saved it): recorded with them as the actor.
+
+    `application`: the one whose authorization request the sign-up happened in, when known.
+    """
+    payload = {"user_id": _user_id(user)}
+    if application is not None:
+        payload["client_id"] = application.client_id
+    with transaction.atomic():
+        audit.record(actor=user, action="user.registered", target=user, after=selectors.user_state(user))
+        event_record(type="user.registered", payload=payload)
 
 
 def user_signed_in(*, user: User, application: Application, sign_in: dict | None) -> None:
     """The user signed in to `application`: a code was issued to it, or a device code approved for it.
 
     `sign_in` is the session's method (identity.auth_time.session_sign_in_method). Recorded per
-    application (the target), for the webhooks and usage work; never a token, code or secret.
+    application (the target), for the webhooks and usage work; never a token, code or secret. Callers
+    run it inside the transaction that writes the code or the device approval, so the grant, its audit
+    row and its event commit together (no savepoint of its own: the authorize path stays short).
     """
     sign_in = sign_in or {}
     payload = {"client_id": application.client_id, "method": sign_in.get("method") or "password"}
     if sign_in.get("provider_id") is not None:
         payload["provider_id"] = sign_in["provider_id"]
     audit.record(actor=user, action="user.signed_in", target=application, target_type="application", after=payload)
+    event_record(type="user.signed_in", application=application, payload={"user_id": _user_id(user), **payload})
 
 
 def user_password_set(*, actor, user: User, password: str) -> None:
@@ -81,6 +121,7 @@ def user_password_set(*, actor, user: User, password: str) -> None:
         user.set_password(password)
         user.save(update_fields=["password"])
         audit.record(actor=actor, action="user.password_changed", target=user, extra={"password": audit.SECRET_CHANGED})
+        user_updated_event(user=user, fields=["password"])
 
 
 def user_email_verify(*, actor, user: User) -> None:
@@ -96,6 +137,7 @@ def user_email_verify(*, actor, user: User) -> None:
             target=user,
             extra={"email_verified": {"old": False, "new": True}},
         )
+        user_updated_event(user=user, fields=["email_verified"])
 
 
 def user_invite(*, actor, user: User) -> None:
@@ -130,6 +172,7 @@ def role_assign(*, actor, user: User, role: Role) -> RoleAssignment:
                 target=user,
                 extra={"role": {"old": None, "new": role.name}},
             )
+            user_updated_event(user=user, fields=["roles"])
     return assignment
 
 
@@ -144,6 +187,7 @@ def role_unassign(*, actor, user: User, role: Role) -> None:
                 target=user,
                 extra={"role": {"old": role.name, "new": None}},
             )
+            user_updated_event(user=user, fields=["roles"])
             user_lost_access_revoke(user=user, roles=[role])
 
 
@@ -160,9 +204,11 @@ def user_lost_access_revoke(*, user: User, roles: Iterable[Role] = ()) -> None:
         if not role_ids:
             return
         applications = Application.objects.filter(required_roles__in=role_ids)
+        reason = "access_removed"
     else:
         applications = Application.objects.all()
-    users_tokens_revoke(users=[user], applications=applications)
+        reason = "user_deactivated"
+    users_tokens_revoke(users=[user], applications=applications, reason=reason)
 
 
 def role_update(
@@ -209,6 +255,8 @@ def role_delete(*, actor, role: Role) -> None:
             target=role,
             before=selectors.role_state(role),
         )
+        for holder in User.objects.filter(roles=role).only("public_id"):  # they lose it with the role
+            user_updated_event(user=holder, fields=["roles"])
         role.delete()
 
 
@@ -235,7 +283,7 @@ def user_update(*, actor, user: User, password: str | None = None, **changes) ->
         if password is not None:
             user.set_password(password)
         user.save()
-        audit.record(
+        record = audit.record(
             actor=actor,
             action="user.updated",
             target=user,
@@ -244,6 +292,8 @@ def user_update(*, actor, user: User, password: str | None = None, **changes) ->
             extra={"password": audit.SECRET_CHANGED} if password is not None else None,
             only_if_changed=True,
         )
+        if record is not None:
+            user_updated_event(user=user, fields=record.changes)
     return user
 
 
@@ -263,5 +313,18 @@ def user_deactivate(*, actor, user: User) -> User:
             before={"is_active": was_active},
             after={"is_active": False},
         )
+        if was_active:
+            user_deactivated_event(user=user)
         user_lost_access_revoke(user=user)
     return user
+
+
+def user_delete(*, actor, user: User) -> None:
+    """Delete the user; their tokens, grants and consents go with them (cascade) in the same transaction.
+
+    `user.deleted` carries only the public id, which is all a receiver may keep of someone deleted.
+    """
+    with transaction.atomic():
+        audit.record(actor=actor, action="user.deleted", target=user, before=selectors.user_state(user))
+        user_deleted_event(user=user)
+        user.delete()

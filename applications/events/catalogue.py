@@ -52,14 +52,17 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType(
             "tokens.revoked",
-            "Tokens of a user for the application were revoked: a refresh token family (replay detected, or "
-            "revoked at /oauth/revoke) or all of them (reason says which).",
+            "Tokens of a user for the application were revoked, once per user and application: a refresh "
+            "token family or all of them. reason: refresh_token_replayed, code_replayed (an authorization code "
+            "used twice), revoked_by_client (/oauth/revoke), signed_out (RP-initiated logout), consent_revoked, "
+            "access_removed (a role the application requires was taken away) or user_deactivated.",
             required=("user_id", "client_id", "reason"),
         ),
         EventType("user.created", "An admin or the API created a user.", required=("user_id",), application=False),
         EventType(
             "user.updated",
-            "A user's profile, roles or status changed (fields: the names of what changed, never the values).",
+            "A user's profile, roles, password or status changed (fields: the names of what changed, e.g. "
+            "email, roles, password, is_active; never the values).",
             required=("user_id", "fields"),
             application=False,
         ),
@@ -78,7 +81,8 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType(
             "application.updated",
-            "The application's settings changed (fields: the names of what changed).",
+            "The application's settings changed (fields: the names of what changed; is_active when it was "
+            "deactivated).",
             required=("client_id", "fields"),
         ),
         EventType(
@@ -90,13 +94,13 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType(
             "identity.linked",
             "A user connected an account at another identity provider (signing in with it, or on the account page).",
-            required=("user_id", "provider", "provider_id"),
-            optional=("client_id",),
+            required=("user_id", "provider"),
+            optional=("provider_id", "client_id"),
             application=False,
         ),
         EventType(
             "identity.unlinked",
-            "A user's connected account at another identity provider was removed.",
+            "A user's connected account at another identity provider was removed (provider: its type).",
             required=("user_id", "provider"),
             optional=("provider_id",),
             application=False,

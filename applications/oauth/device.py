@@ -317,9 +317,13 @@ def device_grant_decide(
     `sign_in` (identity.auth_time.session_sign_in_method) goes into the approval's `user.signed_in` event.
     """
     now = timezone.now()
-    decided = DeviceGrant.objects.filter(pk=grant.pk, status=grant.AUTHORIZATION_PENDING, expires__gt=now).update(
-        status=grant.AUTHORIZED if approve else grant.DENIED, user=acting_user
-    )
+    # The decision and the approval's `user.signed_in` event (an outbox row) commit together.
+    with transaction.atomic():
+        decided = DeviceGrant.objects.filter(pk=grant.pk, status=grant.AUTHORIZATION_PENDING, expires__gt=now).update(
+            status=grant.AUTHORIZED if approve else grant.DENIED, user=acting_user
+        )
+        if decided and approve:
+            user_signed_in(user=acting_user, application=application, sign_in=sign_in)
     if decided and approve and (auth_time is not None or amr):
         # The grant has no column for them: the ID token's auth_time and amr are best effort through the cache.
         lifetime = max(1, int((grant.expires - now).total_seconds()))
@@ -329,8 +333,6 @@ def device_grant_decide(
             timeout=lifetime,
             failure="a device approval's sign-in was not kept; its ID token carries no auth_time or amr",
         )
-    if decided and approve:
-        user_signed_in(user=acting_user, application=application, sign_in=sign_in)
     if decided:
         log.info(
             "device authorization %s by user %s (client %s)",

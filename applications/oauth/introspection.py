@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -27,6 +28,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from applications import policies
 from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.validator import LatchkeyValidator, token_checksum
+from applications.services import refresh_family_revoke, tokens_revoked_event
 from config.compiled_queries import CompiledQuery
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ RefreshToken = get_refresh_token_model()
 
 ACCESS_TOKEN = "access_token"
 REFRESH_TOKEN = "refresh_token"
+REVOKED_BY_CLIENT = "revoked_by_client"  # the tokens.revoked reason of /oauth/revoke
 # Parameters that must appear once; oauthlib silently keeps the last of a repeated one.
 SINGLE_PARAMETERS = ("token", "token_type_hint", "client_id", "client_secret")
 SENSITIVE_PARAMETERS = ("token", "client_secret")  # hidden from Django's error reports
@@ -154,7 +157,7 @@ class RevocationValidator(LatchkeyValidator):
         for kind in _lookup_order(token_type_hint):
             if kind == ACCESS_TOKEN:
                 access_token = (
-                    AccessToken.objects.select_related("refresh_token")
+                    AccessToken.objects.select_related("refresh_token__user")
                     .filter(token_checksum=checksum, application=client)
                     .first()
                 )
@@ -167,14 +170,21 @@ class RevocationValidator(LatchkeyValidator):
                     break
             else:
                 # Several rows may share a checksum (django-oauth-toolkit's unique key includes `revoked`).
-                refresh_tokens = list(RefreshToken.objects.filter(token_checksum=checksum, application=client))
+                refresh_tokens = list(
+                    RefreshToken.objects.select_related("user").filter(token_checksum=checksum, application=client)
+                )
                 if refresh_tokens:
                     break
-        for family in {refresh_token.token_family for refresh_token in refresh_tokens if refresh_token.token_family}:
-            RefreshToken.revoke_family(family)
+        # One `tokens.revoked` per family that still held a live token (services.refresh_family_revoke).
+        families = {rt.token_family: rt.user for rt in refresh_tokens if rt.token_family}
+        for family, user in families.items():
+            refresh_family_revoke(family=family, user=user, application=client, reason=REVOKED_BY_CLIENT)
         for refresh_token in refresh_tokens:
             if not refresh_token.token_family:
-                refresh_token.revoke()
+                with transaction.atomic():
+                    refresh_token.revoke()
+                    if refresh_token.revoked is None:  # it was live when read
+                        tokens_revoked_event(user=refresh_token.user, application=client, reason=REVOKED_BY_CLIENT)
 
 
 class IntrospectionCore(OAuthLibCore):

@@ -168,7 +168,7 @@ class LogoutView(RPInitiatedLogoutView):
     def do_logout(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None) -> HttpResponse:
         user = token_user or self.request.user
         if application is not None and user.is_authenticated and oauth2_settings.OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS:
-            user_tokens_revoke(user=user, application=application)
+            user_tokens_revoke(user=user, application=application, reason="signed_out")
             log.info("RP-initiated logout revoked the tokens of client %s for user %s", application.client_id, user.pk)
         logout(self.request)
         if not post_logout_redirect_uri:

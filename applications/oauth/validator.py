@@ -40,6 +40,7 @@ from applications.oauth import claims as oidc_claims
 from applications.oauth import keys
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
+from applications.services import refresh_family_revoke, tokens_revoked_event
 from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
 from identity.services import user_signed_in
 
@@ -288,7 +289,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             if policies.lost_race(grant.redeemed_at, now=timezone.now()):
                 return False
             log.warning("authorization code replayed; revoking its tokens (client %s)", client.client_id)
-            self._revoke_tokens_of(grant)
+            self._revoke_tokens_of(grant, client)
             return False
         if grant.is_expired() or not policies.access_allowed(grant.user, client):
             return False  # or the user lost access (a role, or deactivated) after the code was issued
@@ -304,11 +305,19 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             request.claims = json.loads(grant.claims)
         return True
 
-    def _revoke_tokens_of(self, grant: Grant) -> None:
-        if grant.token_family:
-            RefreshToken.revoke_family(grant.token_family)
-        if grant.access_token_id:
-            AccessToken.objects.filter(pk=grant.access_token_id).delete()
+    def _revoke_tokens_of(self, grant: Grant, client) -> None:
+        """What a replayed code issued: its refresh-token family and its access token; one
+        `tokens.revoked` when anything was still live (a second replay finds nothing)."""
+        with transaction.atomic():
+            live = False
+            if grant.token_family:
+                live = RefreshToken.objects.filter(token_family=grant.token_family, revoked__isnull=True).exists()
+                RefreshToken.revoke_family(grant.token_family)
+            if grant.access_token_id:
+                deleted, _ = AccessToken.objects.filter(pk=grant.access_token_id).delete()
+                live = live or bool(deleted)
+            if live:
+                tokens_revoked_event(user=grant.user, application=client, reason="code_replayed")
 
     def get_code_challenge(self, code, request):
         grant = self._grant(code, request)
@@ -363,14 +372,16 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
     def save_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
         # django-oauth-toolkit 3.4.1 creates the row with a fixed field list; the sign-in time and
         # method (passed by the authorize view as credentials) are added to it, in one UPDATE.
-        grant = self._create_authorization_code(request, code)
-        sign_in = {"auth_time": getattr(request, "auth_time", None), "amr": getattr(request, "latchkey_amr", None)}
-        sign_in = {field: value for field, value in sign_in.items() if value}
-        if sign_in:
-            Grant.objects.filter(pk=grant.pk).update(**sign_in)
-        # Every code issuance (consent's Allow, single sign-on, a trusted app) is a sign-in to the client.
-        signed_in_with = getattr(request, "latchkey_sign_in", None)
-        user_signed_in(user=request.user, application=request.client, sign_in=signed_in_with)
+        # The code and its `user.signed_in` event (an outbox row) commit together, or neither does.
+        with transaction.atomic():
+            grant = self._create_authorization_code(request, code)
+            sign_in = {"auth_time": getattr(request, "auth_time", None), "amr": getattr(request, "latchkey_amr", None)}
+            sign_in = {field: value for field, value in sign_in.items() if value}
+            if sign_in:
+                Grant.objects.filter(pk=grant.pk).update(**sign_in)
+            # Every code issuance (consent's Allow, single sign-on, a trusted app) is a sign-in to the client.
+            signed_in_with = getattr(request, "latchkey_sign_in", None)
+            user_signed_in(user=request.user, application=request.client, sign_in=signed_in_with)
 
     # --- tokens ----------------------------------------------------------------------------
     def save_bearer_token(self, token, request, *args, **kwargs):
@@ -537,7 +548,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             if policies.lost_race(rt.revoked, now=now):
                 return False
             if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION and rt.token_family:
-                RefreshToken.revoke_family(rt.token_family)
+                refresh_family_revoke(
+                    family=rt.token_family, user=rt.user, application=client, reason="refresh_token_replayed"
+                )
             return False
         if rt.access_token is None:
             return False  # orphaned: its access token was deleted out of band

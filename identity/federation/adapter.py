@@ -27,6 +27,7 @@ from allauth.socialaccount.models import SocialApp
 from allauth.utils import get_request_param
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import render
 from django.urls import reverse
@@ -235,11 +236,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             sociallogin.email_addresses = [
                 EmailAddress(email=profile.email, verified=profile.email_verified, primary=True)
             ]
-        user = super().save_user(request, sociallogin, form=form)
-        EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()
-        EmailAddress.objects.filter(user=user).update(verified=user.email_verified, primary=True)
-        services.user_registered(user=user)
-        federation_services.identity_linked(user=user, account=sociallogin.account, provider=provider)
+        # The account, its addresses and their events (outbox rows) commit together.
+        with transaction.atomic():
+            user = super().save_user(request, sociallogin, form=form)
+            EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()
+            EmailAddress.objects.filter(user=user).update(verified=user.email_verified, primary=True)
+            services.user_registered(user=user, application=provider.application if provider else None)
+            federation_services.identity_linked(user=user, account=sociallogin.account, provider=provider)
         return user
 
     # --- errors ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from applications.events.services import event_record
 from identity import audit
 from identity.federation import policies, selectors
 from identity.federation.models import Provider
@@ -137,12 +138,30 @@ def identity_disconnect(*, actor, user, account_id: int) -> None:
         state = {"provider": account.provider, "uid": account.uid}
         account.delete()
         audit.record(actor=actor, action="identity.unlinked", target=locked, target_type="user", before=state)
+        event_record(
+            type="identity.unlinked",
+            payload={"user_id": str(locked.public_id), "provider": provider_type_of(account.provider)},
+        )
+
+
+def provider_type_of(allauth_provider: str) -> str:
+    """The Provider.Type an allauth provider id stands for (generic OIDC ones are `oidc-<issuer hash>`)."""
+    from identity.federation.adapter import ALLAUTH_PROVIDER
+
+    if allauth_provider.startswith("oidc-"):
+        return Provider.Type.OIDC.value
+    names = {name: str(kind) for kind, name in ALLAUTH_PROVIDER.items()}
+    return names.get(allauth_provider, allauth_provider)
 
 
 def identity_linked(*, user, account, provider: Provider | None) -> None:
     """A provider identity now signs in to `user`: a new account made from it, or linked to an existing
     one. Recorded on the user, with the application whose provider it came through (client_id)."""
     state = {"provider": account.provider, "uid": account.uid}
+    payload = {"user_id": str(user.public_id), "provider": provider_type_of(account.provider)}
     if provider is not None:
         state.update(client_id=provider.application.client_id, provider_id=provider.pk)
-    audit.record(actor=user, action="identity.linked", target=user, target_type="user", after=state)
+        payload.update(provider=str(provider.type), client_id=provider.application.client_id, provider_id=provider.pk)
+    with transaction.atomic():
+        audit.record(actor=user, action="identity.linked", target=user, target_type="user", after=state)
+        event_record(type="identity.linked", payload=payload)

@@ -9,6 +9,7 @@ import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.test import Client
 
+from applications.events.models import Event
 from consent.models import Consent
 from identity.models import AuditEvent
 from tests.applications.factories import make_application
@@ -49,6 +50,30 @@ def test_disconnecting_an_identity_when_a_password_remains(client):
     assert response.status_code == 302 and response["Location"] == "/account/"
     assert not SocialAccount.objects.filter(pk=account.pk).exists()
     assert AuditEvent.objects.filter(action="identity.unlinked", target_type="user").count() == 1
+    [event] = Event.objects.filter(type="identity.unlinked")
+    assert event.payload == {"user_id": str(user.public_id), "provider": "github"}
+
+
+def test_disconnecting_a_generic_oidc_identity_names_the_provider_type(client):
+    user = UserFactory()
+    application, _ = make_application()
+    from identity.federation.adapter import allauth_provider_id
+
+    account = connect(user, allauth_provider_id(make_provider(application, type="oidc")), "2")
+    client.force_login(user)
+    assert client.post(disconnect_url(account)).status_code == 302
+    [event] = Event.objects.filter(type="identity.unlinked")
+    assert event.payload["provider"] == "oidc"
+
+
+def test_an_identity_that_cannot_be_disconnected_records_no_event(client):
+    user = UserFactory()
+    user.set_unusable_password()
+    user.save()
+    account = connect(user, "github", "1")
+    client.force_login(user)
+    assert client.post(disconnect_url(account)).status_code == 409
+    assert not Event.objects.exists()
 
 
 def test_the_last_way_to_sign_in_cannot_be_disconnected(client):

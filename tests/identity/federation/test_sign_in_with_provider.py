@@ -14,6 +14,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.urls import reverse
 
+from applications.events.models import Event
 from config import outbound
 from identity.auth_time import SIGN_IN_METHOD_SESSION_KEY
 from identity.federation.adapter import allauth_provider_id, login_url
@@ -376,6 +377,15 @@ def test_a_verified_email_linked_to_an_existing_account_records_identity_linked(
         "provider_id": provider.pk,
     }
     assert SECRET not in json.dumps(event.changes)
+    [outbox] = Event.objects.filter(type="identity.linked")
+    assert outbox.application is None  # deployment-wide; the application is named by client_id
+    assert outbox.payload == {
+        "user_id": str(existing.public_id),
+        "provider": "google",
+        "provider_id": provider.pk,
+        "client_id": application.client_id,
+    }
+    assert "110169484474386276334" not in json.dumps(outbox.payload)  # the upstream uid stays in the audit log
 
 
 def test_a_new_account_from_a_provider_records_registered_and_identity_linked(client, monkeypatch):
@@ -387,6 +397,10 @@ def test_a_new_account_from_a_provider_records_registered_and_identity_linked(cl
     [event] = linked_events(user)
     assert event.changes["client_id"]["new"] == application.client_id
     assert event.changes["uid"]["new"] == "583231"
+    [registered] = Event.objects.filter(type="user.registered")
+    assert registered.payload == {"user_id": str(user.public_id), "client_id": application.client_id}
+    [linked] = Event.objects.filter(type="identity.linked")
+    assert (linked.payload["user_id"], linked.payload["provider"]) == (str(user.public_id), "github")
 
 
 def test_signing_in_again_with_a_known_identity_links_nothing_new(client, monkeypatch):
@@ -397,3 +411,4 @@ def test_signing_in_again_with_a_known_identity_links_nothing_new(client, monkey
     client.logout()
     sign_in(client, provider, application)
     assert AuditEvent.objects.filter(action="identity.linked").count() == 1
+    assert Event.objects.filter(type="identity.linked").count() == 1
