@@ -12,6 +12,7 @@ from rest_framework.routers import SimpleRouter
 import applications.api.schema  # noqa: F401  (registers the OpenAPI description of the management token)
 from applications.api.resources_views import ApiResourceViewSet
 from applications.api.views import ApplicationViewSet
+from applications.usage.api.views import ApplicationUsageViewSet, UsageViewSet
 from consent.api.views import ConsentViewSet
 from identity.api.audit_views import AuditEventViewSet
 from identity.api.views import RoleViewSet, UserViewSet
@@ -20,6 +21,8 @@ from identity.federation.api.views import ProviderViewSet
 router = SimpleRouter(trailing_slash=False)
 router.register("applications", ApplicationViewSet, basename="application")
 router.register(r"applications/(?P<application_pk>[^/]+)/providers", ProviderViewSet, basename="application-provider")
+router.register(r"applications/(?P<application_pk>[^/]+)/usage", ApplicationUsageViewSet, basename="application-usage")
+router.register("usage", UsageViewSet, basename="usage")
 router.register("resources", ApiResourceViewSet, basename="resource")
 router.register("roles", RoleViewSet, basename="role")
 router.register("users", UserViewSet, basename="user")

@@ -63,6 +63,18 @@ def usage_daily(*, application: Application | None, start: date, end: date) -> l
     return days
 
 
+def usage_totals(days: list[DayUsage]) -> dict:
+    """The counts of `days` added up (unique users are not: a person active on two days is one person)."""
+    tokens = {grant: sum(day.tokens[grant] for day in days) for grant in TOKEN_METRICS}
+    return {
+        "sign_ins": sum(day.sign_ins for day in days),
+        "tokens": tokens,
+        "tokens_total": sum(tokens.values()),
+        "sign_in_failures": sum(day.sign_in_failures for day in days),
+        "token_errors": sum(day.token_errors for day in days),
+    }
+
+
 def usage_monthly_active_users(*, application: Application | None, month: date) -> int:
     """Distinct users who signed in during the calendar month that `month` falls in. One query."""
     first = month.replace(day=1)
