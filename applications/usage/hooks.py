@@ -47,7 +47,7 @@ class TokenRequest:
         elif 400 <= status < 500 and not (
             grant_type == "urn:ietf:params:oauth:grant-type:device_code" and _oauth_error(body) in _DEVICE_POLLING
         ):
-            counters.count(self.application_id, Metric.TOKEN_ERRORS)
+            counters.count(self.application_id, Metric.TOKEN_ERRORS.value)
 
 
 _current: ContextVar[TokenRequest | None] = ContextVar("latchkey_usage_token_request", default=None)
@@ -86,4 +86,4 @@ def sign_in_failed(sender, credentials: dict, request=None, **kwargs) -> None:
     from branding.selectors import request_application
 
     if (application := request_application(request)) is not None:
-        counters.count(application.pk, Metric.SIGN_IN_FAILURES)
+        counters.count(application.pk, Metric.SIGN_IN_FAILURES.value)
