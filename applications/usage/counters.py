@@ -20,7 +20,7 @@ import threading
 from datetime import UTC, date, datetime
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from applications.usage import store
 from applications.usage.models import ActiveUser, UsageCount
@@ -153,13 +153,13 @@ def _start_flusher() -> None:
 def _flush_every(interval: float) -> None:
     stop = threading.Event()
     while not stop.wait(interval):
-        if flush_needed():
-            flush()
-            # The thread's own connection: not left open (and possibly broken) for the next interval.
-            try:
+        try:
+            if flush_needed():
+                flush()
+                # The thread's own connection: not left open (and possibly broken) for the next interval.
                 connection.close()
-            except DatabaseError:
-                pass
+        except Exception:  # the thread must outlive anything, or counts would pile up unflushed
+            log.exception("usage: flushing thread")
 
 
 def flush_needed() -> bool:
