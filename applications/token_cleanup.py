@@ -23,6 +23,8 @@ or learn anything from it:
   both final for the device (RFC 8628 §3.5).
 - Rotated-out client secrets past their grace period: they no longer authenticate anyone, and
   their hashes need not be kept.
+- Daily usage (applications.usage) of days older than LATCHKEY_USAGE_RETENTION_DAYS: counts and
+  the record of who was active that day, kept only as long as the operator chose.
 
 Consents are not touched: a user's consents are deleted with the user (CASCADE), and those of a
 deactivated user are kept, since deactivation can be undone and consent lasts until revoked.
@@ -32,8 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -47,6 +50,7 @@ from oauth2_provider.models import (
 
 from applications import policies
 from applications.models import PreviousClientSecret
+from applications.usage.models import ActiveUser, UsageCount
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -100,6 +104,11 @@ def _expired(now: datetime) -> Q:
     return Q(expires__lt=now)
 
 
+def _usage_past_retention(now: datetime) -> Q:
+    """Days before the last LATCHKEY_USAGE_RETENTION_DAYS (UTC) days, today included."""
+    return Q(day__lte=now.astimezone(UTC).date() - timedelta(days=settings.LATCHKEY_USAGE_RETENTION_DAYS))
+
+
 def kinds() -> list[Kind]:
     """In deletion order: refresh tokens before the access tokens they hold, access before ID tokens."""
     return [
@@ -115,6 +124,8 @@ def kinds() -> list[Kind]:
         Kind("device_codes_expired", "device codes past expiry", get_device_grant_model(), _expired),
         Kind("previous_client_secrets_expired", "rotated-out client secrets past their grace period",
              PreviousClientSecret, lambda now: Q(expires_at__lte=now)),
+        Kind("usage_counts_expired", "daily usage counts past retention", UsageCount, _usage_past_retention),
+        Kind("active_users_expired", "daily active users past retention", ActiveUser, _usage_past_retention),
     ]  # fmt: skip
 
 

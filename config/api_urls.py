@@ -13,6 +13,7 @@ import applications.api.schema  # noqa: F401  (registers the OpenAPI description
 from applications.api.resources_views import ApiResourceViewSet
 from applications.api.views import ApplicationViewSet
 from applications.events.api.views import ApplicationWebhookViewSet, DeploymentWebhookViewSet, EventTypeViewSet
+from applications.usage.api.views import ApplicationUsageViewSet, UsageViewSet
 from consent.api.views import ConsentViewSet
 from identity.api.audit_views import AuditEventViewSet
 from identity.api.views import RoleViewSet, UserViewSet
@@ -26,6 +27,8 @@ router.register(
 )
 router.register("webhooks", DeploymentWebhookViewSet, basename="webhook")
 router.register("events/types", EventTypeViewSet, basename="event-type")
+router.register(r"applications/(?P<application_pk>[^/]+)/usage", ApplicationUsageViewSet, basename="application-usage")
+router.register("usage", UsageViewSet, basename="usage")
 router.register("resources", ApiResourceViewSet, basename="resource")
 router.register("roles", RoleViewSet, basename="role")
 router.register("users", UserViewSet, basename="user")

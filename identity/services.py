@@ -12,6 +12,7 @@ from django.db import transaction
 from applications.events.services import event_record
 from applications.models import Application
 from applications.services import users_tokens_revoke
+from applications.usage import counters as usage_counters
 from identity import audit, invitations, selectors
 from identity.constants import REGISTRATION_INVITE
 from identity.models import Role, RoleAssignment, User, normalize_email
@@ -113,6 +114,7 @@ def user_signed_in(*, user: User, application: Application, sign_in: dict | None
         payload["provider_id"] = sign_in["provider_id"]
     audit.record(actor=user, action="user.signed_in", target=application, target_type="application", after=payload)
     event_record(type="user.signed_in", application=application, payload={"user_id": _user_id(user), **payload})
+    usage_counters.count_sign_in(application.pk, user.pk)  # in process: no query (applications.usage)
 
 
 def user_password_set(*, actor, user: User, password: str) -> None:

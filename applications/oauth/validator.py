@@ -41,6 +41,7 @@ from applications.oauth import keys
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
 from applications.services import refresh_family_revoke, tokens_revoked_event
+from applications.usage import hooks as usage_hooks
 from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
 from identity.services import user_signed_in
 
@@ -242,7 +243,10 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
                 # PostgreSQL refuses a NUL byte, which django-oauth-toolkit's lookup turns into a 500.
                 return None
             request.client = application_by_client_id.first(client_id)
-        return super()._load_application(client_id, request)
+        client = super()._load_application(client_id, request)
+        if client is not None:
+            usage_hooks.token_client_loaded(client.pk)  # whose token request this is, for its usage counts
+        return client
 
     def is_pkce_required(self, client_id, request) -> bool:
         client = request.client if request.client else self._load_application(client_id, request)

@@ -35,6 +35,7 @@ from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.device import DeviceTokenMixin
 from applications.oauth.id_token_hint import id_token_hint_verify
 from applications.oauth.validator import GrantInUse, lock_presented_grant
+from applications.usage import hooks as usage_hooks
 from consent.services import consent_grant
 from identity.auth_time import session_auth_time, session_sign_in_method
 
@@ -436,6 +437,12 @@ class TokenView(ClientChallengeMixin, DeviceTokenMixin, dot_views.TokenView):
     """POST /oauth/token. Code and refresh exchanges run in one transaction, so their row locks hold."""
 
     def post(self, request, *args, **kwargs):
+        with usage_hooks.token_request() as usage:
+            response = self._token_response(request, *args, **kwargs)
+        usage.count(grant_type=request.POST.get("grant_type"), status=response.status_code, body=response.content)
+        return response
+
+    def _token_response(self, request, *args, **kwargs):
         if problem := token_request_problem(request):
             return _token_error("invalid_request", problem)
         # RFC 6749 §3.2: parameters MUST NOT repeat (RFC 8707's `resource` is the one that may).

@@ -404,6 +404,12 @@ CORS_EXPOSE_HEADERS = ["WWW-Authenticate"]  # RFC 6750 §3: userinfo's bearer-to
 # Bearer token that unlocks GET /metrics (Prometheus); unset, /metrics answers 404.
 LATCHKEY_METRICS_TOKEN = env.str("LATCHKEY_METRICS_TOKEN", default="")
 
+# Usage per application (applications.usage): counted in each process and added to the daily rows every
+# this many seconds by a thread (0: no thread, only explicit flushes); a crash loses at most that interval.
+LATCHKEY_USAGE_FLUSH_SECONDS = env.float("LATCHKEY_USAGE_FLUSH_SECONDS", default=10)
+# Days of daily usage kept; `manage.py cleartokens` deletes older rows.
+LATCHKEY_USAGE_RETENTION_DAYS = env.int("LATCHKEY_USAGE_RETENTION_DAYS", default=400)
+
 # Seconds a client is told to wait (Retry-After) when a 503 says the database or cache is out of reach.
 LATCHKEY_RETRY_AFTER_SECONDS = env.int("LATCHKEY_RETRY_AFTER_SECONDS", default=5)
 

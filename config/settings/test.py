@@ -16,6 +16,7 @@ PASSWORD_HASHERS = [  # noqa: F405
 OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LATCHKEY_KEY_CACHE_SECONDS = 0
+LATCHKEY_USAGE_FLUSH_SECONDS = 0  # no flushing thread: tests call applications.usage.counters.flush()
 
 # One connection per request, as before persistent connections: live_server threads idling on a client's
 # keep-alive socket would otherwise hold PostgreSQL connections and block dropping the test database.

@@ -345,6 +345,8 @@ def test_cleartokens_text_output_lists_every_kind_with_its_count():
         "authorization codes past expiry": 1,
         "device codes past expiry": 0,
         "rotated-out client secrets past their grace period": 0,
+        "daily usage counts past retention": 0,
+        "daily active users past retention": 0,
     }
     assert lines[-1] == "Total: 1 row."
     assert Grant.objects.count() == 1

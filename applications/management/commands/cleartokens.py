@@ -27,7 +27,8 @@ def _positive_int(value: str) -> int:
 class Command(BaseCommand):
     help = (
         "Delete expired and revoked tokens, codes and device codes by each application's own lifetimes, "
-        "in short batches. Safe to run at any time (e.g. hourly from cron)."
+        "and daily usage older than LATCHKEY_USAGE_RETENTION_DAYS, in short batches. Safe to run at any "
+        "time (e.g. hourly from cron)."
     )
 
     def add_arguments(self, parser) -> None:
