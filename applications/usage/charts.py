@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 # Distinguishable for the common colour-vision deficiencies (Okabe–Ito), in series order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9")
 
-WIDTH, HEIGHT = 720, 240
+WIDTH, HEIGHT = 640, 220
 # The plot area inside the SVG: room on the left for the value labels, below for days, above for the legend.
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 36, 28
 TARGET_TICKS = 6  # about one day label every five days over a month
@@ -35,11 +35,12 @@ class Series:
 
 
 def nice_ceiling(value: int) -> int:
-    """The smallest 1, 2 or 5 × 10^n not below `value` (at least 1), so the top label is a round number."""
+    """The smallest of 1, 2, 3, 4, 5, 6 or 8 × 10^n not below `value` (at least 1): a round top label that
+    leaves the busiest day in the upper half of the plot."""
     if value <= 1:
         return 1
     magnitude = 10 ** int(math.floor(math.log10(value)))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 3, 4, 5, 6, 8, 10):
         if step * magnitude >= value:
             return step * magnitude
     return 10 * magnitude  # pragma: no cover (the loop always returns)
@@ -131,7 +132,7 @@ def line_chart(*, title: str, series: Sequence[Series], start: date, end: date) 
             )
         )
         # The legend, left to right above the plot.
-        legend_x = LEFT + 150 * index
+        legend_x = LEFT + 140 * index
         parts.append(
             format_html(
                 '<g class="usage-chart__legend"><rect x="{}" y="10" width="12" height="12" rx="2" fill="{}"/>'
@@ -153,7 +154,7 @@ def line_chart(*, title: str, series: Sequence[Series], start: date, end: date) 
         )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="usage-chart" viewBox="0 0 {} {}" width="100%" '
-        'role="img" data-testid="usage-chart" font-family="sans-serif" font-size="11" fill="currentColor">'
+        'role="img" data-testid="usage-chart" font-family="sans-serif" font-size="12" fill="currentColor">'
         "<title>{}</title>{}</svg>",
         WIDTH,
         HEIGHT,

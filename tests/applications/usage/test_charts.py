@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 import pytest
 
-from applications.usage.charts import Series, line_chart, nice_ceiling
+from applications.usage.charts import LEFT, RIGHT, WIDTH, Series, line_chart, nice_ceiling
 
 SVG = "{http://www.w3.org/2000/svg}"
 DEC_1 = date(2026, 12, 1)
@@ -55,7 +56,7 @@ def test_line_chart_points_rise_with_their_values_and_the_peak_stays_inside_the_
     ys = [float(c.get("cy")) for c in root.iter(f"{SVG}circle")]
     xs = [float(c.get("cx")) for c in root.iter(f"{SVG}circle")]
     assert ys[0] > ys[1] > ys[2] >= 0  # SVG's y grows downwards
-    assert xs[0] < xs[1] < xs[2] <= 720
+    assert xs[0] < xs[1] < xs[2] <= WIDTH
 
 
 def test_line_chart_thirty_days_labels_about_every_fifth_day():
@@ -90,7 +91,7 @@ def test_line_chart_single_day_is_one_point_in_the_middle():
     series = [Series("sign-ins", "sign_ins", [(DEC_1, 4)])]
     root = parse(line_chart(title="Usage", series=series, start=DEC_1, end=DEC_1))
     (circle,) = root.iter(f"{SVG}circle")
-    assert float(circle.get("cx")) == pytest.approx(48 + (720 - 48 - 16) / 2)
+    assert float(circle.get("cx")) == pytest.approx(LEFT + (WIDTH - LEFT - RIGHT) / 2)
     assert texts(root, "usage-chart__day") == ["Dec 1"]
     assert texts(root, "usage-chart__empty") == []
 
@@ -103,7 +104,16 @@ def test_line_chart_points_outside_the_range_are_left_out():
 
 
 @pytest.mark.parametrize(
-    ("value", "ceiling"), [(0, 1), (1, 1), (2, 2), (3, 5), (7, 10), (12, 20), (51, 100), (100, 100)]
+    ("value", "ceiling"),
+    [(0, 1), (1, 1), (2, 2), (3, 3), (7, 8), (9, 10), (12, 20), (203, 300), (510, 600), (700, 800), (801, 1000)],
 )
-def test_nice_ceiling_rounds_up_to_one_two_or_five_times_a_power_of_ten(value, ceiling):
+def test_nice_ceiling_rounds_up_to_a_round_number(value, ceiling):
     assert nice_ceiling(value) == ceiling
+
+
+def test_line_chart_needs_nothing_a_strict_csp_refuses():
+    series = [Series("sign-ins", "sign_ins", [(DEC_1, 1)]), Series("tokens", "tokens", [(DEC_1, 2)])]
+    svg = line_chart(title="Usage", series=series, start=DEC_1, end=DEC_1 + timedelta(days=3)).lower()
+    assert "style" not in svg  # no style attribute or element: colours are SVG presentation attributes
+    assert "<script" not in svg and "javascript:" not in svg and not re.search(r"\son[a-z]+=", svg)
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from elsewhere
