@@ -70,7 +70,8 @@ def seed_month(today) -> dict:
         kind = rng.choice(["user.signed_in", "consent.granted", "tokens.revoked"])
         event = make_event(web, type=kind, occurred_at=timezone.now() - ago)
         make_delivery(ok, event, state=Delivery.State.SUCCEEDED, status_code=204, ago=ago)
-    make_delivery(flaky, event, state=Delivery.State.PENDING, status_code=503, attempts=3, last_error="HTTP 503")
+    pending = Delivery.State.PENDING
+    make_delivery(flaky, event, state=pending, status_code=503, attempts=3, last_error="HTTP 503", ago=ago)
     return apps
 
 
