@@ -138,7 +138,8 @@ def webhook_delete(*, actor, webhook: Webhook) -> None:
 
 def webhook_rotate_secret(*, actor, webhook: Webhook, overlap_seconds: int = policies.DEFAULT_ROTATION_OVERLAP) -> str:
     """A new signing secret, returned once; the previous one keeps signing (both signatures are sent)
-    for `overlap_seconds`, so receivers can switch without dropping a delivery. 0: it stops at once."""
+    for `overlap_seconds`, so receivers can switch without dropping a delivery. 0: it stops at once.
+    At most two secrets sign: rotating again during an overlap retires the oldest at once."""
     if problem := policies.rotation_overlap_problem(overlap_seconds):
         raise ValidationError({"overlap_seconds": [problem]})
     secret = new_signing_secret()

@@ -241,7 +241,7 @@ class EventTypeViewSet(viewsets.ViewSet):
     """The event catalogue (applications.events.catalogue), also written out in docs/events.md."""
 
     @extend_schema(
-        operation_id="event_types_list",
+        operation_id="event_catalogue",
         tags=TAGS,
         summary="List the event types, what each means and its payload keys",
         description="Subscribable by webhooks: " + ", ".join(SUBSCRIBABLE) + ". webhook.ping is sent on request only.",

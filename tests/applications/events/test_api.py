@@ -88,7 +88,8 @@ def test_webhook_list_shows_last_delivery_within_query_budget(reader, app, djang
         ("", ""),
     ],
 )
-def test_webhook_create_bad_url_is_a_field_error(writer, app, bad_url, says):
+def test_webhook_create_bad_url_is_a_field_error(writer, app, settings, bad_url, says):
+    settings.LATCHKEY_OUTBOUND_ALLOW_PRIVATE = False  # production
     response = writer.post(url(app), {"url": bad_url, "event_types": ["user.signed_in"]})
     assert response.status_code == 400, response.content
     body = response.json()
