@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +12,7 @@ from django.utils import timezone
 from applications.events import policies, selectors
 from applications.events.catalogue import EVENT_TYPES
 from applications.events.models import Delivery, Event, Webhook
+from applications.events.signing import new_signing_secret
 from identity import audit
 
 # Types that may be recorded without an application although they usually have one: application.deleted
@@ -44,14 +43,6 @@ def event_record(*, type: str, application=None, payload: dict[str, Any]) -> Eve
 # labelled with its URL). The signing secret is returned to the caller once and never audited.
 
 WRITABLE = ("url", "event_types", "description", "enabled")
-
-
-def new_signing_secret() -> str:
-    """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes.
-
-    The same as applications.events.signing.new_signing_secret (worker branch); one goes when both meet.
-    """
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _check(webhook: Webhook) -> None:
