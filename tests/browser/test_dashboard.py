@@ -1,8 +1,10 @@
 """The usage dashboard in a real browser: the admin index and an application's page draw their SVG charts
-with nothing a strict Content-Security-Policy refuses; screenshots go to docs/screenshots/ for the README."""
+with nothing a strict Content-Security-Policy refuses. Screenshots go to artifacts/screenshots/, or, with
+LATCHKEY_DOC_SCREENSHOTS=1, to docs/screenshots/ for the README (so a test run leaves the checkout as it was)."""
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -21,12 +23,14 @@ from tests.applications.usage.dashboard_data import (
     make_webhook,
     usage_counts,
 )
+from tests.browser.conftest import SCREENSHOTS
 from tests.identity.factories import UserFactory
 from tests.protocol.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = DOCS if os.environ.get("LATCHKEY_DOC_SCREENSHOTS") else SCREENSHOTS
 # Stricter than the admin needs (it sends no CSP of its own): no inline script or style at all, no CDN.
 STRICT_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 
