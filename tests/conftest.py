@@ -12,6 +12,9 @@ from applications.models import Scope
 from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
 
+# The real webhook receiver (`receiver` fixture) for the delivery tests and the end-to-end ones.
+pytest_plugins = ["tests.webhook_receiver"]
+
 
 @pytest.fixture
 def admin_user(db):

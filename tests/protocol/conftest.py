@@ -8,9 +8,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from applications.models import ApiResource, Scope
+from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
@@ -148,3 +151,19 @@ def user(transactional_db):
     return UserFactory(
         email="ada@example.com", given_name="Ada", family_name="Lovelace", name="Ada Lovelace", email_verified=True
     )
+
+
+MANAGEMENT = ("management:read", "management:write")
+
+
+@pytest.fixture
+def management_token(server) -> str:
+    """A client-credentials token fetched by Authlib, as an integrator's pipeline would."""
+    resource, _ = ApiResource.objects.get_or_create(
+        identifier="urn:latchkey:management-api", defaults={"name": "Latchkey management API"}
+    )
+    scopes = [Scope.objects.get_or_create(name=name, defaults={"resource": resource})[0] for name in MANAGEMENT]
+    application, secret = make_application(type="m2m", name="Integrator", allowed_scopes=scopes)
+    client = OAuth2Session(application.client_id, secret, scope=" ".join(MANAGEMENT))
+    token = client.fetch_token(server.url("/oauth/token"), grant_type="client_credentials")
+    return token["access_token"]

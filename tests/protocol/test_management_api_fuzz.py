@@ -6,9 +6,7 @@ response must be documented (status, headers, content type, body schema) and non
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
-from authlib.integrations.requests_client import OAuth2Session
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -19,9 +17,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from applications.models import ApiResource, Scope
-from tests.applications.factories import make_application
-
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -29,21 +24,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-MANAGEMENT = ("management:read", "management:write")
 EXAMPLES_PER_OPERATION = 25
-
-
-@pytest.fixture
-def management_token(server) -> str:
-    """A client-credentials token fetched by Authlib, as an integrator's pipeline would."""
-    resource, _ = ApiResource.objects.get_or_create(
-        identifier="urn:latchkey:management-api", defaults={"name": "Latchkey management API"}
-    )
-    scopes = [Scope.objects.get_or_create(name=name, defaults={"resource": resource})[0] for name in MANAGEMENT]
-    application, secret = make_application(type="m2m", name="Fuzzer", allowed_scopes=scopes)
-    client = OAuth2Session(application.client_id, secret, scope=" ".join(MANAGEMENT))
-    token = client.fetch_token(server.url("/oauth/token"), grant_type="client_credentials")
-    return token["access_token"]
 
 
 def test_management_api_matches_its_schema(server, management_token):
