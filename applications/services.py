@@ -361,6 +361,7 @@ def users_tokens_revoke(*, users, applications, reason: str) -> None:
         access_tokens.delete()
         id_tokens.delete()
         for user_id, application_id, client_id in affected:
+            # The row read above names the application; an instance with its pk is all the FK needs.
             event_record(
                 type="tokens.revoked",
                 application=Application(pk=application_id, client_id=client_id),

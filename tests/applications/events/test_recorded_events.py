@@ -22,7 +22,7 @@ from identity import services as identity_services
 from identity.models import User
 from tests.applications.factories import make_application
 from tests.identity.factories import RoleFactory, UserFactory
-from tests.identity.test_admin import page_form_data, user_change_url
+from tests.identity.test_admin import USER_ADD_URL, add_user_data, page_form_data, user_change_url
 
 pytestmark = pytest.mark.django_db
 
@@ -197,6 +197,28 @@ def test_user_created_by_the_api_records_created_with_the_public_id(writer):
     assert event.application is None
     assert event.payload == {"user_id": str(User.objects.get(email="grace@example.com").public_id)}
     assert_ids_only(event, "grace@example.com", "Grace Hopper")
+
+
+def test_user_created_in_the_admin_records_created(admin_client):
+    response = admin_client.post(USER_ADD_URL, add_user_data(admin_client))
+
+    assert response.status_code == 302
+    [event] = events("user.created")
+    assert event.payload == {"user_id": str(User.objects.get(email="new.person@example.com").public_id)}
+
+
+def test_user_password_changed_on_the_account_page_records_updated_password(client, user):
+    client.force_login(user)
+    new = "a brand new passphrase 42"
+    response = client.post(
+        "/account/password/change/",
+        {"oldpassword": "correct horse battery staple", "password1": new, "password2": new},
+    )
+
+    assert response.status_code == 302
+    [event] = events("user.updated")
+    assert event.payload == {"user_id": str(user.public_id), "fields": ["password"]}
+    assert_ids_only(event, new, "correct horse battery staple")
 
 
 def test_user_updated_by_the_api_names_the_changed_fields_not_their_values(writer, user):
