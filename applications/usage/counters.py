@@ -36,6 +36,7 @@ _lock = threading.Lock()
 _counts: dict[tuple[int, date, str], int] = {}
 _users: set[tuple[int, date, int]] = set()
 _flusher_pid: int | None = None  # the process whose flusher is running (or was decided against)
+_flusher_stop = threading.Event()  # set only by tests, to end the thread they started
 
 
 def _today() -> date:
@@ -151,8 +152,7 @@ def _start_flusher() -> None:
 
 
 def _flush_every(interval: float) -> None:
-    stop = threading.Event()
-    while not stop.wait(interval):
+    while not _flusher_stop.wait(interval):
         try:
             if flush_needed():
                 flush()
