@@ -36,6 +36,7 @@ _lock = threading.Lock()
 _counts: dict[tuple[int, date, str], int] = {}
 _users: set[tuple[int, date, int]] = set()
 _flusher_pid: int | None = None  # the process whose flusher is running (or was decided against)
+_flusher_stop = threading.Event()  # set only by tests, to end the thread they started
 
 
 def _today() -> date:
@@ -105,12 +106,14 @@ def _write(counts: dict[tuple[int, date, str], int], users: set[tuple[int, date,
         existing = set(Application.objects.filter(pk__in=applications).values_list("pk", flat=True))
         user_ids = {u for a, _, u in users if a in existing}
         existing_users = set(User.objects.filter(pk__in=user_ids).values_list("pk", flat=True)) if user_ids else set()
+        # Sorted (and the active users below): processes flushing at once take the keys they share in the
+        # same order, so they wait for each other instead of deadlocking.
         rows = [(a, day, metric, n) for (a, day, metric), n in sorted(counts.items()) if a in existing]
         store.counts_add(rows)
         ActiveUser.objects.bulk_create(
             [
                 ActiveUser(application_id=a, day=day, user_id=u)
-                for a, day, u in users
+                for a, day, u in sorted(users)
                 if a in existing and u in existing_users
             ],
             ignore_conflicts=True,
@@ -151,8 +154,7 @@ def _start_flusher() -> None:
 
 
 def _flush_every(interval: float) -> None:
-    stop = threading.Event()
-    while not stop.wait(interval):
+    while not _flusher_stop.wait(interval):
         try:
             if flush_needed():
                 flush()

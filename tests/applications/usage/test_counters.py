@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -183,3 +185,25 @@ def test_flush_racing_an_application_deletion_writes_the_others(monkeypatch):
     assert len(calls) == 2
     rows = list(UsageCount.objects.values_list("application_id", "metric", "count"))
     assert rows == [(kept.pk, "tokens.client_credentials", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_flushing_thread_writes_counts_without_being_asked(settings, monkeypatch):
+    settings.LATCHKEY_USAGE_FLUSH_SECONDS = 0.05
+    monkeypatch.setattr(counters, "_flusher_pid", None)  # this process has not decided yet
+    app, _ = make_application()
+
+    counters.count(app.pk, "tokens.client_credentials", 3)
+    [thread] = [t for t in threading.enumerate() if t.name == "usage-flush"]
+    try:
+        deadline = time.monotonic() + 10
+        while not stored(app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stored(app) == {"tokens.client_credentials": 3}
+        assert counters.pending() == ({}, set())
+    finally:
+        counters._flusher_stop.set()
+        thread.join(timeout=5)
+        counters._flusher_stop.clear()
+        atexit.unregister(counters.flush)
+    assert not thread.is_alive()
