@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 DEFAULT_DAYS = 30
@@ -68,6 +69,7 @@ class _RangeSerializer(serializers.Serializer):
         return {"from": serializers.DateField(), "to": serializers.DateField(), **super().get_fields()}
 
 
+@extend_schema_serializer(many=False)  # one object, though the route is the viewset's `list`
 class ApplicationUsageSerializer(_RangeSerializer):
     application = serializers.IntegerField(help_text="The application's id.")
     days = DayUsageSerializer(many=True)
@@ -83,6 +85,7 @@ class BusyApplicationSerializer(serializers.Serializer):
     tokens_total = serializers.IntegerField()
 
 
+@extend_schema_serializer(many=False)  # one object, though the route is the viewset's `list`
 class DeploymentUsageSerializer(_RangeSerializer):
     days = DayUsageSerializer(many=True, help_text="Every application added up; unique users count a person once.")
     totals = TotalsSerializer()
