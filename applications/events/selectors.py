@@ -21,12 +21,15 @@ def webhook_state(webhook: Webhook) -> dict[str, Any]:
 
 
 def with_last_delivery(webhooks: QuerySet[Webhook]) -> QuerySet[Webhook]:
-    """Each webhook annotated with its latest delivery's state, status code and time (one query in all)."""
+    """Each webhook annotated with its latest delivery's state, status, error, attempts and times (one query)."""
     latest = Delivery.objects.filter(webhook=OuterRef("pk")).order_by("-created_at", "-id")
     return webhooks.annotate(
         last_delivery_state=Subquery(latest.values("state")[:1]),
         last_delivery_status_code=Subquery(latest.values("last_status_code")[:1]),
+        last_delivery_error=Subquery(latest.values("last_error")[:1]),
+        last_delivery_attempts=Subquery(latest.values("attempts")[:1]),
         last_delivery_at=Subquery(latest.values("created_at")[:1]),
+        last_delivery_completed_at=Subquery(latest.values("completed_at")[:1]),
     )
 
 
@@ -51,4 +54,8 @@ def deliveries_of(webhook: Webhook) -> QuerySet[Delivery]:
 
 
 def recent_events(application, *, limit: int = 20) -> list[Event]:
-    return list(Event.objects.filter(application=application).order_by("-occurred_at", "-id")[:limit])
+    return list(
+        Event.objects.filter(application=application)
+        .only("public_id", "type", "occurred_at", "application_id")
+        .order_by("-occurred_at", "-id")[:limit]
+    )

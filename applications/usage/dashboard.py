@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import OuterRef, Subquery
 from django.utils.safestring import SafeString
 
-from applications.events.models import Delivery, Event, Webhook
+from applications.events import selectors as events_selectors
+from applications.events.models import Event, Webhook
 from applications.models import Application
 from applications.usage import charts, selectors
 
@@ -98,48 +98,29 @@ def dashboard_application(*, application: Application, today: date) -> Dashboard
         totals=_totals(days, selectors.usage_monthly_active_users(application=application, month=today)),
         busiest=[],
         webhooks=webhooks_with_last_delivery(application=application),
-        recent_events=events_recent(application=application, limit=RECENT_EVENTS_LIMIT),
+        recent_events=events_selectors.recent_events(application, limit=RECENT_EVENTS_LIMIT),
     )
 
 
 def webhooks_with_last_delivery(*, application: Application) -> list[WebhookStatus]:
     """The application's webhooks, each with its most recent delivery (by creation), in one query."""
-    last = Delivery.objects.filter(webhook=OuterRef("pk")).order_by("-created_at", "-id")
-    fields = {
-        "last_state": "state",
-        "last_status_code": "last_status_code",
-        "last_error": "last_error",
-        "last_attempts": "attempts",
-        "last_created_at": "created_at",
-        "last_completed_at": "completed_at",
-    }
-    hooks = Webhook.objects.filter(application=application).annotate(
-        **{name: Subquery(last.values(field)[:1]) for name, field in fields.items()}
-    )
+    hooks = events_selectors.with_last_delivery(Webhook.objects.filter(application=application).order_by("pk"))
     return [
         WebhookStatus(
             webhook=hook,
             last_delivery=None
-            if hook.last_state is None
+            if hook.last_delivery_state is None
             else LastDelivery(
-                state=hook.last_state,
-                status_code=hook.last_status_code,
-                error=hook.last_error,
-                attempts=hook.last_attempts,
-                created_at=hook.last_created_at,
-                completed_at=hook.last_completed_at,
+                state=hook.last_delivery_state,
+                status_code=hook.last_delivery_status_code,
+                error=hook.last_delivery_error,
+                attempts=hook.last_delivery_attempts,
+                created_at=hook.last_delivery_at,
+                completed_at=hook.last_delivery_completed_at,
             ),
         )
-        for hook in hooks.order_by("pk")
+        for hook in hooks
     ]
-
-
-def events_recent(*, application: Application, limit: int) -> list[Event]:
-    return list(
-        Event.objects.filter(application=application)
-        .only("public_id", "type", "occurred_at")
-        .order_by("-occurred_at", "-id")[:limit]
-    )
 
 
 def _chart(days: list[selectors.DayUsage], *, title: str) -> SafeString:
