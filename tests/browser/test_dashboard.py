@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from applications.events.models import Delivery
 from applications.usage.dashboard import usage_today
+from tests.applications.events.factories import make_receiving_webhook
 from tests.applications.factories import make_application
 from tests.applications.usage.dashboard_data import (
     active_users,
     make_delivery,
     make_event,
-    make_webhook,
     usage_counts,
 )
 from tests.browser.conftest import SCREENSHOTS
@@ -64,11 +64,14 @@ def seed_month(today) -> dict:
             if sign_ins:
                 active_users(app, day, rng.sample(users, min(len(users), max(1, sign_ins // 4))))
     web = apps["Streaming Web"]
-    ok = make_webhook(web, url="https://hooks.streaming.example.com/latchkey")
-    flaky = make_webhook(web, url="https://crm.example.net/webhooks/identity")
-    make_webhook(
-        web, url="https://old.example.org/hook", enabled=False, disabled_reason="disabled after 20 consecutive failures"
-    )
+    ok = make_receiving_webhook(application=web, url="https://hooks.streaming.example.com/latchkey")[0]
+    flaky = make_receiving_webhook(application=web, url="https://crm.example.net/webhooks/identity")[0]
+    make_receiving_webhook(
+        application=web,
+        url="https://old.example.org/hook",
+        enabled=False,
+        disabled_reason="disabled after 20 consecutive failures",
+    )[0]
     for n in range(12, 0, -1):
         ago = timedelta(minutes=7 * n)
         kind = rng.choice(["user.signed_in", "consent.granted", "tokens.revoked"])

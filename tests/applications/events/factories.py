@@ -34,12 +34,12 @@ def make_delivery(webhook: Webhook, *, state: str = Delivery.State.FAILED, attem
 
 
 def make_receiving_webhook(
-    *, url: str, application=None, event_types=SUBSCRIBABLE, enabled: bool = True, secret: str | None = None
+    *, url: str, application=None, event_types=SUBSCRIBABLE, secret: str | None = None, **fields
 ) -> tuple[Webhook, str]:
     """A webhook saved on the model directly (the URL rules are not applied: the delivery tests point it
     anywhere, since the guard at delivery is what they test), subscribed to everything by default, and its secret."""
     secret = secret or new_signing_secret()
-    webhook = Webhook(application=application, url=url, event_types=list(event_types), enabled=enabled)
+    webhook = Webhook(application=application, url=url, event_types=list(event_types), **fields)
     webhook.set_secret(secret)
     webhook.save()
     return webhook, secret

@@ -1,4 +1,5 @@
-"""Rows the dashboard reads, written as the flush, the outbox and the worker leave them."""
+"""Rows the dashboard reads, written as the flush, the outbox and the worker leave them (webhooks:
+tests.applications.events.factories.make_receiving_webhook)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,6 @@ def usage_counts(application, day: date, **metrics: int) -> None:
 
 def active_users(application, day: date, users) -> None:
     ActiveUser.objects.bulk_create([ActiveUser(application=application, day=day, user=user) for user in users])
-
-
-def make_webhook(application, *, url: str = "https://hooks.example.com/latchkey", **fields) -> Webhook:
-    webhook = Webhook(application=application, url=url, event_types=["user.signed_in"], **fields)
-    webhook.set_secret("whsec_" + "A" * 32)
-    webhook.save()
-    return webhook
 
 
 def make_event(application, *, type: str = "user.signed_in", occurred_at: datetime | None = None) -> Event:

@@ -14,12 +14,12 @@ from django.urls import reverse
 
 from applications.events.models import Delivery
 from applications.usage.dashboard import usage_today
+from tests.applications.events.factories import make_receiving_webhook
 from tests.applications.factories import make_application
 from tests.applications.usage.dashboard_data import (
     active_users,
     make_delivery,
     make_event,
-    make_webhook,
     usage_counts,
 )
 from tests.identity.factories import UserFactory
@@ -179,13 +179,15 @@ def test_application_page_shows_each_webhooks_last_delivery_status(admin_client)
     app, _ = make_application()
     other, _ = make_application()
     event = make_event(app)
-    failing = make_webhook(app, url="https://failing.example.com/hook")
+    failing = make_receiving_webhook(application=app, url="https://failing.example.com/hook")[0]
     make_delivery(failing, make_event(app), state=Delivery.State.SUCCEEDED, status_code=204, ago=timedelta(hours=2))
     make_delivery(failing, event, state=Delivery.State.FAILED, status_code=500, attempts=12, last_error="HTTP 500")
-    retrying = make_webhook(app, url="https://retrying.example.com/hook")
+    retrying = make_receiving_webhook(application=app, url="https://retrying.example.com/hook")[0]
     make_delivery(retrying, event, state=Delivery.State.PENDING, status_code=503, attempts=2)
-    make_webhook(app, url="https://new.example.com/hook", enabled=False, disabled_reason="12 consecutive failures")
-    make_webhook(other, url="https://other.example.com/hook")
+    make_receiving_webhook(
+        application=app, url="https://new.example.com/hook", enabled=False, disabled_reason="12 consecutive failures"
+    )[0]
+    make_receiving_webhook(application=other, url="https://other.example.com/hook")[0]
 
     html = admin_client.get(change_url(app)).content.decode()
 
@@ -246,7 +248,7 @@ def seed_busy_deployment(today, *, applications: int, days: int, prefix: str) ->
             usage_counts(app, day, sign_ins=offset + 1, tokens__authorization_code=offset, tokens__refresh_token=2)
             active_users(app, day, users[: 1 + offset % 3])
         for n in range(3):
-            hook = make_webhook(app, url=f"https://hook{n}.example.com/")
+            hook = make_receiving_webhook(application=app, url=f"https://hook{n}.example.com/")[0]
             for _ in range(2):
                 make_delivery(hook, make_event(app), state=Delivery.State.SUCCEEDED, status_code=200)
     return apps
@@ -275,7 +277,7 @@ def test_application_page_queries_do_not_grow_with_days_webhooks_or_events(
     few = count_queries(admin_client, change_url(small))
     (big,) = seed_busy_deployment(today, applications=1, days=30, prefix="big")
     for n in range(5):
-        make_webhook(big, url=f"https://more{n}.example.com/")
+        make_receiving_webhook(application=big, url=f"https://more{n}.example.com/")[0]
 
     with django_assert_max_num_queries(APPLICATION_PAGE_BUDGET):
         assert admin_client.get(change_url(big)).status_code == 200
