@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -71,14 +72,11 @@ def _generations(keys: list[str]) -> tuple[str, ...] | None:
     return tuple(found[key] for key in keys)
 
 
-def _start_generations(keys: list[str]) -> None:
+def _start_generations(keys: list[str], *, committed: bool = True) -> None:
+    """New generations for `keys`; a failure is logged only after commit, the one other processes rely on."""
+    failure = f"a not-before entry was not announced; other servers see it within {GENERATION_SECONDS} s"
     for key in keys:
-        cache_set(
-            key,
-            uuid.uuid4().hex,
-            timeout=GENERATION_SECONDS,
-            failure=f"a not-before entry was not announced; other servers see it within {GENERATION_SECONDS} s",
-        )
+        cache_set(key, uuid.uuid4().hex, timeout=GENERATION_SECONDS, failure=failure if committed else None)
 
 
 def _latest_revocation(subject: str, client_id: str, now: datetime) -> datetime | None:
@@ -96,22 +94,28 @@ def not_before_record(*, subject: str = "", client_id: str = "", reason: str, at
 
     Call it inside the transaction that revokes the rows: the entry and the revocation commit together.
     """
+    not_before_record_pairs(pairs=[(subject, client_id)], reason=reason, at=at)
+
+
+def not_before_record_pairs(*, pairs: Iterable[tuple[str, str]], reason: str, at: datetime | None = None) -> None:
+    """not_before_record for many (subject, client_id) pairs in one INSERT; nothing for none."""
     from applications.models import TokenRevocation
 
-    if not subject and not client_id:
+    pairs = list(dict.fromkeys(pairs))
+    if not pairs:
+        return
+    if any(not subject and not client_id for subject, client_id in pairs):
         raise ValueError("a not-before entry names a subject, a client_id or both")
     revoked_at = at or timezone.now()
-    TokenRevocation.objects.create(
-        subject=subject,
-        client_id=client_id,
-        revoked_at=revoked_at,
-        expires_at=revoked_at + timedelta(seconds=policies.ACCESS_TOKEN_TTL_MAX),
-        reason=reason,
+    expires_at = revoked_at + timedelta(seconds=policies.ACCESS_TOKEN_TTL_MAX)
+    TokenRevocation.objects.bulk_create(
+        TokenRevocation(subject=s, client_id=c, revoked_at=revoked_at, expires_at=expires_at, reason=reason)
+        for s, c in pairs
     )
-    keys = [_generation_key("subject", subject)] if subject else [_generation_key("client", client_id)]
+    keys = sorted({_generation_key("subject", s) if s else _generation_key("client", c) for s, c in pairs})
     # At once, so this transaction's own later reads see the entry; again after commit, for what
     # other processes remembered from the database in between.
-    _start_generations(keys)
+    _start_generations(keys, committed=False)
     transaction.on_commit(lambda: _start_generations(keys))
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -133,3 +138,73 @@ def test_token_revoked_with_the_cache_down_asks_the_database(cache_down, user_su
 
     assert token_revoked(subject=user_sub, client_id=client_id, issued_at=BEFORE) is True
     assert token_revoked(subject=user_sub, client_id=f"{client_id}-2", issued_at=BEFORE) is True
+
+
+# -- two processes sharing the database and Redis, as two app servers do ---------------------------
+
+_ASKER = """
+import json, sys
+from datetime import datetime
+import django
+django.setup()
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from applications.oauth.revocations import token_revoked
+for line in sys.stdin:
+    subject, client_id, issued_at = json.loads(line)
+    with CaptureQueriesContext(connection) as queries:
+        revoked = token_revoked(subject=subject, client_id=client_id, issued_at=datetime.fromisoformat(issued_at))
+    print(json.dumps([revoked, len(queries)]), flush=True)
+"""
+
+
+@pytest.fixture
+def two_servers(tmp_path, real_redis):
+    """manage(...) runs a command as one server; ask(...) asks a long-lived other server (its own memo)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "LATCHKEY_", "LOG_"))}
+    env.update(
+        DJANGO_SECRET_KEY="k" * 50,
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        CACHE_URL="redis://127.0.0.1:6379/15",
+    )
+    root = Path(__file__).resolve().parents[3]
+
+    def manage(*args: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+
+    manage("migrate", "--noinput", "--verbosity", "0")
+    asker = subprocess.Popen(
+        [sys.executable, "-c", _ASKER], cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+    def ask(subject: str, client_id: str, issued_at: datetime) -> tuple[bool, int]:
+        asker.stdin.write(json.dumps([subject, client_id, issued_at.isoformat()]) + "\n")
+        asker.stdin.flush()
+        revoked, queries = json.loads(asker.stdout.readline())
+        return revoked, queries
+
+    yield manage, ask
+    asker.stdin.close()
+    asker.wait(timeout=30)
+
+
+def test_token_revoked_on_another_server_sees_an_entry_at_once_and_asks_once(two_servers, user_sub, client_id):
+    manage, ask = two_servers
+    issued = datetime.now(UTC) - timedelta(seconds=5)
+    assert ask(user_sub, client_id, issued) == (False, 1)
+    assert ask(user_sub, client_id, issued) == (False, 0)  # remembered
+
+    manage(
+        "shell",
+        "-c",
+        "from applications.oauth.revocations import not_before_record; "
+        f"not_before_record(subject={user_sub!r}, reason='signed_out')",
+    )
+
+    assert ask(user_sub, client_id, issued) == (True, 1)
+    assert ask(user_sub, client_id, issued) == (True, 0)
+    assert ask(user_sub, client_id, datetime.now(UTC) + timedelta(seconds=2)) == (False, 0)  # a later token
