@@ -24,6 +24,16 @@ def test_cache_reads_and_writes_through_a_working_cache():
     assert shared_cache.cache_get("latchkey:test", "missing") == "missing"
 
 
+def test_cache_get_many_answers_the_keys_found_in_one_call():
+    shared_cache.cache_set("latchkey:test:a", "A", timeout=10)
+
+    assert shared_cache.cache_get_many(["latchkey:test:a", "latchkey:test:missing"]) == {"latchkey:test:a": "A"}
+
+
+def test_cache_down_get_many_answers_nothing(cache_down):
+    assert shared_cache.cache_get_many(["latchkey:test:a"]) == {}
+
+
 def test_cache_down_reads_answer_the_default_within_the_timeouts_and_warn_once(cache_down, caplog):
     started = time.monotonic()
     with caplog.at_level(logging.INFO, logger="config.cache"):
