@@ -1,6 +1,6 @@
 # The two commands of the README: `make run` (the server and the webhook worker) and `make test`. Both
 # install what they need.
-# `make serve` runs the production server (gunicorn) locally.
+# `make serve` runs the production server (granian, config/serve.py) locally.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ DEV_ENV := DJANGO_DEBUG=true LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true LATCHKEY_REGIS
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# `make serve`: production settings (DEBUG off, JSON logs, WhiteNoise, gunicorn) on this machine over
+# `make serve`: production settings (DEBUG off, JSON logs, WhiteNoise, granian) on this machine over
 # plain http. The fixed development secret key is for this local server only: production sets its own.
 SERVE_ENV := DJANGO_DEBUG=false \
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-latchkey-insecure-development-key-never-use-in-production}" \
@@ -43,14 +43,14 @@ run: seed
 serve: install
 	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(SERVE_ENV) $(BIN)/python manage.py migrate --noinput
-	@echo "Latchkey (gunicorn) is starting on http://$(HOST):$(PORT)/  (health: /healthz, /readyz)"
-	$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py
+	@echo "Latchkey (granian) is starting on http://$(HOST):$(PORT)/  (health: /healthz, /readyz)"
+	$(SERVE_ENV) $(BIN)/python -m config.serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Latchkey and vanilla django-oauth-toolkit under wrk on PostgreSQL (docs/benchmarks.md).
-# BENCH_DURATION=10 BENCH_ROUNDS=1 BENCH_SMOKE=1 BENCH_WORKER=gthread: see bench/run.py.
+# BENCH_DURATION=10 BENCH_ROUNDS=1 BENCH_SMOKE=1 BENCH_SERVERS=gunicorn,granian: see bench/run.py.
 bench: install
 	$(BIN)/python bench/run.py
 
