@@ -121,11 +121,17 @@ def healthz_over_unix_socket(path: Path) -> int:
 
 @contextlib.contextmanager
 def running_server(env: dict[str, str], log_path: Path):
-    """`python -m config.serve` until it answers /healthz; killed afterwards if the test left it running."""
+    """`python -m config.serve` until it answers /healthz; its process group (workers included) killed
+    afterwards if the test left it running."""
     bind = env["LATCHKEY_BIND"]
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "config.serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "config.serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 60
@@ -141,9 +147,9 @@ def running_server(env: dict[str, str], log_path: Path):
             time.sleep(0.2)
         yield server, f"http://{bind}"
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def test_the_production_server_answers_logs_json_per_request_and_stops_on_sigterm(tmp_path):
