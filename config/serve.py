@@ -4,7 +4,8 @@
 
 Why granian: on one core it serves a Django view about twice as fast as gunicorn's gthread workers,
 a bare WSGI function three to seven times as fast and Latchkey's endpoints 15-70 % faster
-(docs/benchmarks.md, "Fifth round"); its HTTP work is done in Rust threads, outside the GIL. What an operator tunes comes from the environment:
+(docs/benchmarks.md, "Fifth round"); its HTTP work is done in Rust threads, outside the GIL. What an
+operator tunes comes from the environment:
 
   LATCHKEY_BIND               one address: 127.0.0.1:8000 (default), 0.0.0.0:8000, [::]:8000, unix:/run/latchkey.sock
   WEB_CONCURRENCY             worker processes (default: the CPU count, granian's advice)
