@@ -159,7 +159,6 @@ def build_server(config: ServerConfig):
         log_dictconfig=logging_config(settings.LOGGING),
         log_access=config.access_log,
         log_access_format=ACCESS_LOG_FORMAT,
-        process_name=None,
     )
 
 
