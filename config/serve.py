@@ -3,7 +3,7 @@
     .venv/bin/python -m config.serve          # what `make serve` and a supervisor (systemd, a container) run
 
 Why granian: on one core it serves a Django view about twice as fast as gunicorn's gthread workers,
-a bare WSGI function three to seven times as fast and Latchkey's endpoints 15-70 % faster
+a bare WSGI function three to seven times as fast, Latchkey's discovery and JWKS 1.5-1.8 times
 (docs/benchmarks.md, "Fifth round"); its HTTP work is done in Rust threads, outside the GIL. What an
 operator tunes comes from the environment:
 
