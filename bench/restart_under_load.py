@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.restart_under_load --database-url postgres://postgres@127.0.0.1:5432/latchkey_scratch
 
 Migrates the database it is given (use a scratch one: an m2m application and its tokens are added),
-starts gunicorn (gunicorn.conf.py, persistent connections) on 127.0.0.1, runs `--clients` threads
+starts the production server (config/serve.py: granian, persistent connections) on 127.0.0.1, runs `--clients` threads
 asking /oauth/token for client-credentials tokens for `--duration` seconds, runs `--restart-command`
 (by default `pg_ctlcluster --skip-systemctl-redirect <version> main restart`) a third of the way in,
 then introspects every token issued and reports:
@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--duration", type=float, default=30.0, help=f"seconds of load (default 30, max {MAX_DURATION})"
     )
     parser.add_argument("--clients", type=int, default=6, help="parallel clients (default 6)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--workers", type=int, default=4, help="server worker processes (default 4)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument("--port", type=int, default=18290, help="the server's port on 127.0.0.1 (default 18290)")
     parser.add_argument("--restart-at", type=float, default=None, help="seconds into the load (default a third)")
     parser.add_argument(
@@ -96,6 +97,7 @@ def server_env(options: argparse.Namespace) -> dict[str, str]:
         "LATCHKEY_ISSUER": f"http://127.0.0.1:{options.port}",
         "LATCHKEY_BIND": f"127.0.0.1:{options.port}",
         "WEB_CONCURRENCY": str(options.workers),
+        "LATCHKEY_THREADS": str(options.threads),
         "LOG_FORMAT": "json",
         "LATCHKEY_LOG_LEVEL": "WARNING",  # the failures, not a line per request
         "PYTHONPATH": str(ROOT),
@@ -133,13 +135,13 @@ def prepare(env: dict) -> tuple[str, str]:
 
 
 def start_server(env: dict, port: int, logfile: Path) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"]
+    command = [sys.executable, "-m", "config.serve"]
     handle = logfile.open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"[restart] gunicorn exited:\n{logfile.read_text()}")
+            sys.exit(f"[restart] the server exited:\n{logfile.read_text()}")
         try:
             if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return process
@@ -284,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": options.duration,
         "clients": options.clients,
         "workers": options.workers,
+        "threads": options.threads,
         "restart_command": shlex.join(command),
         "restart_returncode": restarted.get("returncode"),
         "restart_seconds": round(restarted["done"] - restarted["start"], 2) if "done" in restarted else None,

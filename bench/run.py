@@ -1,18 +1,23 @@
-"""`make bench`: Latchkey and vanilla django-oauth-toolkit under the same load, side by side.
+"""`make bench`: Latchkey and vanilla django-oauth-toolkit under the same load, side by side, under
+gunicorn and under granian (the production server, config/serve.py).
 
-For each server: a fresh PostgreSQL database, migrations, seed data (bench/seed.py), gunicorn
-with one worker pinned to CPU 0, and `wrk -t1 -c8` pinned to CPU 1 against each endpoint.
-Prints a table of req/s, p50, p99 and errors (non-2xx responses + socket errors) with the ratio
-Latchkey / DOT, then the ceilings of the same core measured the same way at the start of every
-round (bench/ceiling: gunicorn calling a bare WSGI function, and a Django view with no middleware
-and no database), which say how fast this machine is. Settings (environment variables, or the flags of `--help`):
+For each project: a fresh PostgreSQL database, migrations, seed data (bench/seed.py); then, for each
+HTTP server, that server with one worker pinned to CPU 0 (gunicorn: gthread, 8 threads; granian:
+WSGI, 8 blocking threads, 1 runtime thread: config/serve.py's settings for one worker), and
+`wrk -t1 -c8` pinned to CPU 1 against each endpoint. Prints a table per server of req/s, p50, p99
+and errors (non-2xx responses + socket errors) with the ratio Latchkey / DOT, then the ceilings of
+the same core measured the same way at the start of every round (bench/ceiling under each server: a
+bare WSGI function, and a Django view with no middleware and no database), which say how fast this
+machine is, and every figure as a share of the gunicorn Django ceiling (what the issues' targets
+are stated in) and of the granian one. Settings (environment variables, or the flags of `--help`):
 
   BENCH_DURATION   seconds per endpoint and round (default 10)
   BENCH_ROUNDS     rounds per endpoint; the table shows the median of the rounds (default 1)
   BENCH_SMOKE=1    one 1-second round with few codes: checks the bench still works (CI)
+  BENCH_SERVERS    comma-separated, gunicorn and/or granian (default both, in that order)
   BENCH_WORKER     gunicorn worker class, gthread or sync (default gthread, see docs/benchmarks.md)
   BENCH_PG_URL     PostgreSQL server to create the databases on (default postgres://postgres@127.0.0.1:5432)
-  BENCH_PORT       first of the four ports used (default 18200: Latchkey, DOT, the two ceilings)
+  BENCH_PORT       first of the six ports used (default 18200: Latchkey, DOT, the four ceilings)
   BENCH_JSON       also write every figure to this JSON file
   BENCH_ID_TOKEN_ALGORITHM  ES256 or RS256: how Latchkey's web client has its ID tokens signed (default
                    ES256: issue 6 asks to prefer ES256 where a client allows it; vanilla DOT signs RS256)
@@ -43,14 +48,19 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA = ROOT / "bench" / "wrk" / "bench.lua"
 CONNECTIONS = 8
+THREADS = 8  # per worker, both servers: gunicorn gthread threads, granian blocking threads (config/serve.py's default)
+SERVERS = ["gunicorn", "granian"]
 CONN_MAX_AGE = "600"  # persistent connections, the same for both servers
 ENDPOINTS = ["client_credentials", "introspection", "userinfo", "discovery", "jwks", "code_exchange", "refresh"]
 SINGLE_USE = {"code_exchange": "codes.txt", "refresh": "refresh_tokens.txt"}
-# What this core serves at all (bench/ceiling), measured at the start of every round: (label, WSGI app).
-DJANGO_CEILING = "Django (one view, no middleware, no database)"
+# What this core serves at all (bench/ceiling), measured at the start of every round: (label, server, WSGI app).
+DJANGO_CEILING = "gunicorn + Django (one view, no middleware, no database)"
+GRANIAN_DJANGO_CEILING = "granian + Django (one view, no middleware, no database)"
 CEILINGS = [
-    ("gunicorn alone (a WSGI function, constant body)", "bench.ceiling.wsgi:bare"),
-    (DJANGO_CEILING, "bench.ceiling.wsgi:application"),
+    ("gunicorn alone (a WSGI function, constant body)", "gunicorn", "bench.ceiling.wsgi:bare"),
+    (DJANGO_CEILING, "gunicorn", "bench.ceiling.wsgi:application"),
+    ("granian alone (a WSGI function, constant body)", "granian", "bench.ceiling.wsgi:bare"),
+    (GRANIAN_DJANGO_CEILING, "granian", "bench.ceiling.wsgi:application"),
 ]
 
 
@@ -110,7 +120,7 @@ def cpus() -> tuple[list[str], list[str]]:
     return ["taskset", "-c", str(available[0])], ["taskset", "-c", str(available[1])]
 
 
-def machine_facts(pg_url: str, worker: str) -> dict[str, str]:
+def machine_facts(pg_url: str, worker: str, servers: list[str]) -> dict[str, str]:
     model = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -125,15 +135,22 @@ def machine_facts(pg_url: str, worker: str) -> dict[str, str]:
         memory = f"{kib / 1024 / 1024:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    gunicorn = subprocess.run([BIN / "gunicorn", "--version"], capture_output=True, text=True).stdout.strip()
-    return {
+    facts = {
         "cpu": f"{model}, {os.cpu_count()} CPUs",
         "ram": memory,
+        "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "postgresql": pg_version(pg_url),
         "python": platform.python_version(),
-        "gunicorn": f"{gunicorn}, 1 worker ({worker}), CPU 0",
-        "wrk": f"wrk -t1 -c{CONNECTIONS} --latency --timeout 10s, CPU 1",
     }
+    if "gunicorn" in servers:
+        gunicorn = subprocess.run([BIN / "gunicorn", "--version"], capture_output=True, text=True).stdout.strip()
+        threads = f", {THREADS} threads" if worker == "gthread" else ""
+        facts["gunicorn"] = f"{gunicorn}, 1 worker ({worker}{threads}), CPU 0"
+    if "granian" in servers:
+        granian = subprocess.run([BIN / "granian", "--version"], capture_output=True, text=True).stdout.strip()
+        facts["granian"] = f"{granian}, 1 worker (WSGI, {THREADS} blocking threads, 1 runtime thread), CPU 0"
+    facts["wrk"] = f"wrk -t1 -c{CONNECTIONS} --latency --timeout 10s, CPU 1"
+    return facts
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------
@@ -182,20 +199,34 @@ def run_checked(command: list, env: dict, what: str) -> None:
         sys.exit(f"[bench] {what} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def start_gunicorn(name: str, wsgi: str, ready_path: str, env: dict, port: int, options, pin: list[str],
-                   logfile: Path):  # fmt: skip
-    """gunicorn with one worker serving `wsgi`, once `ready_path` answers 200."""
-    command = [*pin, str(BIN / "gunicorn"), "--workers", "1", "--worker-class", options.worker]
+def server_command(server: str, wsgi: str, port: int, options) -> list[str]:
+    """One worker of `server` serving `wsgi` on 127.0.0.1:`port`, its own log lines at WARNING."""
+    if server == "granian":
+        # config/serve.py's settings for one worker (it runs this server for production).
+        command = [str(BIN / "granian"), "--interface", "wsgi", "--workers", "1"]
+        command += ["--blocking-threads", str(THREADS), "--runtime-threads", "1", "--no-ws"]
+        return [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", wsgi]
+    command = [str(BIN / "gunicorn"), "--workers", "1", "--worker-class", options.worker]
     if options.worker == "gthread":
-        command += ["--threads", str(CONNECTIONS)]
-    command += ["--bind", f"127.0.0.1:{port}", "--error-logfile", str(logfile), "--log-level", "warning"]
-    command += ["--chdir", str(ROOT), wsgi]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        command += ["--threads", str(THREADS)]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    return [*command, "--chdir", str(ROOT), wsgi]
+
+
+def start_server(server: str, name: str, wsgi: str, ready_path: str, env: dict, port: int, options,
+                 pin: list[str], logfile: Path):  # fmt: skip
+    """`server` with one worker serving `wsgi`, once `ready_path` answers 200.
+
+    Both servers write their own lines and the application's (stderr) to `logfile`: the same cost for both.
+    """
+    command = [*pin, *server_command(server, wsgi, port, options)]
+    with logfile.open("a") as handle:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}{ready_path}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"[bench] gunicorn for {name} exited:\n{logfile.read_text()}")
+            sys.exit(f"[bench] {server} for {name} exited:\n{logfile.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback server)
                 if response.status == 200:
@@ -203,12 +234,12 @@ def start_gunicorn(name: str, wsgi: str, ready_path: str, env: dict, port: int, 
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     process.terminate()
-    sys.exit(f"[bench] {name} did not answer {url} within 60 s:\n{logfile.read_text()}")
+    sys.exit(f"[bench] {name} did not answer {url} within 60 s:\n{logfile.read_text()[-4000:]}")
 
 
-def stop(process: subprocess.Popen) -> None:
-    """SIGQUIT: gunicorn's quick shutdown; the measurements are over, nothing in flight matters."""
-    process.send_signal(signal.SIGQUIT)
+def stop(process: subprocess.Popen, server: str) -> None:
+    """gunicorn: SIGQUIT, its quick shutdown (nothing in flight matters now); granian: SIGTERM."""
+    process.send_signal(signal.SIGQUIT if server == "gunicorn" else signal.SIGTERM)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
@@ -310,12 +341,12 @@ def wrk(url: str, spec: dict, duration: int, pin: list[str], tokens: Path | None
     }
 
 
-def split_single_use(workdir: Path, rounds: int) -> None:
-    """Round r reads only its own slice of each file, so no value is sent in two rounds."""
+def split_single_use(workdir: Path, slices: int) -> None:
+    """Each round under each server reads only its own slice of each file, so no value is sent twice."""
     for filename in SINGLE_USE.values():
         values = (workdir / filename).read_text().split()
-        size = len(values) // rounds
-        for r in range(rounds):
+        size = len(values) // slices
+        for r in range(slices):
             (workdir / f"r{r}-{filename}").write_text("\n".join(values[r * size : (r + 1) * size]) + "\n")
 
 
@@ -345,13 +376,13 @@ def prepare_all(targets: list[Target], options, tmp: Path) -> list[Prepared]:
     in_parallel([([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], p.env) for p in prepared])
     commands = []
     for p in prepared:
-        count = options.codes[p.target.name] * options.rounds
+        count = options.codes[p.target.name] * options.rounds * len(options.servers)
         log(f"{p.target.name}: seeding {count} codes and {count} refresh tokens")
         flavour = "latchkey" if p.target is LATCHKEY else "vanilla"
         commands.append(([sys.executable, "-m", "bench.seed", flavour, str(p.workdir), str(count)], p.env))
     in_parallel(commands)
     for p in prepared:
-        split_single_use(p.workdir, options.rounds)
+        split_single_use(p.workdir, options.rounds * len(options.servers))
     return prepared
 
 
@@ -366,14 +397,17 @@ def in_parallel(commands: list[tuple[list, dict]]) -> None:
             sys.exit(f"[bench] {' '.join(command[1:4])} failed:\n{output}")
 
 
-def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str], ceilings: dict[str, int],
-            ceiling_results: dict[str, list]) -> dict[str, list]:  # fmt: skip
+def measure(p: Prepared, server: str, options, server_pin: list[str], client_pin: list[str],
+            ceilings: dict[str, int], ceiling_results: dict[str, list]) -> dict[str, list]:  # fmt: skip
     """Start the server, warm it up, then wrk each endpoint for every round, each round after the ceilings."""
     target, workdir = p.target, p.workdir
     specs = requests_for(target, json.loads((workdir / "seed.json").read_text()))
     base = f"http://127.0.0.1:{p.port}"
-    logfile = workdir / f"{target.name}.log"
-    process = start_gunicorn(target.name, target.wsgi, target.discovery, p.env, p.port, options, server_pin, logfile)
+    logfile = workdir / f"{target.name}-{server}.log"
+    process = start_server(server, target.name, target.wsgi, target.discovery, p.env, p.port, options, server_pin,
+                           logfile)  # fmt: skip
+    first_slice = options.servers.index(server) * options.rounds
+    name_of = f"{target.name} ({server})"
     try:
         warm_up(base, specs)
         results: dict[str, list] = {name: [] for name in ENDPOINTS}
@@ -383,31 +417,34 @@ def measure(p: Prepared, options, server_pin: list[str], client_pin: list[str], 
                 # The machine's speed drifts during a run: each round gets its own ceilings.
                 result = wrk(f"http://127.0.0.1:{port}/", {"method": "GET"}, options.duration, client_pin, None,
                              workdir / "wrk.log")  # fmt: skip
-                log(f"ceiling before {target.name} round {r + 1}: {label}: {result['rps']:.0f} req/s")
+                log(f"ceiling before {name_of} round {r + 1}: {label}: {result['rps']:.0f} req/s")
                 ceiling_results[label].append(result)
             for name in ENDPOINTS:
                 wait_idle(base, specs["discovery"])
-                tokens = workdir / f"r{r}-{SINGLE_USE[name]}" if name in SINGLE_USE else None
+                tokens = workdir / f"r{first_slice + r}-{SINGLE_USE[name]}" if name in SINGLE_USE else None
                 result = wrk(f"{base}{specs[name]['path']}", specs[name], options.duration, client_pin, tokens,
                              workdir / "wrk.log")  # fmt: skip
                 if result["exhausted"]:
-                    log(f"{target.name} {name}: ran out of single-use values ({result['exhausted']} failed)")
-                log(f"{target.name} {name} round {r + 1}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
+                    log(f"{name_of} {name}: ran out of single-use values ({result['exhausted']} failed)")
+                log(f"{name_of} {name} round {r + 1}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
                     f"{result['errors']} errors")  # fmt: skip
                 results[name].append(result)
         return results
     finally:
-        stop(process)
+        stop(process, server)
 
 
-def start_ceilings(options, server_pin: list[str], tmp: Path) -> tuple[dict[str, int], list[subprocess.Popen]]:
-    """bench/ceiling's two apps, each under its own gunicorn on CPU 0 (idle until measured)."""
+def start_ceilings(options, server_pin: list[str], tmp: Path) -> tuple[dict[str, int], list[tuple]]:
+    """bench/ceiling's two apps under each server, each on CPU 0 (idle until measured)."""
     env = {**os.environ, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "PYTHONPATH": str(ROOT)}
     env["DJANGO_SETTINGS_MODULE"] = "bench.ceiling.settings"
     ports, processes = {}, []
-    for offset, (label, wsgi) in enumerate(CEILINGS, start=2):
+    for offset, (label, server, wsgi) in enumerate(CEILINGS, start=2):
+        if server not in options.servers:
+            continue
         port = options.port + offset
-        processes.append(start_gunicorn(label, wsgi, "/", env, port, options, server_pin, tmp / "ceiling.log"))
+        logfile = tmp / f"ceiling-{server}.log"
+        processes.append((start_server(server, label, wsgi, "/", env, port, options, server_pin, logfile), server))
         ports[label] = port
     return ports, processes
 
@@ -471,6 +508,11 @@ def parse_options(argv: list[str] | None = None):
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "10")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "1")))
     parser.add_argument("--worker", choices=["sync", "gthread"], default=os.environ.get("BENCH_WORKER", "gthread"))
+    parser.add_argument(
+        "--servers",
+        default=os.environ.get("BENCH_SERVERS", ",".join(SERVERS)),
+        help="comma-separated: gunicorn, granian (default both)",
+    )
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "18200")))
     parser.add_argument("--json", default=os.environ.get("BENCH_JSON", ""), help="write the figures here too")
@@ -487,11 +529,24 @@ def parse_options(argv: list[str] | None = None):
         options.duration, options.rounds = 1, 1
     if options.duration < 1 or options.rounds < 1:
         parser.error("--duration and --rounds must be at least 1")
+    options.servers = [server.strip() for server in options.servers.split(",") if server.strip()]
+    if not options.servers or set(options.servers) - set(SERVERS) or len(set(options.servers)) < len(options.servers):
+        parser.error(f"--servers takes one or more of {', '.join(SERVERS)}, each once")
     # Single-use values per round: enough for 1,000 code exchanges or refreshes a second from Latchkey
     # and 100 from DOT, well above what either reaches here. Running out is reported and counted
     # as errors, never hidden by reusing a value.
     options.codes = {"Latchkey": 1000 * options.duration, "DOT": 100 * options.duration}
     return options
+
+
+def run_name(target: Target, server: str) -> str:
+    return f"{target.name} ({server})"
+
+
+def print_shares(title: str, shares: dict[str, dict[str, float]]) -> None:
+    print(title)
+    for name, share in shares.items():
+        print(f"  {name}: " + ", ".join(f"{endpoint} {100 * value:.1f} %" for endpoint, value in share.items()))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -502,35 +557,49 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("[bench] BENCH_PG_URL names the server only, without a database")
     options.pg_url = options.pg_url.rstrip("/")
     server_pin, client_pin = cpus()
-    facts = machine_facts(options.pg_url, options.worker)
+    facts = machine_facts(options.pg_url, options.worker, options.servers)
     facts["id tokens"] = f"Latchkey {options.id_token_algorithm} (the web client's choice), vanilla DOT RS256"
     os.environ["BENCH_ID_TOKEN_ALGORITHM"] = options.id_token_algorithm  # read by bench/seed.py
     targets = [t for t in (LATCHKEY, VANILLA) if options.only in (None, t.name.lower())]
     figures: dict[str, dict[str, dict]] = {}
     raw: dict[str, dict[str, list]] = {}
     shares: dict[str, dict[str, float]] = {}
+    granian_shares: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="latchkey-bench-") as tmp:
         prepared: list[Prepared] = []
-        ceiling_processes: list[subprocess.Popen] = []
+        ceiling_processes: list[tuple] = []
         try:
             prepared = prepare_all(targets, options, Path(tmp))
             ceilings: dict[str, int] = {}
             if not options.only:
                 ceilings, ceiling_processes = start_ceilings(options, server_pin, Path(tmp))
             raw["ceilings"] = {label: [] for label in ceilings}
-            for p in prepared:
-                own_ceilings: dict[str, list] = {label: [] for label in ceilings}
-                raw[p.target.name] = measure(p, options, server_pin, client_pin, ceilings, own_ceilings)
-                figures[p.target.name] = {name: median_of(rounds) for name, rounds in raw[p.target.name].items()}
-                for label, rounds in own_ceilings.items():
-                    raw["ceilings"][label].extend(rounds)
-                if ceilings:
-                    shares[p.target.name] = share_of_ceiling(raw[p.target.name], own_ceilings[DJANGO_CEILING])
+            first_ceilings: dict[str, list] = {}
+            # Server by server, so that each project's two runs are next to each other in time.
+            for server in options.servers:
+                for p in prepared:
+                    name = run_name(p.target, server)
+                    own_ceilings: dict[str, list] = {label: [] for label in ceilings}
+                    # The smoke round (CI) measures the ceilings once, before its first run, to stay short.
+                    measured = first_ceilings if options.smoke and first_ceilings else None
+                    run_ceilings = {} if measured else ceilings
+                    raw[name] = measure(p, server, options, server_pin, client_pin, run_ceilings, own_ceilings)
+                    if measured:
+                        own_ceilings = measured
+                    elif not first_ceilings:
+                        first_ceilings = own_ceilings
+                    figures[name] = {endpoint: median_of(rounds) for endpoint, rounds in raw[name].items()}
+                    for label, rounds in ({} if measured else own_ceilings).items():
+                        raw["ceilings"][label].extend(rounds)
+                    if DJANGO_CEILING in own_ceilings:
+                        shares[name] = share_of_ceiling(raw[name], own_ceilings[DJANGO_CEILING])
+                    if GRANIAN_DJANGO_CEILING in own_ceilings:
+                        granian_shares[name] = share_of_ceiling(raw[name], own_ceilings[GRANIAN_DJANGO_CEILING])
             if ceilings:
                 figures["ceilings"] = {label: median_of(rounds) for label, rounds in raw["ceilings"].items()}
         finally:
-            for process in ceiling_processes:
-                stop(process)
+            for process, server in ceiling_processes:
+                stop(process, server)
             if not options.keep:
                 for target in targets:
                     pg_admin(options.pg_url, f"DROP DATABASE IF EXISTS {target.db_prefix}_{os.getpid()}")
@@ -538,20 +607,31 @@ def main(argv: list[str] | None = None) -> None:
     print()
     for key, value in facts.items():
         print(f"{key}: {value}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rounds = f"median of {options.rounds} rounds" if options.rounds > 1 else "1 round"
     print(f"load: {options.duration} s per endpoint, {rounds}, {CONNECTIONS} connections")
-    print()
-    print(table(figures.get(LATCHKEY.name, empty), figures.get(VANILLA.name, empty)))
+    for server in options.servers:
+        print()
+        print(f"under {server}:")
+        print(table(figures.get(run_name(LATCHKEY, server), empty), figures.get(run_name(VANILLA, server), empty)))
     if "ceilings" in figures:
         print()
-        print("ceilings of this core (the same gunicorn, wrk and pinning; bench/ceiling; median of every round):")
+        print("ceilings of this core (the same wrk and pinning; bench/ceiling; median of every round):")
         for label, figure in figures["ceilings"].items():
             print(f"  {label}: {figure['rps']:.0f} req/s, p99 {figure['p99_ms']:.2f} ms, {figure['errors']} errors")
-        print("share of the Django ceiling (median over the rounds of req/s / the ceiling measured before the round):")
-        for name, share in shares.items():
-            print(f"  {name}: " + ", ".join(f"{endpoint} {100 * value:.1f} %" for endpoint, value in share.items()))
+        per_round = "median over the rounds of req/s / the ceiling measured before the round"
+        if shares:
+            print_shares(f"share of the gunicorn Django ceiling ({per_round}):", shares)
+        if granian_shares:
+            print_shares(f"share of the granian Django ceiling ({per_round}):", granian_shares)
     if options.json:
-        document = {"machine": facts, "median": figures, "share_of_django_ceiling": shares, "rounds": raw}
+        document = {
+            "machine": facts,
+            "median": figures,
+            "share_of_django_ceiling": shares,
+            "share_of_granian_django_ceiling": granian_shares,
+            "rounds": raw,
+        }
         Path(options.json).write_text(json.dumps(document, indent=2))
 
 

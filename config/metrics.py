@@ -4,7 +4,7 @@ Labels stay bounded: a request is counted under its URL pattern's name (`oauth:t
 `api:application-detail`), never its raw path; unknown methods count as `other`; tokens are
 counted only for successful token responses, whose client has authenticated.
 
-Under gunicorn every worker has its own counters; with PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py
+Every server worker process has its own counters; with PROMETHEUS_MULTIPROC_DIR set (config/serve.py
 sets it) they are written to files there and /metrics adds up every worker's. The directory must be
 set before prometheus_client is imported, which is why it comes from the environment.
 """

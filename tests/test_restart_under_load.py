@@ -42,12 +42,13 @@ def test_failures_are_told_apart_by_status_and_body():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="runs gunicorn against PostgreSQL")
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="runs the production server against PostgreSQL")
 def test_a_short_run_without_a_restart_issues_tokens_and_loses_none(tmp_path):
     s = connection.settings_dict
     url = f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     figures_file = tmp_path / "figures.json"
-    argv = ["--database-url", url, "--duration", "2", "--clients", "2", "--workers", "1", "--port", "18297"]
+    argv = ["--database-url", url, "--duration", "2", "--clients", "2", "--workers", "1", "--threads", "2"]
+    argv += ["--port", "18297"]
     code = restart_under_load.main([*argv, "--restart-command", "true", "--json", str(figures_file)])
     figures = json.loads(figures_file.read_text())
     assert code == 0

@@ -2,7 +2,8 @@
 
 A Django project with nothing in it: no apps, no middleware, no database, one view returning a
 constant JSON document. Whatever a Django endpoint does, it cannot serve more than this view on
-the same core; `bench.ceiling.wsgi.bare` (gunicorn calling a function) is the ceiling under that.
+the same core; `bench.ceiling.wsgi.bare` (the server calling a function) is the ceiling under that.
+The bench serves both under gunicorn and under granian.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-# Persistent connections: each gunicorn worker (one request at a time) keeps its connection for this
+# Persistent connections: each server thread (one request at a time) keeps its connection for this
 # many seconds instead of opening one per request, and checks it before reusing it after an error.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import runpy
 import subprocess
 import sys
 import time
@@ -84,12 +83,3 @@ def test_a_cache_that_never_answers_costs_a_call_its_socket_timeout(silent_cache
         cache.get("latchkey:probe")
 
     assert time.monotonic() - started < 2
-
-
-@pytest.mark.parametrize(("env", "expected"), [({}, 30), ({"GUNICORN_TIMEOUT": "12"}, 12)])
-def test_gunicorn_restarts_a_worker_stuck_longer_than_its_timeout(monkeypatch, env, expected):
-    monkeypatch.delenv("GUNICORN_TIMEOUT", raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["timeout"] == expected
