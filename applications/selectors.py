@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from applications import policies, schema
 from applications.models import ApiResource, Application, Scope
@@ -33,9 +33,28 @@ def application_state(application: Application) -> dict[str, Any]:
     return schema.application_values(applications_for_listing().get(pk=application.pk), schema.audited_fields())
 
 
+# An API resource's access-token settings, as the API, `resource`, config files and audit rows show them.
+RESOURCE_TOKEN_FIELDS = ("access_token_format", "access_token_ttl", "signing_alg", "introspecting_client")
+
+
+def api_resource_token_settings(resource: ApiResource) -> dict[str, Any]:
+    """The settings of RESOURCE_TOKEN_FIELDS; the introspecting client by its client_id (never its secret)."""
+    return {
+        "access_token_format": resource.access_token_format,
+        "access_token_ttl": resource.access_token_ttl,
+        "signing_alg": resource.signing_alg,
+        "introspecting_client": resource.introspecting_client.client_id if resource.introspecting_client else None,
+    }
+
+
 def api_resource_state(resource: ApiResource) -> dict[str, Any]:
     """The audit snapshot of an API resource."""
-    return {"identifier": resource.identifier, "name": resource.name, "scopes": _names(resource.scopes)}
+    return {
+        "identifier": resource.identifier,
+        "name": resource.name,
+        **api_resource_token_settings(resource),
+        "scopes": _names(resource.scopes),
+    }
 
 
 def scope_state(scope: Scope) -> dict[str, Any]:
@@ -81,6 +100,16 @@ def available_scope_names(application: Application) -> set[str]:
     if application.type == Application.Type.M2M:
         return {name for (name,) in _allowed_and_role_scopes.rows(application.pk)}
     return {name for (name,) in _allowed_scopes.rows(application.pk)}
+
+
+def scope_names_for_resources(*, names: set[str], identifiers: list[str]) -> set[str]:
+    """Those of `names` that are standard scopes or belong to one of the API resources `identifiers`."""
+    return set(
+        Scope.objects.filter(name__in=names)
+        .filter(Q(resource__isnull=True) | Q(resource__identifier__in=identifiers))
+        .order_by()
+        .values_list("name", flat=True)
+    )
 
 
 def application_relations(

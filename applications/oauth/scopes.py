@@ -5,7 +5,7 @@ from __future__ import annotations
 from oauth2_provider.scopes import BaseScopes
 
 from applications.models import Scope
-from applications.selectors import available_scope_names
+from applications.selectors import available_scope_names, scope_names_for_resources
 from config.compiled_queries import CompiledQuery
 
 # Read by django-oauth-toolkit on every bearer request (AccessToken.scopes): compiled once.
@@ -21,7 +21,11 @@ class CatalogueScopes(BaseScopes):
             return []
         cached = getattr(request, "latchkey_available_scopes", None)
         if cached is None:
-            cached = sorted(available_scope_names(application))
+            names = available_scope_names(application)
+            if resources := _resources_of(request):
+                # RFC 8707: a token for these APIs carries their scopes (and the standard ones), no other API's.
+                names = scope_names_for_resources(names=names, identifiers=resources)
+            cached = sorted(names)
             if request is not None:
                 request.latchkey_available_scopes = cached
         return cached
@@ -29,3 +33,11 @@ class CatalogueScopes(BaseScopes):
     def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         """No `scope` parameter: everything the application may have (RFC 6749 §3.3)."""
         return self.get_available_scopes(application, request)
+
+
+def _resources_of(request) -> list[str]:
+    if request is None:
+        return []
+    from applications.oauth.validator import requested_resources
+
+    return requested_resources(request)

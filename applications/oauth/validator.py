@@ -36,8 +36,8 @@ from oauthlib.oauth2.rfc6749 import errors
 from applications import policies
 from applications import secrets as client_secrets
 from applications.models import Grant
+from applications.oauth import access_tokens, keys
 from applications.oauth import claims as oidc_claims
-from applications.oauth import keys
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
 from applications.services import refresh_family_revoke, tokens_revoked_event
@@ -121,7 +121,7 @@ def _basic_credentials(request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _requested_resources(request) -> list[str]:
+def requested_resources(request) -> list[str]:
     """The request's RFC 8707 `resource` parameters (repeatable; oauthlib keeps only the last)."""
     resource = getattr(request, "resource", None)
     if isinstance(resource, str):
@@ -130,6 +130,25 @@ def _requested_resources(request) -> list[str]:
     if isinstance(resource, list):
         return resource
     return [resource] if isinstance(resource, str) and resource.strip() else []
+
+
+def _take_audience(request) -> None:
+    """`audience` (Auth0's name, Optare's getM2MToken) as an alias of RFC 8707 `resource` for client credentials.
+
+    Both may be given only when they name the same resources; otherwise the token's audience would
+    be ambiguous, so the answer is invalid_target.
+    """
+    audiences = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "audience" and v.strip()]
+    if not audiences:
+        return
+    resources = requested_resources(request)
+    if resources and set(resources) != set(audiences):
+        raise errors.CustomOAuth2Error(
+            error="invalid_target",
+            description="audience and resource name different APIs; send one of them.",
+            request=request,
+        )
+    request.resource = list(dict.fromkeys(audiences))
 
 
 class GrantInUse(Exception):
@@ -392,6 +411,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         # Refresh tokens only for offline_access (OIDC Core §11); the dict is the response body.
         if "offline_access" not in token.get("scope", "").split():
             token.pop("refresh_token", None)
+        if access_tokens.is_client_credentials_jwt(request):
+            # RFC 9068: the JWT carries everything the API checks, and nothing refers to it. No row.
+            return None
         if request.grant_type == "client_credentials" and "refresh_token" not in token:
             # One INSERT is atomic by itself: django-oauth-toolkit 3.4.1 wraps every save in a
             # transaction, whose BEGIN and COMMIT are two more database round trips on the hot path.
@@ -409,7 +431,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         Checked again on the final list when the token is saved (`_check_and_set_request_resource`);
         here it comes before anything is consumed (a device code's approval is used up on save).
         """
-        if error := policies.resource_error(client, _requested_resources(request)):
+        if grant_type == "client_credentials":
+            _take_audience(request)
+        if error := policies.resource_error(client, requested_resources(request)):
             raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
 
@@ -434,7 +458,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         its rules, kept: the request's resources (repeatable) are absolute URIs; with the code's
         resources they must be a subset of them, without any the code's resources are inherited.
         """
-        requested = _requested_resources(request)
+        requested = requested_resources(request)
         self._validate_resource_uris(request, requested)
         grant = self._grant(request.code, request)
         granted = (grant.resource or []) if grant is not None else []
@@ -639,7 +663,14 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         return access_token_by_checksum.first(token_checksum(token))
 
     def validate_bearer_token(self, token, scopes, request) -> bool:
-        """django-oauth-toolkit checks the token and its application; a deactivated user's tokens stop too."""
+        """django-oauth-toolkit checks the token and its application; a deactivated user's tokens stop too.
+
+        A JWT access token (a user's: it has a row) must also still verify, and no revocation keyed by
+        its user or client may have come after it (access_tokens.verified_claims).
+        """
+        if token and access_tokens.looks_like_jwt(token) and access_tokens.verified_claims(token) is None:
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is invalid."}
+            return False
         if not super().validate_bearer_token(token, scopes, request):
             return False
         user = getattr(request, "user", None)

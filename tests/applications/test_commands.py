@@ -868,6 +868,10 @@ def test_resource_create_json_creates_resource_and_scopes_with_descriptions():
         "id": resource.pk,
         "identifier": "https://api.example.com",
         "name": "X",
+        "access_token_format": "opaque",
+        "access_token_ttl": None,
+        "signing_alg": "ES256",
+        "introspecting_client": None,
         "scopes": [{"name": "a:read", "description": "Read A"}, {"name": "a:write", "description": "a:write"}],
     }
 

@@ -121,6 +121,10 @@ def test_config_export_describes_resources_roles_and_applications_without_secret
     assert billing == {
         "identifier": "https://api.example.com/billing",
         "name": "Billing API",
+        "access_token_format": "opaque",
+        "access_token_ttl": None,
+        "signing_alg": "ES256",
+        "introspecting_client": None,
         "scopes": [{"name": "invoices:read", "description": "Read your invoices"}],
     }
     assert document["roles"] == [
