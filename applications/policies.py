@@ -580,7 +580,7 @@ def lost_race(used_at: datetime, *, now: datetime) -> bool:
     return now - used_at < timedelta(seconds=LOST_RACE_SECONDS)
 
 
-def resource_error(application: Application, resources: Iterable[str]) -> str | None:
+def resource_error(application: Application, resources: Iterable[str], *, terms: list | None = None) -> str | None:
     """Why a client may not have these RFC 8707 resource indicators as its token's audience, or None.
 
     Each must be a registered API resource one of whose scopes the client may be granted (its
@@ -588,19 +588,16 @@ def resource_error(application: Application, resources: Iterable[str]) -> str | 
     tokens). Anything else is `invalid_target` (RFC 8707 §2), on every grant and at authorize:
     the token's `aud` is a promise to a resource server, never the client's free choice. An
     unregistered resource and one not the client's get the same answer, so neither is probed.
+    Resources whose tokens differ in format (opaque, JWT) cannot share one token. `terms` are the
+    client's selectors.usable_scope_terms when the caller has read them already.
     """
     wanted = list(dict.fromkeys(resources))
     if not wanted:
         return None
-    from applications.models import Scope
-    from applications.selectors import available_scope_names
+    from applications.selectors import usable_scope_terms
 
-    usable = available_scope_names(application)
-    given = dict(
-        Scope.objects.filter(resource__identifier__in=wanted, name__in=usable).values_list(
-            "resource__identifier", "resource__access_token_format"
-        )
-    )
+    terms = usable_scope_terms(application) if terms is None else terms
+    given = {t.resource: t.access_token_format for t in terms if t.resource in wanted}
     if refused := next((resource for resource in wanted if resource not in given), None):
         return f"The resource '{refused}' is not an API resource this client may use."
     if len(set(given.values())) > 1:

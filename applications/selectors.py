@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from applications import policies, schema
 from applications.models import ApiResource, Application, Scope
@@ -102,14 +103,34 @@ def available_scope_names(application: Application) -> set[str]:
     return {name for (name,) in _allowed_scopes.rows(application.pk)}
 
 
-def scope_names_for_resources(*, names: set[str], identifiers: list[str]) -> set[str]:
-    """Those of `names` that are standard scopes or belong to one of the API resources `identifiers`."""
-    return set(
+@dataclass(frozen=True)
+class ScopeTerms:
+    """A scope a client may be granted, with what its API resource (none: a standard scope) says of tokens."""
+
+    name: str
+    resource: str | None  # the resource's identifier: the token audience
+    access_token_format: str | None
+    access_token_ttl: int | None
+    signing_alg: str | None
+
+
+def usable_scope_terms(application: Application) -> list[ScopeTerms]:
+    """The scopes `application` may be granted (available_scope_names), each with its resource's token
+    settings: what a token request with RFC 8707 resources decides from (policies.resource_error,
+    the scopes backend, applications.oauth.access_tokens)."""
+    names = available_scope_names(application)
+    rows = (
         Scope.objects.filter(name__in=names)
-        .filter(Q(resource__isnull=True) | Q(resource__identifier__in=identifiers))
         .order_by()
-        .values_list("name", flat=True)
+        .values_list(
+            "name",
+            "resource__identifier",
+            "resource__access_token_format",
+            "resource__access_token_ttl",
+            "resource__signing_alg",
+        )
     )
+    return [ScopeTerms(*row) for row in rows]
 
 
 def application_relations(

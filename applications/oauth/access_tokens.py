@@ -20,25 +20,35 @@ from django.utils import timezone
 from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
 
-from applications.models import AccessTokenFormat, ApiResource
+from applications.models import AccessTokenFormat
 from applications.oauth import keys
 from applications.oauth.notbefore import token_revoked
 from applications.oauth.token_values import random_token
+from applications.selectors import ScopeTerms, usable_scope_terms
 
 JWT_TYPE = "at+jwt"  # RFC 9068 §2.1
 # Clock skew allowed when checking `exp` of a presented JWT (the resource server's own leeway is its own).
 LEEWAY_SECONDS = 0
 
 
+def scope_terms(request, client) -> list[ScopeTerms]:
+    """The client's usable scopes with their resources' token settings, read once per token request."""
+    cached = getattr(request, "latchkey_scope_terms", None)
+    if cached is None or cached[0] != client.pk:
+        cached = (client.pk, usable_scope_terms(client))
+        request.latchkey_scope_terms = cached
+    return cached[1]
+
+
 @dataclass(frozen=True)
 class Audience:
     """The API resources one token is for (empty: no `resource`, today's behaviour)."""
 
-    resources: tuple[ApiResource, ...] = ()
+    resources: tuple[ScopeTerms, ...] = ()
 
     @property
     def identifiers(self) -> list[str]:
-        return [resource.identifier for resource in self.resources]
+        return [resource.resource for resource in self.resources]
 
     @property
     def is_jwt(self) -> bool:
@@ -72,12 +82,13 @@ def audience_for(request) -> Audience:
     from oauth2_provider.settings import oauth2_settings
 
     oauth2_settings.OAUTH2_VALIDATOR_CLASS()._check_and_set_request_resource(request)
-    identifiers = list(request.resource or [])
+    identifiers = list(dict.fromkeys(request.resource or []))
     if not identifiers:
         audience = NO_AUDIENCE
     else:
-        rows = {r.identifier: r for r in ApiResource.objects.filter(identifier__in=identifiers)}
-        audience = Audience(tuple(rows[i] for i in identifiers if i in rows))
+        # Checked: every identifier is a resource of one of the client's scopes (policies.resource_error).
+        terms = {t.resource: t for t in scope_terms(request, request.client) if t.resource}
+        audience = Audience(tuple(terms[i] for i in identifiers if i in terms))
     request.latchkey_audience = audience
     return audience
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oauth2_provider.scopes import BaseScopes
 
 from applications.models import Scope
-from applications.selectors import available_scope_names, scope_names_for_resources
+from applications.selectors import available_scope_names
 from config.compiled_queries import CompiledQuery
 
 # Read by django-oauth-toolkit on every bearer request (AccessToken.scopes): compiled once.
@@ -21,10 +21,13 @@ class CatalogueScopes(BaseScopes):
             return []
         cached = getattr(request, "latchkey_available_scopes", None)
         if cached is None:
-            names = available_scope_names(application)
             if resources := _resources_of(request):
                 # RFC 8707: a token for these APIs carries their scopes (and the standard ones), no other API's.
-                names = scope_names_for_resources(names=names, identifiers=resources)
+                from applications.oauth.access_tokens import scope_terms
+
+                names = {t.name for t in scope_terms(request, application) if t.resource in (None, *resources)}
+            else:
+                names = available_scope_names(application)
             cached = sorted(names)
             if request is not None:
                 request.latchkey_available_scopes = cached

@@ -138,17 +138,17 @@ def _take_audience(request) -> None:
     Both may be given only when they name the same resources; otherwise the token's audience would
     be ambiguous, so the answer is invalid_target.
     """
-    audiences = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "audience" and v.strip()]
-    if not audiences:
+    audience = getattr(request, "audience", None)  # one value: the token view refuses a repeated one
+    if not isinstance(audience, str) or not audience.strip():
         return
     resources = requested_resources(request)
-    if resources and set(resources) != set(audiences):
+    if resources and set(resources) != {audience}:
         raise errors.CustomOAuth2Error(
             error="invalid_target",
             description="audience and resource name different APIs; send one of them.",
             request=request,
         )
-    request.resource = list(dict.fromkeys(audiences))
+    request.resource = [audience]
 
 
 class GrantInUse(Exception):
@@ -433,8 +433,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         """
         if grant_type == "client_credentials":
             _take_audience(request)
-        if error := policies.resource_error(client, requested_resources(request)):
-            raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+        self._check_resources(request, client, requested_resources(request))
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
 
     def _check_and_set_request_resource(self, request):
@@ -448,8 +447,17 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             self._set_code_resources(request)
         else:
             super()._check_and_set_request_resource(request)
-        if error := policies.resource_error(request.client, request.resource):
+        self._check_resources(request, request.client, request.resource)
+
+    @staticmethod
+    def _check_resources(request, client, resources: list[str]) -> None:
+        """policies.resource_error once per request and list (the grant, the lifetime and the save all ask)."""
+        if getattr(request, "latchkey_checked_resources", None) == (client.pk, tuple(resources)):
+            return
+        terms = access_tokens.scope_terms(request, client) if resources else None
+        if error := policies.resource_error(client, resources, terms=terms):
             raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+        request.latchkey_checked_resources = (client.pk, tuple(resources))
 
     def _set_code_resources(self, request) -> None:
         """RFC 8707 for a code, on the grant already read (and locked).
