@@ -438,7 +438,11 @@ def _auth_methods_import(application: Application, data: dict) -> None:
 
 def _import_resource_client(entry: dict, identifier: str) -> Change:
     """An API resource's `introspecting_client`, once the file's applications exist."""
-    resource = ApiResource.objects.select_for_update().select_related("introspecting_client").get(identifier=identifier)
+    resource = (
+        ApiResource.objects.select_for_update(of=("self",))
+        .select_related("introspecting_client")
+        .get(identifier=identifier)
+    )
     change = Change("api resource", identifier, action="update")
     before = api_resource_config(resource)
     wanted = entry["introspecting_client"]
