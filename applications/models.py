@@ -393,3 +393,30 @@ class SigningKey(models.Model):
     def __str__(self) -> str:
         state = "active" if self.retired_at is None else f"retired {self.retired_at:%Y-%m-%d}"
         return f"{self.algorithm} {self.kid} ({state})"
+
+
+class TokenRevocation(models.Model):
+    """A not-before entry: tokens of `subject` at `client_id` issued up to `revoked_at` are revoked.
+
+    A JWT access token has no row to delete, so every revocation service writes one of these
+    (applications.oauth.revocations) and introspection and userinfo refuse a JWT an entry covers.
+    A blank `subject` or `client_id` means any. Once `expires_at` (revoked_at plus the longest
+    access-token lifetime) has passed, no token the entry covers is alive, and cleartokens deletes it.
+    """
+
+    subject = models.CharField(max_length=255, blank=True, help_text="The user's public id (sub); blank for any.")
+    client_id = models.CharField(max_length=100, blank=True, help_text="The application's client_id; blank for any.")
+    revoked_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    reason = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-revoked_at"]
+        indexes = [
+            # token_revoked: (subject, client_id), (subject, "") and ("", client_id), newest first.
+            models.Index(fields=["subject", "client_id", "-revoked_at"], name="applications_notbefore_lookup"),
+            models.Index(fields=["expires_at"], name="applications_notbefore_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"not before {self.revoked_at:%Y-%m-%d %H:%M:%S} UTC: {self.subject or '*'} at {self.client_id or '*'}"

@@ -13,6 +13,7 @@ from applications import secrets as client_secrets
 from applications.events.services import event_record
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope
 from applications.oauth import cors
+from applications.oauth.revocations import not_before_record, not_before_record_pairs
 from branding.models import Branding
 from identity import audit
 from identity.models import Role
@@ -210,11 +211,16 @@ def application_update(
 
 
 def application_deactivate(*, actor, application: Application) -> Application:
-    """Inactive: authorize shows an error page, token requests fail, its tokens stop working."""
+    """Inactive: authorize shows an error page, token requests fail, its tokens stop working.
+
+    Its rows stay (reactivating brings them back), but its JWT access tokens end for good: a
+    not-before entry for the application, which they cannot outlive.
+    """
     if application.is_active:
         with transaction.atomic():
             application.is_active = False
             application.save(update_fields=["is_active", "updated"])
+            not_before_record(client_id=application.client_id, reason="application_deactivated")
             audit.record(
                 actor=actor,
                 action="application.deactivated",
@@ -248,6 +254,7 @@ def application_delete(*, actor, application: Application) -> None:
         )
         # Recorded before the delete: the event's application becomes NULL (SET_NULL), the payload keeps the id.
         event_record(type="application.deleted", application=application, payload={"client_id": application.client_id})
+        not_before_record(client_id=application.client_id, reason="application_deleted")
         application.delete()
         cors.origins_invalidate()
 
@@ -357,20 +364,31 @@ def user_tokens_revoke(*, user, application: Application, reason: str) -> None:
 
 
 def users_tokens_revoke(*, users, applications, reason: str) -> None:
-    """Revoke every token each of `users` holds for each of `applications` (lists or querysets),
-    in three statements: the bulk form of user_tokens_revoke, for access taken away from many.
+    """Revoke every token each of `users` holds for each of `applications` (lists or querysets; None:
+    every application), in three statements: the bulk form of user_tokens_revoke, for access taken
+    away from many.
 
     One `tokens.revoked` event (with `reason`) per user and application that held a live token, found
-    by one more query before the writes; none when there was nothing to revoke.
+    by one more query before the writes; none when there was nothing to revoke. A JWT access token has
+    no row, so a not-before entry goes in for every user and application asked (or for the user at any
+    application), whatever the rows held: one INSERT, and one SELECT of client_ids for a queryset.
     """
     from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
+    users = list(users)
+    if applications is None:
+        client_ids = [""]
+        of_applications = {}
+    else:
+        if isinstance(applications, models.QuerySet):
+            client_ids = sorted(set(applications.values_list("client_id", flat=True)))
+        else:
+            client_ids = [application.client_id for application in applications]
+        of_applications = {"application__in": applications}
     pair = ("user__public_id", "application_id", "application__client_id")
-    refresh_tokens = get_refresh_token_model().objects.filter(
-        user__in=users, application__in=applications, revoked__isnull=True
-    )
-    access_tokens = get_access_token_model().objects.filter(user__in=users, application__in=applications)
-    id_tokens = get_id_token_model().objects.filter(user__in=users, application__in=applications)
+    refresh_tokens = get_refresh_token_model().objects.filter(user__in=users, revoked__isnull=True, **of_applications)
+    access_tokens = get_access_token_model().objects.filter(user__in=users, **of_applications)
+    id_tokens = get_id_token_model().objects.filter(user__in=users, **of_applications)
     with transaction.atomic():
         held = (
             refresh_tokens.values_list(*pair)
@@ -381,6 +399,9 @@ def users_tokens_revoke(*, users, applications, reason: str) -> None:
         refresh_tokens.update(revoked=timezone.now(), access_token=None)
         access_tokens.delete()
         id_tokens.delete()
+        not_before_record_pairs(
+            pairs=[(str(user.public_id), client_id) for user in users for client_id in client_ids], reason=reason
+        )
         for user_id, application_id, client_id in affected:
             event_record(
                 type="tokens.revoked",
@@ -391,7 +412,8 @@ def users_tokens_revoke(*, users, applications, reason: str) -> None:
 
 def refresh_family_revoke(*, family, user, application: Application, reason: str) -> None:
     """Revoke a refresh-token family and its access tokens (django-oauth-toolkit's revoke_family);
-    `tokens.revoked` when it still held a live refresh token, so a second replay records nothing."""
+    `tokens.revoked` and a not-before entry for the user at the application (JWT access tokens of the
+    family have no row) when it still held a live refresh token, so a second replay records nothing."""
     from oauth2_provider.models import get_refresh_token_model
 
     RefreshToken = get_refresh_token_model()  # noqa: N806 (a model class)
@@ -399,6 +421,7 @@ def refresh_family_revoke(*, family, user, application: Application, reason: str
         live = RefreshToken.objects.filter(token_family=family, revoked__isnull=True).exists()
         RefreshToken.revoke_family(family)
         if live and user is not None:
+            not_before_record(subject=str(user.public_id), client_id=application.client_id, reason=reason)
             tokens_revoked_event(user=user, application=application, reason=reason)
 
 
@@ -411,7 +434,11 @@ def tokens_revoked_event(*, user, application: Application, reason: str) -> None
 
 
 def _tokens_of_refused_users_revoke(application: Application, *, reason: str) -> None:
-    """Revoke the tokens of every user whom `application`'s access rule (just changed) now refuses."""
+    """Revoke the tokens of every user whom `application`'s access rule (just changed) now refuses.
+
+    Rows tell who holds tokens, but a JWT access token has none: the application's JWTs issued so
+    far all end (a not-before entry for the application); users it still admits refresh.
+    """
     from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
     from identity.models import User
@@ -425,6 +452,7 @@ def _tokens_of_refused_users_revoke(application: Application, *, reason: str) ->
         )
         | models.Q(pk__in=get_id_token_model().objects.filter(application=application).values("user_id"))
     )
+    not_before_record(client_id=application.client_id, reason=reason)
     rule = Application.objects.prefetch_related("required_roles").get(pk=application.pk)
     refused = [
         user

@@ -23,6 +23,8 @@ or learn anything from it:
   both final for the device (RFC 8628 §3.5).
 - Rotated-out client secrets past their grace period: they no longer authenticate anyone, and
   their hashes need not be kept.
+- Not-before entries (applications.oauth.revocations) past their expiry, the longest access-token
+  lifetime after the revocation: every JWT access token they could refuse has expired.
 - Daily usage (applications.usage) of days older than LATCHKEY_USAGE_RETENTION_DAYS: counts and
   the record of who was active that day, kept only as long as the operator chose.
 
@@ -49,7 +51,7 @@ from oauth2_provider.models import (
 )
 
 from applications import policies
-from applications.models import PreviousClientSecret
+from applications.models import PreviousClientSecret, TokenRevocation
 from applications.usage.models import ActiveUser, UsageCount
 
 DEFAULT_BATCH_SIZE = 1000
@@ -124,6 +126,8 @@ def kinds() -> list[Kind]:
         Kind("device_codes_expired", "device codes past expiry", get_device_grant_model(), _expired),
         Kind("previous_client_secrets_expired", "rotated-out client secrets past their grace period",
              PreviousClientSecret, lambda now: Q(expires_at__lte=now)),
+        Kind("not_before_entries_expired", "not-before entries past the longest access-token lifetime",
+             TokenRevocation, lambda now: Q(expires_at__lte=now)),
         Kind("usage_counts_expired", "daily usage counts past retention", UsageCount, _usage_past_retention),
         Kind("active_users_expired", "daily active users past retention", ActiveUser, _usage_past_retention),
     ]  # fmt: skip

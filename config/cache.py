@@ -100,3 +100,9 @@ def cache_delete(key: str, *, failure: str | None = None) -> bool:
     """Drop a key; False when the cache is unreachable (logged with `failure` when given)."""
     answered, _ = _call("delete", key, failure=failure)
     return answered
+
+
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    """The cached values found, by key; empty when the cache is unreachable."""
+    answered, values = _call("get_many", keys)
+    return values if answered else {}

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from applications.events.services import event_record
 from applications.models import Application
+from applications.oauth.revocations import not_before_record
 from applications.services import users_tokens_revoke
 from applications.usage import counters as usage_counters
 from identity import audit, invitations, selectors
@@ -208,7 +209,7 @@ def user_lost_access_revoke(*, user: User, roles: Iterable[Role] = ()) -> None:
         applications = Application.objects.filter(required_roles__in=role_ids)
         reason = "access_removed"
     else:
-        applications = Application.objects.all()
+        applications = None  # every application: one not-before entry for the user at any of them
         reason = "user_deactivated"
     users_tokens_revoke(users=[user], applications=applications, reason=reason)
 
@@ -329,4 +330,6 @@ def user_delete(*, actor, user: User) -> None:
     with transaction.atomic():
         audit.record(actor=actor, action="user.deleted", target=user, before=selectors.user_state(user))
         user_deleted_event(user=user)
+        # Their JWT access tokens have no row to cascade to.
+        not_before_record(subject=str(user.public_id), reason="user_deleted")
         user.delete()

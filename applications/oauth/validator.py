@@ -40,6 +40,7 @@ from applications.oauth import access_tokens, keys
 from applications.oauth import claims as oidc_claims
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
+from applications.oauth.revocations import not_before_record
 from applications.services import refresh_family_revoke, tokens_revoked_event
 from applications.usage import hooks as usage_hooks
 from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
@@ -330,7 +331,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
 
     def _revoke_tokens_of(self, grant: Grant, client) -> None:
         """What a replayed code issued: its refresh-token family and its access token; one
-        `tokens.revoked` when anything was still live (a second replay finds nothing)."""
+        `tokens.revoked` and a not-before entry (JWT access tokens have no row) for the user at
+        the client when anything was still live (a second replay finds nothing), or when the code
+        left no row to tell (a JWT access token without a refresh token)."""
         with transaction.atomic():
             live = False
             if grant.token_family:
@@ -339,6 +342,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             if grant.access_token_id:
                 deleted, _ = AccessToken.objects.filter(pk=grant.access_token_id).delete()
                 live = live or bool(deleted)
+            if live or not (grant.token_family or grant.access_token_id):
+                not_before_record(subject=str(grant.user.public_id), client_id=client.client_id, reason="code_replayed")
             if live:
                 tokens_revoked_event(user=grant.user, application=client, reason="code_replayed")
 

@@ -152,3 +152,10 @@ class DeviceGrantFactory(_TokenRowFactory):
     client_id = factory.LazyFunction(lambda: make_application(type="native")[0].client_id)
     scope = "openid"
     expires = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=15))
+
+
+def not_before_entries() -> set[tuple[str, str, str]]:
+    """(subject, client_id, reason) of every not-before entry (applications.oauth.revocations)."""
+    from applications.models import TokenRevocation
+
+    return set(TokenRevocation.objects.values_list("subject", "client_id", "reason"))

@@ -23,7 +23,13 @@ from applications import services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope
 from branding.models import Branding
 from identity.models import Role
-from tests.applications.factories import ApiResourceFactory, ScopeFactory, m2m_default_scope, make_application
+from tests.applications.factories import (
+    ApiResourceFactory,
+    ScopeFactory,
+    m2m_default_scope,
+    make_application,
+    not_before_entries,
+)
 from tests.identity.factories import RoleFactory, UserFactory
 from tests.identity.federation.factories import make_provider
 
@@ -990,6 +996,16 @@ def test_application_deactivate_action_marks_apps_inactive(admin_client):
     assert reload(spa).is_active is False
     assert reload(untouched).is_active is True
     assert (messages.SUCCESS, "Deactivated 2 application(s).") in message_texts(response)
+
+
+def test_application_deactivate_action_ends_the_apps_jwt_access_tokens(admin_client):
+    web, _ = make_application(type="web", name="Portal")
+    untouched, _ = make_application(type="m2m", name="Sync")
+
+    run_action(admin_client, "deactivate", web)
+    run_action(admin_client, "deactivate", web)  # already inactive: nothing more
+
+    assert not_before_entries() == {("", web.client_id, "application_deactivated")}
 
 
 # -- access --

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from applications.models import Application, PreviousClientSecret, Scope
 from branding.models import Branding
-from tests.applications.factories import ScopeFactory, make_application
+from tests.applications.factories import ScopeFactory, make_application, not_before_entries
 from tests.identity.factories import RoleFactory, UserFactory
 from tests.identity.federation.factories import make_provider
 
@@ -547,6 +547,42 @@ def test_delete_is_204_and_revokes_all_its_tokens(writer):
     assert writer.get(detail(application)).status_code == 404
 
 
+def test_delete_ends_every_jwt_access_token_of_the_application(writer):
+    application, _ = make_application()
+    etag = writer.get(detail(application))["ETag"]
+
+    assert writer.delete(detail(application), HTTP_IF_MATCH=etag).status_code == 204
+
+    assert not_before_entries() == {("", application.client_id, "application_deleted")}
+
+
+def test_tightening_the_access_rule_ends_every_jwt_access_token_of_the_application(writer):
+    # Rows say which users hold opaque tokens; a JWT has none, so every JWT of the app ends (those
+    # still admitted refresh), and each refused holder of a row gets an entry of their own.
+    role = RoleFactory(name="staff:finance")
+    application, _ = make_application()
+    refused = UserFactory()
+    RefreshToken.objects.create(user=refused, application=application, token="rt-refused")
+
+    response = writer.patch(detail(application), {"access_control": {"required_roles": [role.name]}}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert not_before_entries() == {
+        ("", application.client_id, "access_removed"),
+        (str(refused.public_id), application.client_id, "access_removed"),
+    }
+
+
+def test_loosening_the_access_rule_writes_no_not_before_entry(writer):
+    role = RoleFactory(name="staff:finance")
+    application, _ = make_application(required_roles=[role])
+
+    response = writer.patch(detail(application), {"access_control": {"required_roles": []}}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert not_before_entries() == set()
+
+
 # -- regenerate-secret ---------------------------------------------------------------------------
 
 
@@ -558,6 +594,15 @@ def test_regenerate_secret_returns_new_secret_once_old_stops(writer):
     assert body["client_secret"] and body["client_secret"] != old
     assert body["previous_secret_expires_at"] is None
     assert not PreviousClientSecret.objects.filter(application=application).exists()
+
+
+def test_regenerate_secret_leaves_tokens_alone(writer):
+    # Rotating a secret changes how the client authenticates, not who holds tokens (README).
+    application, _ = make_application()
+
+    assert writer.post(f"{detail(application)}/regenerate-secret", format="json").status_code == 200
+
+    assert not_before_entries() == set()
 
 
 def test_regenerate_secret_with_grace_period(writer):

@@ -21,8 +21,10 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
+from applications import policies
 from applications.management.commands.cleartokens import Command as CleartokensCommand
-from applications.models import PreviousClientSecret, Scope
+from applications.models import PreviousClientSecret, Scope, TokenRevocation
+from applications.oauth.revocations import not_before_record
 from consent.models import Consent
 from tests.applications.factories import (
     AccessTokenFactory,
@@ -275,6 +277,17 @@ def test_cleartokens_rotated_out_secrets_go_after_their_grace_period():
     assert not PreviousClientSecret.objects.filter(pk=ended.pk).exists()
 
 
+def test_cleartokens_not_before_entries_go_once_no_token_they_cover_is_alive():
+    lifetime = timedelta(seconds=policies.ACCESS_TOKEN_TTL_MAX)
+    not_before_record(subject="gone", client_id="app", reason="signed_out", at=ago(seconds=1) - lifetime)
+    not_before_record(subject="kept", client_id="app", reason="signed_out", at=ago(seconds=-5) - lifetime)
+
+    result = cleartokens_json()
+
+    assert result["deleted"]["not_before_entries_expired"] == 1
+    assert list(TokenRevocation.objects.values_list("subject", flat=True)) == ["kept"]
+
+
 def test_cleartokens_leaves_consents_of_deactivated_users():
     application = web_app()
     user = UserFactory(is_active=False)
@@ -345,6 +358,7 @@ def test_cleartokens_text_output_lists_every_kind_with_its_count():
         "authorization codes past expiry": 1,
         "device codes past expiry": 0,
         "rotated-out client secrets past their grace period": 0,
+        "not-before entries past the longest access-token lifetime": 0,
         "daily usage counts past retention": 0,
         "daily active users past retention": 0,
     }

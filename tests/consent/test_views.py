@@ -17,7 +17,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from applications.models import Scope
 from consent.models import Consent
 from consent.services import consent_grant
-from tests.applications.factories import ScopeFactory, make_application
+from tests.applications.factories import ScopeFactory, make_application, not_before_entries
 from tests.identity.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -210,6 +210,14 @@ def test_revoke_revokes_that_apps_tokens_so_an_earlier_refresh_token_is_invalid_
     assert not get_refresh_token_model().objects.filter(revoked__isnull=True).exists()
 
 
+def test_revoke_ends_the_users_jwt_access_tokens_at_that_app(signed_in, user, scopes):
+    consent = grant(user)
+
+    assert signed_in.post(revoke_url(consent)).status_code == 302
+
+    assert not_before_entries() == {(str(user.public_id), consent.application.client_id, "consent_revoked")}
+
+
 def test_revoke_of_another_users_consent_is_404_and_changes_nothing(signed_in, scopes):
     theirs = grant(UserFactory())
 
@@ -317,8 +325,9 @@ def test_revoke_query_budget(signed_in, user, scopes, django_assert_max_num_quer
     )
 
     # 2 of them record the revocation in the audit log (the consent read once, the event written);
-    # +3 for the outbox: consent.revoked, the (user, application) pairs that held tokens, tokens.revoked.
-    with django_assert_max_num_queries(18):
+    # +3 for the outbox: consent.revoked, the (user, application) pairs that held tokens, tokens.revoked;
+    # +1 for the not-before entry that revokes the pair's JWT access tokens.
+    with django_assert_max_num_queries(19):
         response = signed_in.post(revoke_url(consent))
 
     assert response.status_code == 302

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from applications.models import Scope
 from identity.models import Role, RoleAssignment, User
-from tests.applications.factories import ScopeFactory
+from tests.applications.factories import ScopeFactory, not_before_entries
 from tests.identity.factories import RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -427,6 +427,26 @@ def test_user_change_removing_a_role_revokes_tokens_of_apps_requiring_it(admin_c
     assert response.status_code == 302
     assert not _tokens_live(alice, gated)
     assert _tokens_live(alice, open_app)
+
+
+def test_user_change_deactivating_ends_their_jwt_access_tokens_at_every_app(admin_client):
+    alice = UserFactory(email="alice@example.com")
+    data = page_form_data(admin_client.get(user_change_url(alice)))
+    data.pop("is_active")
+
+    assert admin_client.post(user_change_url(alice), data).status_code == 302
+
+    assert not_before_entries() == {(str(alice.public_id), "", "user_deactivated")}
+
+
+def test_user_delete_ends_their_jwt_access_tokens(admin_client):
+    alice = UserFactory(email="alice@example.com")
+
+    response = admin_client.post(reverse("admin:identity_user_delete", args=[alice.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert not_before_entries() == {(str(alice.public_id), "", "user_deleted")}
 
 
 def test_user_change_deactivating_revokes_tokens_of_every_app(admin_client):

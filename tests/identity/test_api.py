@@ -11,8 +11,9 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from rest_framework.test import APIClient
 
 from applications.models import Scope
+from applications.oauth.revocations import token_revoked
 from identity.models import Role, RoleAssignment, User
-from tests.applications.factories import ScopeFactory, make_application
+from tests.applications.factories import ScopeFactory, make_application, not_before_entries
 from tests.identity.factories import RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -317,6 +318,39 @@ def test_user_assign_and_remove_role(writer):
     assert writer.delete(f"/api/users/{user.pk}/roles/team:lead").status_code == 204
     assert list(user.roles.all()) == []
     assert writer.delete(f"/api/users/{user.pk}/roles/team:lead").status_code == 404
+
+
+def test_user_deactivate_ends_their_jwt_access_tokens_at_every_app(writer):
+    user = UserFactory()
+
+    assert writer.post(f"/api/users/{user.pk}/deactivate").status_code == 200
+
+    assert not_before_entries() == {(str(user.public_id), "", "user_deactivated")}
+    issued = timezone.now() - timedelta(seconds=1)
+    assert token_revoked(subject=str(user.public_id), client_id="any-app", issued_at=issued)
+
+
+def test_user_role_removed_ends_their_jwt_access_tokens_at_apps_requiring_it(writer):
+    user = UserFactory()
+    role = RoleFactory(name="team:lead")
+    RoleAssignment.objects.create(user=user, role=role)
+    gated, _ = make_application(type="web", required_roles=[role])
+    make_application(type="web")
+
+    assert writer.delete(f"/api/users/{user.pk}/roles/team:lead").status_code == 204
+
+    assert not_before_entries() == {(str(user.public_id), gated.client_id, "access_removed")}
+
+
+def test_user_role_removed_that_no_app_requires_writes_no_not_before_entry(writer):
+    user = UserFactory()
+    role = RoleFactory(name="team:lead")
+    RoleAssignment.objects.create(user=user, role=role)
+    make_application(type="web")
+
+    assert writer.delete(f"/api/users/{user.pk}/roles/team:lead").status_code == 204
+
+    assert not_before_entries() == set()
 
 
 def test_user_assign_unknown_or_blank_role_is_400_and_unknown_user_404(writer):

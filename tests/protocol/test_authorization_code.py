@@ -15,7 +15,7 @@ from oauth2_provider.models import get_grant_model
 
 from applications import policies
 from applications.models import Scope
-from tests.applications.factories import ApiResourceFactory, ScopeFactory, make_application
+from tests.applications.factories import ApiResourceFactory, ScopeFactory, make_application, not_before_entries
 from tests.protocol.conftest import query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -208,6 +208,25 @@ def test_code_second_redemption_is_invalid_grant_and_revokes_first_tokens(server
         data={"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]},
     )
     assert refresh.json()["error"] == "invalid_grant"
+
+
+def test_code_second_redemption_ends_the_users_jwt_access_tokens_at_that_application(server, browser, user):
+    application, secret = web_app()
+    client = OAuth2Session(
+        application.client_id, secret, scope="openid", redirect_uri="https://rp.example.com/callback"
+    )
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    browser.sign_in(user.email)
+    code = query_of(browser.authorize(url))["code"]
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": "https://rp.example.com/callback"}
+    assert requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=10).ok
+    redeemed_long_ago = timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS + 1)
+    get_grant_model().objects.filter(code=code).update(redeemed_at=redeemed_long_ago)
+
+    second = requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=10)
+
+    assert second.json()["error"] == "invalid_grant"
+    assert not_before_entries() == {(str(user.public_id), application.client_id, "code_replayed")}
 
 
 def test_code_bound_to_redirect_uri_and_client(server, browser, user):

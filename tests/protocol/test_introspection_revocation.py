@@ -15,7 +15,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model, set_token_value
 
 from applications import services
-from applications.models import Scope
+from applications.models import Scope, TokenRevocation
 from tests.applications.factories import ScopeFactory, make_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -444,6 +444,18 @@ def stamped(client, user):
     return application, auth, _stored_tokens(application, user)
 
 
+@pytest.mark.parametrize("which", [0, 1])
+def test_revoke_ends_the_users_jwt_access_tokens_at_the_client_once(client, stamped, user, which):
+    application, auth, tokens = stamped
+
+    for _ in range(2):  # the second time the grant is already revoked: nothing more
+        assert client.post("/oauth/revoke", {"token": tokens[which]}, HTTP_AUTHORIZATION=auth).status_code == 200
+
+    assert list(TokenRevocation.objects.values_list("subject", "client_id", "reason")) == [
+        (str(user.public_id), application.client_id, "revoked_by_client")
+    ]
+
+
 @pytest.mark.parametrize(
     ("which", "hint"), [("access", None), ("refresh", None), ("refresh", "refresh_token"), ("unknown", None)]
 )
@@ -464,8 +476,9 @@ def test_revoke_query_budget(client, django_assert_max_num_queries, stamped, whi
     # Client, token (a refresh token sent without a hint is first looked for as an access token),
     # then django-oauth-toolkit's revoke_family: BEGIN, family update, access-token delete, COMMIT.
     # +4 for tokens.revoked: whether the family held a live token, its INSERT, and the savepoint that
-    # puts the revocation and its event in one transaction.
-    with django_assert_max_num_queries(13):
+    # puts the revocation and its event in one transaction. +1: the not-before entry for the user at the
+    # client, which reaches the grant's JWT access tokens (they have no row).
+    with django_assert_max_num_queries(14):
         response = client.post("/oauth/revoke", {"token": token}, HTTP_AUTHORIZATION=auth)
     assert response.status_code == 200
     assert not AccessToken.objects.filter(application=application).exists() or which == "unknown"

@@ -6,15 +6,18 @@ import base64
 import json
 import re
 import time
+from datetime import timedelta
 
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from django.utils import timezone
 from jwcrypto import jwk, jwt
 
 from applications.models import Scope, SigningKey
 from applications.oauth import keys
-from tests.applications.factories import make_application
+from applications.oauth.revocations import token_revoked
+from tests.applications.factories import make_application, not_before_entries
 from tests.protocol.conftest import query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -209,6 +212,18 @@ def test_logout_revokes_only_that_applications_tokens(server, browser, user):
     assert refresh_error(server, first, first_secret, first_tokens["refresh_token"]) == "invalid_grant"
     assert server.userinfo_status(second_tokens["access_token"]) == 200
     assert refresh_error(server, second, second_secret, second_tokens["refresh_token"]) is None
+
+
+def test_logout_ends_the_users_jwt_access_tokens_at_that_application_only(server, browser, user):
+    application, secret = web_app()
+    tokens = sign_in_to(server, browser, user, application, secret)
+
+    browser.get(server.url("/oauth/logout"), params={"id_token_hint": tokens["id_token"]})
+
+    assert not_before_entries() == {(str(user.public_id), application.client_id, "signed_out")}
+    issued = timezone.now() - timedelta(seconds=1)
+    assert token_revoked(subject=str(user.public_id), client_id=application.client_id, issued_at=issued)
+    assert not token_revoked(subject=str(user.public_id), client_id="another-app", issued_at=issued)
 
 
 def test_logout_leaves_other_users_tokens_of_same_application(server, browser, user):
@@ -595,7 +610,8 @@ def test_logout_query_budget(client, django_assert_max_num_queries, warm_keys):
         },
     ).json()
 
-    with django_assert_max_num_queries(16):  # +2: which (user, app) pairs held tokens, and tokens.revoked
+    # +2: which (user, app) pairs held tokens, and tokens.revoked; +1: the not-before entry (JWTs have no row).
+    with django_assert_max_num_queries(17):
         response = client.get(
             "/oauth/logout",
             {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": SIGNED_OUT, "state": "q"},

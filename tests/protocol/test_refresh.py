@@ -13,9 +13,9 @@ from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 
 from applications import policies
-from applications.models import Scope
+from applications.models import Scope, TokenRevocation
 from applications.oauth.validator import token_checksum
-from tests.applications.factories import make_application
+from tests.applications.factories import make_application, not_before_entries
 from tests.protocol.conftest import query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,6 +72,19 @@ def test_refresh_replay_of_rotated_token_revokes_the_whole_family(server, browse
     assert replay.json()["error"] == "invalid_grant"
     assert server.refresh(application, secret, newest["refresh_token"]).json()["error"] == "invalid_grant"
     assert server.userinfo_status(newest["access_token"]) == 401
+
+
+def test_refresh_replay_ends_the_users_jwt_access_tokens_at_that_application_once(server, browser, user):
+    application, secret = web_app()
+    tokens = first_tokens(server, browser, user, application, secret)
+    server.refresh(application, secret, tokens["refresh_token"])
+    rotated_long_ago(tokens["refresh_token"])
+
+    server.refresh(application, secret, tokens["refresh_token"])
+    server.refresh(application, secret, tokens["refresh_token"])  # the family is already revoked: nothing more
+
+    assert not_before_entries() == {(str(user.public_id), application.client_id, "refresh_token_replayed")}
+    assert TokenRevocation.objects.count() == 1
 
 
 @pytest.mark.parametrize("rotation", [True, False])
