@@ -22,7 +22,7 @@ from jwcrypto.common import JWException
 
 from applications.models import AccessTokenFormat
 from applications.oauth import keys
-from applications.oauth.notbefore import token_revoked
+from applications.oauth.revocations import token_revoked
 from applications.oauth.token_values import random_token
 from applications.selectors import ScopeTerms, usable_scope_terms
 
@@ -149,7 +149,7 @@ def verified_claims(token: str) -> dict | None:
 
     Good: a key of ours (any key in the JWKS) signed it as `at+jwt`, its issuer is ours, it has not
     expired, and no revocation keyed by its subject or its client came at or after its `iat`
-    (applications.oauth.notbefore). Whether the caller may see it is the caller's question.
+    (applications.oauth.revocations). Whether the caller may see it is the caller's question.
     """
     try:
         unverified = jws.JWS()

@@ -265,6 +265,19 @@ def test_introspection_of_client_credentials_jwt_after_app_deactivated_is_inacti
     assert introspect(server, api_client, api_secret, token) == {"active": False}
 
 
+def test_introspection_of_client_credentials_jwt_after_a_not_before_entry_for_its_client_is_inactive(server):
+    from applications.oauth.revocations import not_before_record
+
+    _, read = jwt_api()
+    application, secret = m2m_client(read)
+    token = get_m2m_token(server, application.client_id, secret, audience=API).json()["access_token"]
+    assert introspect(server, application, secret, token)["active"] is True
+
+    not_before_record(client_id=application.client_id, reason="test")
+
+    assert introspect(server, application, secret, token) == {"active": False}
+
+
 def test_introspection_of_a_tampered_jwt_is_inactive(server):
     _, read = jwt_api()
     application, secret = m2m_client(read)
