@@ -393,6 +393,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TypeEnum": "applications.schema.TYPE_CHOICES",
         "ProviderTypeEnum": "identity.federation.models.Provider.Type",
+        # ID tokens and JWT access tokens (API resources' signing_alg) choose from the same algorithms.
+        "SigningAlgorithmEnum": "applications.models.SigningAlgorithm",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
