@@ -18,7 +18,7 @@ class ScopeSerializer(StrictSerializer):
 
 class ApiResourceSerializer(serializers.ModelSerializer):
     scopes = ScopeSerializer(many=True, read_only=True)
-    introspecting_client = serializers.SlugRelatedField(slug_field="client_id", read_only=True)
+    introspecting_client = serializers.SlugRelatedField(slug_field="client_id", read_only=True, allow_null=True)
 
     class Meta:
         model = ApiResource
