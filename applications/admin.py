@@ -336,8 +336,10 @@ class ApiResourceAdmin(ServiceDeleteMixin, AuditedAdminMixin, admin.ModelAdmin):
     def delete_service(self, *, actor, obj) -> None:
         services.api_resource_delete(actor=actor, resource=obj)
 
-    list_display = ["name", "identifier", "scope_names", "created"]
+    list_display = ["name", "identifier", "access_token_format", "scope_names", "created"]
     search_fields = ["name", "identifier", "scopes__name"]
+    fields = ["name", "identifier", "access_token_format", "access_token_ttl", "signing_alg", "introspecting_client"]
+    autocomplete_fields = ["introspecting_client"]
     inlines = [ScopeInline]
 
     def get_queryset(self, request):

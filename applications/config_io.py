@@ -33,7 +33,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from applications import policies, selectors, services
-from applications.api.resources_serializers import ApiResourceCreateSerializer
+from applications.api.resources_serializers import ApiResourceCreateSerializer, token_settings
 from applications.api.serializers import ApplicationWriteSerializer
 from applications.events import config_io as events_config
 from applications.models import ApiResource, Application
@@ -74,6 +74,7 @@ def api_resource_config(resource: ApiResource) -> dict:
     return {
         "identifier": resource.identifier,
         "name": resource.name,
+        **selectors.api_resource_token_settings(resource),
         "scopes": [{"name": s.name, "description": s.description} for s in scopes],
     }
 
@@ -83,7 +84,7 @@ def role_config(role: Role) -> dict:
 
 
 def _resources():
-    return ApiResource.objects.prefetch_related("scopes")
+    return ApiResource.objects.select_related("introspecting_client").prefetch_related("scopes")
 
 
 def _roles():
@@ -254,10 +255,15 @@ def _key(entry: dict, key: str, section: str, index: int) -> str:
 def _import_resource(entry: dict, identifier: str) -> Change:
     resource = ApiResource.objects.select_for_update().filter(identifier=identifier).first()
     change = Change("api resource", identifier)
+    # The introspecting client may be an application of this very file: set after the applications
+    # (_import_resource_client).
+    entry = {k: v for k, v in entry.items() if k != "introspecting_client"}
     if resource is None:
         data = _parse(ApiResourceCreateSerializer, entry, partial=False)
         scopes = {scope["name"]: scope.get("description", "") for scope in data["scopes"]}
-        services.api_resource_create(actor=None, identifier=identifier, name=data["name"], scopes=scopes)
+        services.api_resource_create(
+            actor=None, identifier=identifier, name=data["name"], scopes=scopes, token_settings=token_settings(data)
+        )
         change.action = "create"
         return change
     # Partial, so a missing name is left alone; each listed scope is still parsed whole (it needs a name).
@@ -281,10 +287,13 @@ def _import_resource(entry: dict, identifier: str) -> Change:
             }
         )
     new_scopes = [name for name in wanted if name not in current]
-    if data.get("name", resource.name) == resource.name and not new_scopes:
+    settings_changed = {k: v for k, v in token_settings(data).items() if before.get(k) != v}
+    if data.get("name", resource.name) == resource.name and not new_scopes and not settings_changed:
         return change
-    if data.get("name", resource.name) != resource.name:
-        services.api_resource_update(actor=None, resource=resource, name=data["name"])
+    if data.get("name", resource.name) != resource.name or settings_changed:
+        services.api_resource_update(
+            actor=None, resource=resource, name=data.get("name", resource.name), token_settings=settings_changed
+        )
     problems = []
     for name in new_scopes:
         try:
@@ -427,6 +436,24 @@ def _auth_methods_import(application: Application, data: dict) -> None:
 # deployment-wide webhooks
 
 
+def _import_resource_client(entry: dict, identifier: str) -> Change:
+    """An API resource's `introspecting_client`, once the file's applications exist."""
+    resource = (
+        ApiResource.objects.select_for_update(of=("self",))
+        .select_related("introspecting_client")
+        .get(identifier=identifier)
+    )
+    change = Change("api resource", identifier, action="update")
+    before = api_resource_config(resource)
+    wanted = entry["introspecting_client"]
+    if before["introspecting_client"] != wanted:
+        services.api_resource_update(
+            actor=None, resource=resource, name=resource.name, token_settings={"introspecting_client": wanted}
+        )
+    change.fields = _diff(before, api_resource_config(_resources().get(pk=resource.pk)))
+    return change
+
+
 def _import_webhook(entry: dict, url: str) -> Change:
     change = Change("webhook", url)
     before = events_config.webhook_config_of(None, url)
@@ -468,11 +495,31 @@ def config_import(document: dict, *, dry_run: bool = False) -> ImportResult:
             for section, (_, importer, kind) in IMPORTERS.items():
                 for entry, key in zip(document[section], keys[section], strict=True):
                     _import_one(result, importer, entry, key, kind)
+            for entry, key in zip(document["api_resources"], keys["api_resources"], strict=True):
+                if "introspecting_client" in entry and not any(
+                    e.startswith(f"api resource {key!r}") for e in result.errors
+                ):
+                    _import_resource_client_into(result, entry, key)
             if result.errors or dry_run:
                 raise _Rollback
     except _Rollback:
         pass
     return result
+
+
+def _import_resource_client_into(result: ImportResult, entry: dict, key: str) -> None:
+    """The second pass over a resource: its change (if any) joins the one its first pass reported."""
+    changes_before = len(result.changes)
+    _import_one(result, _import_resource_client, entry, key, "api resource")
+    if len(result.changes) == changes_before:
+        return
+    second = result.changes.pop()
+    first = next((c for c in result.changes if c.kind == "api resource" and c.key == key), None)
+    if first is None:
+        result.changes.append(second)
+    elif second.action == "update" and first.action != "create":
+        first.action = "update"
+        first.fields += second.fields
 
 
 def _import_one(result: ImportResult, importer, entry: dict, key: str, kind: str) -> None:

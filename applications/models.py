@@ -21,8 +21,24 @@ SCOPE_NAME_VALIDATOR = RegexValidator(
 )
 
 
+class SigningAlgorithm(models.TextChoices):
+    """Algorithms that sign ID tokens and JWT access tokens; each keeps its own live key (applications.oauth.keys)."""
+
+    RS256 = "RS256", "RSA 2048 with SHA-256"
+    ES256 = "ES256", "ECDSA P-256 with SHA-256"
+
+
+class AccessTokenFormat(models.TextChoices):
+    """What an API resource's access tokens are (README, "Tokens for APIs")."""
+
+    OPAQUE = "opaque", "Opaque: a random value the API checks by introspection"
+    JWT = "jwt", "JWT (RFC 9068): signed, the API verifies it with the JWKS alone"
+
+
 class ApiResource(models.Model):
     """An API that access tokens are issued for; its identifier is the token audience."""
+
+    TokenFormat = AccessTokenFormat
 
     identifier = models.CharField(
         max_length=255,
@@ -31,6 +47,37 @@ class ApiResource(models.Model):
         "(e.g. https://api.example.com). Cannot contain a fragment.",
     )
     name = models.CharField(max_length=255)
+    access_token_format = models.CharField(
+        max_length=6,
+        choices=AccessTokenFormat.choices,
+        default=AccessTokenFormat.OPAQUE,
+        help_text="Opaque tokens are stored and checked by introspection; JWTs are verified by the API with "
+        "the JWKS and need no database row, but reach revocation only through introspection and userinfo.",
+    )
+    access_token_ttl = models.PositiveIntegerField(
+        "access token lifetime (s)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(policies.ACCESS_TOKEN_TTL_MIN), MaxValueValidator(policies.ACCESS_TOKEN_TTL_MAX)],
+        help_text="Caps the lifetime of tokens for this API (the shorter of this and the client's wins). "
+        "Blank: the client's own.",
+    )
+    signing_alg = models.CharField(
+        "JWT signing algorithm",
+        max_length=5,
+        choices=SigningAlgorithm.choices,
+        default=SigningAlgorithm.ES256,
+        help_text="Signs this API's JWT access tokens; unused for opaque tokens.",
+    )
+    introspecting_client = models.ForeignKey(
+        "applications.Application",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="introspected_resources",
+        help_text="The API's own (confidential) client: it may introspect every token issued for this API, "
+        "user tokens included.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,7 +88,23 @@ class ApiResource(models.Model):
         return f"{self.name} ({self.identifier})"
 
     def clean(self) -> None:
-        policies.raise_errors(policies.api_resource_errors(identifier=self.identifier))
+        policies.raise_errors(
+            policies.api_resource_errors(
+                identifier=self.identifier,
+                access_token_format=self.access_token_format,
+                access_token_ttl=self.access_token_ttl,
+                signing_alg=self.signing_alg,
+                introspecting_client=self.introspecting_client,
+            )
+        )
+
+    def clean_fields(self, exclude=None) -> None:
+        # policies.api_resource_errors reports these, naming what is allowed; the fields' own checks would repeat it.
+        super().clean_fields(exclude={*(exclude or ()), "access_token_format", "access_token_ttl", "signing_alg"})
+
+    @property
+    def issues_jwt(self) -> bool:
+        return self.access_token_format == AccessTokenFormat.JWT
 
 
 class ScopeQuerySet(models.QuerySet):
@@ -72,13 +135,6 @@ class Scope(models.Model):
     @property
     def is_standard(self) -> bool:
         return self.resource_id is None
-
-
-class SigningAlgorithm(models.TextChoices):
-    """Algorithms that sign ID tokens; each keeps its own live key (applications.oauth.keys)."""
-
-    RS256 = "RS256", "RSA 2048 with SHA-256"
-    ES256 = "ES256", "ECDSA P-256 with SHA-256"
 
 
 class Application(AbstractApplication):

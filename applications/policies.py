@@ -439,13 +439,37 @@ def client_id_error(client_id: str) -> str | None:
     return None
 
 
-def api_resource_errors(*, identifier: str) -> FieldErrors:
+def api_resource_errors(
+    *,
+    identifier: str,
+    access_token_format: str = "opaque",  # noqa: S107 (a token format, not a secret)
+    access_token_ttl: object = None,
+    signing_alg: str = "ES256",
+    introspecting_client: Application | None = None,
+) -> FieldErrors:
+    from applications.models import AccessTokenFormat, SigningAlgorithm
+
+    errors: FieldErrors = {}
     parts, problem = _parse(identifier or "")
     if problem:
-        return {"identifier": [f"The identifier {problem}"]}
-    if not parts.netloc and parts.scheme in ("http", "https"):
-        return {"identifier": ["The identifier has no host."]}
-    return {}
+        errors["identifier"] = [f"The identifier {problem}"]
+    elif not parts.netloc and parts.scheme in ("http", "https"):
+        errors["identifier"] = ["The identifier has no host."]
+    if access_token_format not in AccessTokenFormat.values:
+        errors["access_token_format"] = [f"Choose {' or '.join(AccessTokenFormat.values)}."]
+    if access_token_ttl is not None and (
+        not isinstance(access_token_ttl, int)
+        or isinstance(access_token_ttl, bool)
+        or not ACCESS_TOKEN_TTL_MIN <= access_token_ttl <= ACCESS_TOKEN_TTL_MAX
+    ):
+        errors["access_token_ttl"] = [
+            f"Give a whole number of seconds from {ACCESS_TOKEN_TTL_MIN} to {ACCESS_TOKEN_TTL_MAX}, or none."
+        ]
+    if signing_alg not in SigningAlgorithm.values:
+        errors["signing_alg"] = [f"Choose {' or '.join(SigningAlgorithm.values)} (never HS256)."]
+    if introspecting_client is not None and not introspecting_client.is_confidential:
+        errors["introspecting_client"] = ["Only a confidential client (web or m2m) can introspect: it needs a secret."]
+    return errors
 
 
 def grace_period_error(seconds: object) -> str | None:
@@ -480,13 +504,20 @@ def id_token_algorithm(application: Application) -> str:
     return application.algorithm or default_id_token_algorithm()
 
 
-def token_lifetime(application: Application, kind: str) -> int:
-    """Seconds a token of `kind` ("access", "refresh" or "id") lives for this application."""
-    return {
+def token_lifetime(application: Application, kind: str, *, resource_ttl: int | None = None) -> int:
+    """Seconds a token of `kind` ("access", "refresh" or "id") lives for this application.
+
+    An access token for API resources lives no longer than the shortest `access_token_ttl` they set
+    (`resource_ttl`): an API that others verify locally chooses how long a stolen token stays good.
+    """
+    seconds = {
         "access": application.access_token_ttl,
         "refresh": application.refresh_token_ttl,
         "id": application.id_token_ttl,
     }[kind]
+    if kind == "access" and resource_ttl:
+        return min(seconds, resource_ttl)
+    return seconds
 
 
 def refresh_token_expires_at(application: Application, created: datetime) -> datetime:
@@ -511,8 +542,11 @@ def refresh_token_expired_q(now: datetime) -> models.Q:
 
 
 def access_token_expires_in(request) -> int:
-    """oauthlib's `token_expires_in` hook (EXTRA_SERVER_KWARGS): the client's own access-token TTL."""
-    return token_lifetime(request.client, "access")
+    """oauthlib's `token_expires_in` hook (EXTRA_SERVER_KWARGS): the client's own access-token TTL,
+    capped by the token's API resources (asked first, before the token's value is made)."""
+    from applications.oauth.access_tokens import audience_for
+
+    return token_lifetime(request.client, "access", resource_ttl=audience_for(request).ttl)
 
 
 def access_allowed(user, application: Application, *, user_role_names: set[str] | None = None) -> bool:
@@ -546,7 +580,7 @@ def lost_race(used_at: datetime, *, now: datetime) -> bool:
     return now - used_at < timedelta(seconds=LOST_RACE_SECONDS)
 
 
-def resource_error(application: Application, resources: Iterable[str]) -> str | None:
+def resource_error(application: Application, resources: Iterable[str], *, terms: list | None = None) -> str | None:
     """Why a client may not have these RFC 8707 resource indicators as its token's audience, or None.
 
     Each must be a registered API resource one of whose scopes the client may be granted (its
@@ -554,21 +588,21 @@ def resource_error(application: Application, resources: Iterable[str]) -> str | 
     tokens). Anything else is `invalid_target` (RFC 8707 §2), on every grant and at authorize:
     the token's `aud` is a promise to a resource server, never the client's free choice. An
     unregistered resource and one not the client's get the same answer, so neither is probed.
+    Resources whose tokens differ in format (opaque, JWT) cannot share one token. `terms` are the
+    client's selectors.usable_scope_terms when the caller has read them already.
     """
     wanted = list(dict.fromkeys(resources))
     if not wanted:
         return None
-    from applications.models import Scope
-    from applications.selectors import available_scope_names
+    from applications.selectors import usable_scope_terms
 
-    usable = available_scope_names(application)
-    given = set(
-        Scope.objects.filter(resource__identifier__in=wanted, name__in=usable).values_list(
-            "resource__identifier", flat=True
-        )
-    )
+    terms = usable_scope_terms(application) if terms is None else terms
+    given = {t.resource: t.access_token_format for t in terms if t.resource in wanted}
     if refused := next((resource for resource in wanted if resource not in given), None):
         return f"The resource '{refused}' is not an API resource this client may use."
+    if len(set(given.values())) > 1:
+        # One token, one format: a JWT for one API and an opaque value for another cannot be the same string.
+        return "These resources issue access tokens of different formats (opaque and JWT); ask for one at a time."
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -33,9 +34,28 @@ def application_state(application: Application) -> dict[str, Any]:
     return schema.application_values(applications_for_listing().get(pk=application.pk), schema.audited_fields())
 
 
+# An API resource's access-token settings, as the API, `resource`, config files and audit rows show them.
+RESOURCE_TOKEN_FIELDS = ("access_token_format", "access_token_ttl", "signing_alg", "introspecting_client")
+
+
+def api_resource_token_settings(resource: ApiResource) -> dict[str, Any]:
+    """The settings of RESOURCE_TOKEN_FIELDS; the introspecting client by its client_id (never its secret)."""
+    return {
+        "access_token_format": resource.access_token_format,
+        "access_token_ttl": resource.access_token_ttl,
+        "signing_alg": resource.signing_alg,
+        "introspecting_client": resource.introspecting_client.client_id if resource.introspecting_client else None,
+    }
+
+
 def api_resource_state(resource: ApiResource) -> dict[str, Any]:
     """The audit snapshot of an API resource."""
-    return {"identifier": resource.identifier, "name": resource.name, "scopes": _names(resource.scopes)}
+    return {
+        "identifier": resource.identifier,
+        "name": resource.name,
+        **api_resource_token_settings(resource),
+        "scopes": _names(resource.scopes),
+    }
 
 
 def scope_state(scope: Scope) -> dict[str, Any]:
@@ -81,6 +101,36 @@ def available_scope_names(application: Application) -> set[str]:
     if application.type == Application.Type.M2M:
         return {name for (name,) in _allowed_and_role_scopes.rows(application.pk)}
     return {name for (name,) in _allowed_scopes.rows(application.pk)}
+
+
+@dataclass(frozen=True)
+class ScopeTerms:
+    """A scope a client may be granted, with what its API resource (none: a standard scope) says of tokens."""
+
+    name: str
+    resource: str | None  # the resource's identifier: the token audience
+    access_token_format: str | None
+    access_token_ttl: int | None
+    signing_alg: str | None
+
+
+def usable_scope_terms(application: Application) -> list[ScopeTerms]:
+    """The scopes `application` may be granted (available_scope_names), each with its resource's token
+    settings: what a token request with RFC 8707 resources decides from (policies.resource_error,
+    the scopes backend, applications.oauth.access_tokens)."""
+    names = available_scope_names(application)
+    rows = (
+        Scope.objects.filter(name__in=names)
+        .order_by()
+        .values_list(
+            "name",
+            "resource__identifier",
+            "resource__access_token_format",
+            "resource__access_token_ttl",
+            "resource__signing_alg",
+        )
+    )
+    return [ScopeTerms(*row) for row in rows]
 
 
 def application_relations(

@@ -297,14 +297,34 @@ def application_rotate_secret(*, actor, application: Application, grace_period_s
     return plaintext
 
 
-def api_resource_create(*, actor, identifier: str, name: str, scopes: dict[str, str]) -> ApiResource:
+def _apply_token_settings(resource: ApiResource, token_settings: dict | None, errors: dict[str, list[str]]) -> None:
+    """Set the resource's access-token fields (selectors.RESOURCE_TOKEN_FIELDS) given by the API, the
+    command or a config file; `introspecting_client` is given as a client_id (or None)."""
+    for field, value in (token_settings or {}).items():
+        if field not in selectors.RESOURCE_TOKEN_FIELDS:
+            raise ValueError(f"not an API resource token setting: {field}")
+        if field == "introspecting_client":
+            client = Application.objects.filter(client_id=value).first() if value else None
+            if value and client is None:
+                errors["introspecting_client"] = [f"No application has the client_id {value!r}."]
+                continue
+            resource.introspecting_client = client
+        else:
+            setattr(resource, field, value)
+
+
+def api_resource_create(
+    *, actor, identifier: str, name: str, scopes: dict[str, str], token_settings: dict | None = None
+) -> ApiResource:
     """Create an API resource with its scopes ({name: description}) in one transaction."""
     resource = ApiResource(identifier=identifier.strip(), name=name.strip())
     errors: dict[str, list[str]] = {}
+    _apply_token_settings(resource, token_settings, errors)
     try:
         resource.full_clean()
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
     new_scopes = [Scope(name=n.strip(), description=(d or n).strip(), resource=resource) for n, d in scopes.items()]
     scope_problems: list[str] = []
     for scope in new_scopes:
@@ -327,6 +347,7 @@ def api_resource_create(*, actor, identifier: str, name: str, scopes: dict[str, 
             after={
                 "identifier": resource.identifier,
                 "name": resource.name,
+                **selectors.api_resource_token_settings(resource),
                 "scopes": sorted(s.name for s in new_scopes),
             },
         )
@@ -458,26 +479,32 @@ def scopes_removal_error(scopes) -> ValidationError | None:
     return ValidationError({"scopes": [ValidationError(message, code="in_use")]})
 
 
-def api_resource_update(*, actor, resource: ApiResource, name: str, identifier: str | None = None) -> ApiResource:
-    """Rename an API resource. Its identifier is the audience of tokens already issued, so it never changes."""
+def api_resource_update(
+    *, actor, resource: ApiResource, name: str, identifier: str | None = None, token_settings: dict | None = None
+) -> ApiResource:
+    """Rename an API resource or change its access-token settings. Its identifier is the audience of
+    tokens already issued, so it never changes."""
     errors: dict[str, list[str]] = {}
-    old_name = ApiResource.objects.filter(pk=resource.pk).values_list("name", flat=True).first()
+    stored = ApiResource.objects.filter(pk=resource.pk).select_related("introspecting_client").first()
+    before = {"name": stored.name, **selectors.api_resource_token_settings(stored)} if stored else {}
     if identifier is not None and identifier.strip() != resource.identifier:
         errors["identifier"] = ["The identifier is the audience of issued tokens and cannot change."]
     resource.name = (name or "").strip()
+    _apply_token_settings(resource, token_settings, errors)
     try:
         resource.full_clean()
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
     policies.raise_errors(errors)
     with transaction.atomic():
-        resource.save(update_fields=["name"])
+        resource.save(update_fields=["name", *selectors.RESOURCE_TOKEN_FIELDS])
         audit.record(
             actor=actor,
             action="api_resource.updated",
             target=resource,
-            before={"name": old_name},
-            after={"name": resource.name},
+            before=before,
+            after={"name": resource.name, **selectors.api_resource_token_settings(resource)},
             only_if_changed=True,
         )
     return resource

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from applications.api.serializers import StrictSerializer
 from applications.models import ApiResource
+from applications.selectors import RESOURCE_TOKEN_FIELDS
 
 
 class ScopeSerializer(StrictSerializer):
@@ -17,14 +18,40 @@ class ScopeSerializer(StrictSerializer):
 
 class ApiResourceSerializer(serializers.ModelSerializer):
     scopes = ScopeSerializer(many=True, read_only=True)
+    introspecting_client = serializers.SlugRelatedField(slug_field="client_id", read_only=True, allow_null=True)
 
     class Meta:
         model = ApiResource
-        fields = ["id", "identifier", "name", "scopes", "created"]
+        fields = ["id", "identifier", "name", *RESOURCE_TOKEN_FIELDS, "scopes", "created"]
         read_only_fields = fields
 
 
-class ApiResourceCreateSerializer(StrictSerializer):
+class TokenSettingsFields(StrictSerializer):
+    """The access-token settings (selectors.RESOURCE_TOKEN_FIELDS); the rules are the model's (policies)."""
+
+    access_token_format = serializers.CharField(
+        required=False,
+        help_text="opaque (default): checked by introspection. jwt: an RFC 9068 JWT the API verifies with the JWKS.",
+    )
+    access_token_ttl = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Seconds; caps the lifetime of tokens for this API (the client's own lifetime if shorter). "
+        "null: the client's.",
+    )
+    signing_alg = serializers.CharField(required=False, help_text="ES256 (default) or RS256: signs its JWTs.")
+    introspecting_client = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="client_id of the API's own confidential client: it may introspect every token for this API.",
+    )
+
+
+def token_settings(data: dict) -> dict:
+    return {field: data[field] for field in RESOURCE_TOKEN_FIELDS if field in data}
+
+
+class ApiResourceCreateSerializer(TokenSettingsFields):
     identifier = serializers.CharField(
         allow_blank=True, help_text="Absolute URI naming the API: the audience of its access tokens."
     )
@@ -38,7 +65,7 @@ class ApiResourceCreateSerializer(StrictSerializer):
         return value
 
 
-class ApiResourceUpdateSerializer(StrictSerializer):
+class ApiResourceUpdateSerializer(TokenSettingsFields):
     name = serializers.CharField(allow_blank=True)
     identifier = serializers.CharField(
         required=False, help_text="Read-only after creation; accepted only unchanged (tokens carry it as audience)."

@@ -15,6 +15,7 @@ from applications.api.resources_serializers import (
     ApiResourceSerializer,
     ApiResourceUpdateSerializer,
     ScopeSerializer,
+    token_settings,
 )
 from applications.models import ApiResource, Scope
 from config.api_errors import IF_MATCH, conflicts_as_409, error_responses, request_actor, text_param
@@ -33,7 +34,9 @@ TAGS = ["API resources"]
     ),
 )
 class ApiResourceViewSet(mixins.ListModelMixin, ManagementViewSet):
-    queryset = ApiResource.objects.prefetch_related("scopes").order_by("name", "id")
+    queryset = (
+        ApiResource.objects.select_related("introspecting_client").prefetch_related("scopes").order_by("name", "id")
+    )
     serializer_class = ApiResourceSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -54,13 +57,14 @@ class ApiResourceViewSet(mixins.ListModelMixin, ManagementViewSet):
                 identifier=data["identifier"],
                 name=data["name"],
                 scopes={scope["name"]: scope["description"] for scope in data["scopes"]},
+                token_settings=token_settings(data),
             )
         return self.render(resource, status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="resources_partial_update",
         tags=TAGS,
-        summary="Rename an API resource",
+        summary="Rename an API resource or change its access-token settings",
         description="The identifier is the audience of issued tokens: it cannot change. "
         "Add and remove scopes with the `scopes` sub-resource.",
         parameters=[IF_MATCH],
@@ -78,6 +82,7 @@ class ApiResourceViewSet(mixins.ListModelMixin, ManagementViewSet):
                 resource=resource,
                 name=data.get("name", resource.name),
                 identifier=data.get("identifier"),
+                token_settings=token_settings(data),
             )
         return self.render(resource)
 

@@ -26,6 +26,8 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
 from applications import policies
+from applications.models import ApiResource, Application
+from applications.oauth import access_tokens
 from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.revocations import not_before_record
 from applications.oauth.validator import LatchkeyValidator, token_checksum
@@ -46,16 +48,20 @@ SINGLE_PARAMETERS = ("token", "token_type_hint", "client_id", "client_secret")
 SENSITIVE_PARAMETERS = ("token", "client_secret")  # hidden from Django's error reports
 
 # A resource server introspects on every request it serves: both lookups are compiled once.
-access_token_of_client = CompiledQuery(
-    lambda checksum, application_id: AccessToken.objects.select_related("user").filter(
-        token_checksum=checksum, application_id=application_id
-    )
+# Any client's: a resource server may introspect tokens issued for its API (introspected_resources).
+access_token_by_checksum = CompiledQuery(
+    lambda checksum: AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum)
 )
 live_refresh_token_of_client = CompiledQuery(
     lambda checksum, application_id: RefreshToken.objects.select_related("user", "access_token").filter(
         token_checksum=checksum, application_id=application_id, revoked__isnull=True
     )
 )
+
+
+def introspected_resources(client) -> set[str]:
+    """The API resources whose tokens this client may introspect as their resource server."""
+    return set(ApiResource.objects.filter(introspecting_client=client).values_list("identifier", flat=True))
 
 
 def _lookup_order(token_type_hint: str | None) -> tuple[str, str]:
@@ -85,17 +91,56 @@ class IntrospectionValidator(LatchkeyValidator):
         other clients' tokens.
         """
         client = request.client
+        if access_tokens.looks_like_jwt(token):
+            return self._jwt_claims(token, client)  # our opaque values have no dots: only a JWT is tried
         checksum = token_checksum(token)
+        foreign = None
         for kind in _lookup_order(token_type_hint):
             if kind == ACCESS_TOKEN:
-                access_token = access_token_of_client.first(checksum, client.pk)
-                if access_token is not None:
+                access_token = access_token_by_checksum.first(checksum)
+                if access_token is not None and access_token.application_id == client.pk:
                     return self._access_token_claims(access_token, client)
+                foreign = access_token
             else:
                 refresh_token = live_refresh_token_of_client.first(checksum, client.pk)
                 if refresh_token is not None:
                     return self._refresh_token_claims(refresh_token, client)
+        # Another client's access token is shown only to the resource server of its audience (its
+        # `introspecting_client`), user tokens included; to anyone else it looks like an unknown token.
+        if foreign is not None and set(foreign.resource or []) & introspected_resources(client):
+            return self._access_token_claims(foreign, foreign.application)
         return None
+
+    def _jwt_claims(self, token: str, client) -> dict | None:
+        """A JWT access token (RFC 9068) of the caller's, or for an API the caller serves.
+
+        The signature, issuer, expiry and the not-before store (access_tokens.verified_claims), then
+        what an opaque token is asked: its client still active, its user too, and for a user's token
+        its row (which per-token revocation deletes). A client-credentials JWT has no row.
+        """
+        claims = access_tokens.verified_claims(token)
+        if claims is None:
+            return None
+        audiences = access_tokens.audiences_of(claims)
+        if claims.get("client_id") != client.client_id and not set(audiences) & introspected_resources(client):
+            return None
+        if not Application.objects.filter(client_id=claims.get("client_id"), is_active=True).exists():
+            return None
+        answer = {
+            "scope": claims.get("scope", ""),
+            "client_id": claims.get("client_id"),
+            "token_type": "Bearer",
+            "exp": claims["exp"],
+            "iat": claims["iat"],
+            "iss": claims["iss"],
+            "sub": claims.get("sub"),
+            "aud": audiences,
+        }
+        if claims.get("sub") == claims.get("client_id"):
+            return answer  # client credentials: no user, no row
+        if not AccessToken.objects.filter(token_checksum=token_checksum(token), user__is_active=True).exists():
+            return None
+        return answer
 
     def _access_token_claims(self, access_token, client) -> dict | None:
         if access_token.is_expired() or not client.is_active:

@@ -21,7 +21,14 @@ class CatalogueScopes(BaseScopes):
             return []
         cached = getattr(request, "latchkey_available_scopes", None)
         if cached is None:
-            cached = sorted(available_scope_names(application))
+            if resources := _resources_of(request):
+                # RFC 8707: a token for these APIs carries their scopes (and the standard ones), no other API's.
+                from applications.oauth.access_tokens import scope_terms
+
+                names = {t.name for t in scope_terms(request, application) if t.resource in (None, *resources)}
+            else:
+                names = available_scope_names(application)
+            cached = sorted(names)
             if request is not None:
                 request.latchkey_available_scopes = cached
         return cached
@@ -29,3 +36,11 @@ class CatalogueScopes(BaseScopes):
     def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         """No `scope` parameter: everything the application may have (RFC 6749 §3.3)."""
         return self.get_available_scopes(application, request)
+
+
+def _resources_of(request) -> list[str]:
+    if request is None:
+        return []
+    from applications.oauth.validator import requested_resources
+
+    return requested_resources(request)

@@ -36,8 +36,8 @@ from oauthlib.oauth2.rfc6749 import errors
 from applications import policies
 from applications import secrets as client_secrets
 from applications.models import Grant
+from applications.oauth import access_tokens, keys
 from applications.oauth import claims as oidc_claims
-from applications.oauth import keys
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
 from applications.oauth.revocations import not_before_record
@@ -122,7 +122,7 @@ def _basic_credentials(request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _requested_resources(request) -> list[str]:
+def requested_resources(request) -> list[str]:
     """The request's RFC 8707 `resource` parameters (repeatable; oauthlib keeps only the last)."""
     resource = getattr(request, "resource", None)
     if isinstance(resource, str):
@@ -131,6 +131,25 @@ def _requested_resources(request) -> list[str]:
     if isinstance(resource, list):
         return resource
     return [resource] if isinstance(resource, str) and resource.strip() else []
+
+
+def _take_audience(request) -> None:
+    """`audience` (Auth0's name, Optare's getM2MToken) as an alias of RFC 8707 `resource` for client credentials.
+
+    Both may be given only when they name the same resources; otherwise the token's audience would
+    be ambiguous, so the answer is invalid_target.
+    """
+    audience = getattr(request, "audience", None)  # one value: the token view refuses a repeated one
+    if not isinstance(audience, str) or not audience.strip():
+        return
+    resources = requested_resources(request)
+    if resources and set(resources) != {audience}:
+        raise errors.CustomOAuth2Error(
+            error="invalid_target",
+            description="audience and resource name different APIs; send one of them.",
+            request=request,
+        )
+    request.resource = [audience]
 
 
 class GrantInUse(Exception):
@@ -397,6 +416,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         # Refresh tokens only for offline_access (OIDC Core §11); the dict is the response body.
         if "offline_access" not in token.get("scope", "").split():
             token.pop("refresh_token", None)
+        if access_tokens.is_client_credentials_jwt(request):
+            # RFC 9068: the JWT carries everything the API checks, and nothing refers to it. No row.
+            return None
         if request.grant_type == "client_credentials" and "refresh_token" not in token:
             # One INSERT is atomic by itself: django-oauth-toolkit 3.4.1 wraps every save in a
             # transaction, whose BEGIN and COMMIT are two more database round trips on the hot path.
@@ -414,8 +436,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         Checked again on the final list when the token is saved (`_check_and_set_request_resource`);
         here it comes before anything is consumed (a device code's approval is used up on save).
         """
-        if error := policies.resource_error(client, _requested_resources(request)):
-            raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+        if grant_type == "client_credentials":
+            _take_audience(request)
+        self._check_resources(request, client, requested_resources(request))
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
 
     def _check_and_set_request_resource(self, request):
@@ -429,8 +452,17 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             self._set_code_resources(request)
         else:
             super()._check_and_set_request_resource(request)
-        if error := policies.resource_error(request.client, request.resource):
+        self._check_resources(request, request.client, request.resource)
+
+    @staticmethod
+    def _check_resources(request, client, resources: list[str]) -> None:
+        """policies.resource_error once per request and list (the grant, the lifetime and the save all ask)."""
+        if getattr(request, "latchkey_checked_resources", None) == (client.pk, tuple(resources)):
+            return
+        terms = access_tokens.scope_terms(request, client) if resources else None
+        if error := policies.resource_error(client, resources, terms=terms):
             raise errors.CustomOAuth2Error(error="invalid_target", description=error, request=request)
+        request.latchkey_checked_resources = (client.pk, tuple(resources))
 
     def _set_code_resources(self, request) -> None:
         """RFC 8707 for a code, on the grant already read (and locked).
@@ -439,7 +471,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         its rules, kept: the request's resources (repeatable) are absolute URIs; with the code's
         resources they must be a subset of them, without any the code's resources are inherited.
         """
-        requested = _requested_resources(request)
+        requested = requested_resources(request)
         self._validate_resource_uris(request, requested)
         grant = self._grant(request.code, request)
         granted = (grant.resource or []) if grant is not None else []
@@ -644,7 +676,14 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         return access_token_by_checksum.first(token_checksum(token))
 
     def validate_bearer_token(self, token, scopes, request) -> bool:
-        """django-oauth-toolkit checks the token and its application; a deactivated user's tokens stop too."""
+        """django-oauth-toolkit checks the token and its application; a deactivated user's tokens stop too.
+
+        A JWT access token (a user's: it has a row) must also still verify, and no revocation keyed by
+        its user or client may have come after it (access_tokens.verified_claims).
+        """
+        if token and access_tokens.looks_like_jwt(token) and access_tokens.verified_claims(token) is None:
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is invalid."}
+            return False
         if not super().validate_bearer_token(token, scopes, request):
             return False
         user = getattr(request, "user", None)

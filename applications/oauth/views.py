@@ -445,7 +445,8 @@ class TokenView(ClientChallengeMixin, DeviceTokenMixin, dot_views.TokenView):
     def _token_response(self, request, *args, **kwargs):
         if problem := token_request_problem(request):
             return _token_error("invalid_request", problem)
-        # RFC 6749 §3.2: parameters MUST NOT repeat (RFC 8707's `resource` is the one that may).
+        # RFC 6749 §3.2: parameters MUST NOT repeat (RFC 8707's `resource` is the one that may; its alias
+        # `audience` names one API, as at Auth0).
         repeated = sorted(k for k in request.POST if k != "resource" and len(request.POST.getlist(k)) > 1)
         if repeated:
             return _token_error("invalid_request", f"Repeated parameter(s): {', '.join(repeated)}.")

@@ -335,7 +335,8 @@ OAUTH2_PROVIDER = {
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "CLIENT_SECRET_HASHER": "latchkey_hmac_sha256",
     # 256-bit token values in one CSPRNG read (oauthlib's default makes 30 reads for 178 bits).
-    "ACCESS_TOKEN_GENERATOR": "applications.oauth.token_values.random_token",
+    # Access tokens for JWT API resources are RFC 9068 JWTs (applications.oauth.access_tokens), others random.
+    "ACCESS_TOKEN_GENERATOR": "applications.oauth.access_tokens.access_token_value",
     "REFRESH_TOKEN_GENERATOR": "applications.oauth.token_values.random_token",
     "APPLICATION_ADMIN_CLASS": "applications.admin.ApplicationAdmin",
     "PKCE_REQUIRED": True,
@@ -392,6 +393,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TypeEnum": "applications.schema.TYPE_CHOICES",
         "ProviderTypeEnum": "identity.federation.models.Provider.Type",
+        # ID tokens and JWT access tokens (API resources' signing_alg) choose from the same algorithms.
+        "SigningAlgorithmEnum": "applications.models.SigningAlgorithm",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

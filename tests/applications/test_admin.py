@@ -1121,6 +1121,8 @@ def _resource_data(**overrides) -> dict:
     data = {
         "name": "Billing API",
         "identifier": "https://api.example.com/billing",
+        "access_token_format": "opaque",
+        "signing_alg": "ES256",
         "scopes-TOTAL_FORMS": "2",
         "scopes-INITIAL_FORMS": "0",
         "scopes-MIN_NUM_FORMS": "0",

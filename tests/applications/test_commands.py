@@ -868,6 +868,10 @@ def test_resource_create_json_creates_resource_and_scopes_with_descriptions():
         "id": resource.pk,
         "identifier": "https://api.example.com",
         "name": "X",
+        "access_token_format": "opaque",
+        "access_token_ttl": None,
+        "signing_alg": "ES256",
+        "introspecting_client": None,
         "scopes": [{"name": "a:read", "description": "Read A"}, {"name": "a:write", "description": "a:write"}],
     }
 
@@ -1196,3 +1200,16 @@ def test_app_create_uri_flag_with_whitespace_is_rejected_not_split():
         )
     assert message.startswith("redirect_uris:")
     assert "whitespace" in message
+
+
+def test_resource_update_sets_jwt_format_and_lifetime_cap():
+    run_json("resource", "create", "--identifier", "https://api.myapp.com", "--name", "My API", "--scope", "my:read")
+
+    data = run_json(
+        "resource", "update", "--identifier", "https://api.myapp.com",
+        "--access-token-format", "jwt", "--access-token-ttl", "120", "--signing-alg", "RS256",
+    )  # fmt: skip
+
+    assert (data["access_token_format"], data["access_token_ttl"], data["signing_alg"]) == ("jwt", 120, "RS256")
+    resource = ApiResource.objects.get(identifier="https://api.myapp.com")
+    assert resource.access_token_format == "jwt"

@@ -121,6 +121,10 @@ def test_config_export_describes_resources_roles_and_applications_without_secret
     assert billing == {
         "identifier": "https://api.example.com/billing",
         "name": "Billing API",
+        "access_token_format": "opaque",
+        "access_token_ttl": None,
+        "signing_alg": "ES256",
+        "introspecting_client": None,
         "scopes": [{"name": "invoices:read", "description": "Read your invoices"}],
     }
     assert document["roles"] == [
@@ -610,3 +614,26 @@ def test_config_import_with_an_error_lists_no_changes_as_if_made(demo, tmp_path)
         call_command("config", "import", str(path), stdout=out, stderr=StringIO())
 
     assert out.getvalue() == ""
+
+
+def test_config_import_resource_with_introspecting_client_from_the_same_file_and_export_round_trip(tmp_path):
+    document = {
+        "version": 1,
+        "api_resources": [
+            {"identifier": "https://api.myapp.com", "name": "My API", "access_token_format": "jwt",
+             "access_token_ttl": 300, "signing_alg": "ES256", "introspecting_client": "my-api-server",
+             "scopes": [{"name": "my:read", "description": "Read"}]},
+        ],
+        "applications": [
+            {"client_id": "my-api-server", "name": "My API server", "type": "m2m", "allowed_scopes": ["my:read"]},
+        ],
+    }  # fmt: skip
+
+    import_file(tmp_path, document)
+
+    resource = ApiResource.objects.get(identifier="https://api.myapp.com")
+    assert (resource.access_token_format, resource.access_token_ttl) == ("jwt", 300)
+    assert resource.introspecting_client.client_id == "my-api-server"
+    exported = next(r for r in export_document()["api_resources"] if r["identifier"] == "https://api.myapp.com")
+    assert exported["introspecting_client"] == "my-api-server"
+    assert "unchanged  api resource https://api.myapp.com" in import_file(tmp_path, document)

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from applications import policies
-from applications.models import Scope
+from applications.models import Application, Scope
 from tests.applications.factories import make_application
 from tests.identity.factories import RoleFactory
 
@@ -339,3 +339,12 @@ def test_resource_error_allows_only_registered_resources_whose_scopes_the_client
 )
 def test_redirect_uri_required_for_openid_requests_only(scopes, required):
     assert policies.redirect_uri_required(scopes) is required
+
+
+@pytest.mark.parametrize(
+    ("resource_ttl", "expected"), [(None, 600), (120, 120), (7200, 600)], ids=["none", "shorter", "longer"]
+)
+def test_token_lifetime_access_is_capped_by_the_resources_ttl(resource_ttl, expected):
+    application = Application(type="m2m", access_token_ttl=600)
+    assert policies.token_lifetime(application, "access", resource_ttl=resource_ttl) == expected
+    assert policies.token_lifetime(application, "refresh", resource_ttl=60) == application.refresh_token_ttl

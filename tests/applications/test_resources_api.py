@@ -195,3 +195,53 @@ def test_read_token_cannot_write_but_can_read(reader):
 def test_nul_byte_in_scope_name_path_is_404(writer):
     resource = ApiResourceFactory()
     assert writer.delete(f"/api/resources/{resource.pk}/scopes/a%00b").status_code == 404
+
+
+def test_create_jwt_resource_with_token_settings_returns_them(writer):
+    api_client, _ = make_application(type="m2m", allowed_scopes=[ScopeFactory(name="x:read")])
+    response = writer.post(
+        "/api/resources",
+        {
+            "identifier": "https://api.myapp.com",
+            "name": "My API",
+            "access_token_format": "jwt",
+            "access_token_ttl": 300,
+            "signing_alg": "RS256",
+            "introspecting_client": api_client.client_id,
+        },
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["access_token_format"], body["access_token_ttl"], body["signing_alg"]) == ("jwt", 300, "RS256")
+    assert body["introspecting_client"] == api_client.client_id
+
+
+def test_create_resource_with_bad_token_settings_is_400_on_each_field(writer):
+    spa, _ = make_application(
+        type="spa", redirect_uris="https://spa.example.com/cb", allowed_origins="https://spa.example.com"
+    )
+    response = writer.post(
+        "/api/resources",
+        {
+            "identifier": "https://api.myapp.com",
+            "name": "My API",
+            "access_token_format": "paseto",
+            "access_token_ttl": 5,
+            "signing_alg": "HS256",
+            "introspecting_client": spa.client_id,
+        },
+    )
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert {"access_token_format", "access_token_ttl", "signing_alg", "introspecting_client"} <= set(fields)
+    assert not ApiResource.objects.filter(identifier="https://api.myapp.com").exists()
+
+
+def test_patch_token_settings_changes_them_and_unknown_client_is_400(writer):
+    resource = ApiResourceFactory(identifier="https://api.myapp.com")
+    response = writer.patch(f"/api/resources/{resource.pk}", {"access_token_format": "jwt", "access_token_ttl": None})
+    assert response.status_code == 200, response.json()
+    assert response.json()["access_token_format"] == "jwt"
+    response = writer.patch(f"/api/resources/{resource.pk}", {"introspecting_client": "nobody"})
+    assert response.status_code == 400
+    assert "introspecting_client" in response.json()["fields"]

@@ -1,4 +1,4 @@
-"""manage.py resource create | list"""
+"""manage.py resource create | update | list"""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from applications import services
 from applications.models import ApiResource
+from applications.selectors import RESOURCE_TOKEN_FIELDS, api_resource_token_settings
 from config.cli import SubcommandCommand
 
 
@@ -31,7 +32,13 @@ class Command(SubcommandCommand):
             metavar="NAME[=DESCRIPTION]",
             help="Repeatable. The description is shown on the consent screen.",
         )
+        _token_arguments(create)
         create.add_argument("--json", action="store_true")
+        update = subparsers.add_parser("update", help="Change an API resource's name or access-token settings.")
+        update.add_argument("--identifier", required=True, metavar="URI", help="The resource to change.")
+        update.add_argument("--name")
+        _token_arguments(update)
+        update.add_argument("--json", action="store_true")
         listing = subparsers.add_parser("list", help="List API resources with their scopes.")
         listing.add_argument("--json", action="store_true")
 
@@ -42,7 +49,9 @@ class Command(SubcommandCommand):
             if name in scopes:
                 raise ValidationError({"scopes": [f"{name} is given twice."]})
             scopes[name] = description
-        resource = services.api_resource_create(actor=None, identifier=o["identifier"], name=o["name"], scopes=scopes)
+        resource = services.api_resource_create(
+            actor=None, identifier=o["identifier"], name=o["name"], scopes=scopes, token_settings=_token_settings(o)
+        )
         if o["json"]:
             self.emit_json(_as_dict(resource))
         else:
@@ -50,6 +59,18 @@ class Command(SubcommandCommand):
                 f"Created API resource {resource.name!r} ({resource.identifier}) "
                 f"with scopes: {', '.join(scopes) or 'none'}"
             )
+
+    def handle_update(self, **o) -> None:
+        resource = ApiResource.objects.filter(identifier=o["identifier"]).first()
+        if resource is None:
+            raise ValidationError({"identifier": [f"No API resource has the identifier {o['identifier']!r}."]})
+        services.api_resource_update(
+            actor=None, resource=resource, name=o["name"] or resource.name, token_settings=_token_settings(o)
+        )
+        if o["json"]:
+            self.emit_json(_as_dict(resource))
+        else:
+            self.stdout.write(f"Updated API resource {resource.name!r} ({resource.identifier})")
 
     def handle_list(self, **o) -> None:
         resources = list(ApiResource.objects.prefetch_related("scopes"))
@@ -62,10 +83,37 @@ class Command(SubcommandCommand):
             )
 
 
+def _token_arguments(parser) -> None:
+    parser.add_argument(
+        "--access-token-format",
+        choices=ApiResource.TokenFormat.values,
+        help="opaque (default): checked by introspection; jwt: an RFC 9068 JWT the API verifies with the JWKS.",
+    )
+    parser.add_argument(
+        "--access-token-ttl", type=int, metavar="SECONDS", help="Caps the lifetime of tokens for this API; 0: none."
+    )
+    parser.add_argument("--signing-alg", help="ES256 (default) or RS256: signs its JWT access tokens.")
+    parser.add_argument(
+        "--introspecting-client",
+        metavar="CLIENT_ID",
+        help="The API's own confidential client, which may introspect its tokens; empty string: none.",
+    )
+
+
+def _token_settings(o: dict) -> dict:
+    given = {field: o.get(field) for field in RESOURCE_TOKEN_FIELDS if o.get(field) is not None}
+    if given.get("access_token_ttl") == 0:
+        given["access_token_ttl"] = None
+    if given.get("introspecting_client") == "":
+        given["introspecting_client"] = None
+    return given
+
+
 def _as_dict(resource: ApiResource) -> dict:
     return {
         "id": resource.pk,
         "identifier": resource.identifier,
         "name": resource.name,
+        **api_resource_token_settings(resource),
         "scopes": [{"name": s.name, "description": s.description} for s in resource.scopes.all()],
     }
