@@ -588,8 +588,8 @@ def resource_error(application: Application, resources: Iterable[str], *, terms:
     tokens). Anything else is `invalid_target` (RFC 8707 §2), on every grant and at authorize:
     the token's `aud` is a promise to a resource server, never the client's free choice. An
     unregistered resource and one not the client's get the same answer, so neither is probed.
-    Resources whose tokens differ in format (opaque, JWT) cannot share one token. `terms` are the
-    client's selectors.usable_scope_terms when the caller has read them already.
+    Resources whose tokens differ in format (opaque, JWT) or JWT signing algorithm cannot share one
+    token. `terms` are the client's selectors.usable_scope_terms when the caller has read them already.
     """
     wanted = list(dict.fromkeys(resources))
     if not wanted:
@@ -597,12 +597,15 @@ def resource_error(application: Application, resources: Iterable[str], *, terms:
     from applications.selectors import usable_scope_terms
 
     terms = usable_scope_terms(application) if terms is None else terms
-    given = {t.resource: t.access_token_format for t in terms if t.resource in wanted}
+    given = {t.resource: t for t in terms if t.resource in wanted}
     if refused := next((resource for resource in wanted if resource not in given), None):
         return f"The resource '{refused}' is not an API resource this client may use."
-    if len(set(given.values())) > 1:
+    if len({t.access_token_format for t in given.values()}) > 1:
         # One token, one format: a JWT for one API and an opaque value for another cannot be the same string.
         return "These resources issue access tokens of different formats (opaque and JWT); ask for one at a time."
+    if len({t.signing_alg for t in given.values() if t.access_token_format == "jwt"}) > 1:
+        # One JWT has one signature: an API that expects ES256 must not be handed an RS256 token, or the reverse.
+        return "These resources sign their access tokens with different algorithms; ask for one at a time."
     return None
 
 

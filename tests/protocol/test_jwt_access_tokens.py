@@ -159,6 +159,23 @@ def test_client_credentials_resources_of_mixed_formats_is_invalid_target(server)
     assert response.json()["error"] == "invalid_target"
 
 
+def test_client_credentials_jwt_resources_signed_differently_is_invalid_target(server):
+    _, read = jwt_api()
+    _, rsa = jwt_api("https://billing.myapp.com", signing_alg="RS256")
+    application, secret = m2m_client(read, rsa)
+
+    response = requests.post(
+        server.url("/oauth/token"),
+        data=[("grant_type", "client_credentials"), ("resource", API), ("resource", "https://billing.myapp.com")],
+        auth=(application.client_id, secret),
+        timeout=10,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+    assert "different algorithms" in response.json()["error_description"]
+
+
 def test_client_credentials_two_jwt_resources_give_one_token_for_both(server):
     _, read = jwt_api()
     _, other = jwt_api("https://billing.myapp.com")
