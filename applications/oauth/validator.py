@@ -167,7 +167,7 @@ class Presented:
 
 
 # Set by the token view for the length of one code or refresh exchange, so the validator reuses the
-# rows it locked instead of reading them again (a context variable: each gunicorn thread has its own).
+# rows it locked instead of reading them again (a context variable: each server thread has its own).
 _presented: ContextVar[Presented | None] = ContextVar("latchkey_presented", default=None)
 
 

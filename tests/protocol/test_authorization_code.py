@@ -180,11 +180,10 @@ def test_pkce_downgrade_verifier_for_code_without_challenge_is_invalid_grant(ser
     assert response.json()["error"] == "invalid_grant"
 
 
-def test_code_second_redemption_is_invalid_grant_and_revokes_first_tokens(server, browser, user):
+def redeem_twice(server, browser, user, *, scope: str):
+    """A code redeemed, then presented again after the lost-race window (a replay): (app, secret, first, second)."""
     application, secret = web_app()
-    client = OAuth2Session(
-        application.client_id, secret, scope="openid offline_access", redirect_uri="https://rp.example.com/callback"
-    )
+    client = OAuth2Session(application.client_id, secret, scope=scope, redirect_uri="https://rp.example.com/callback")
     url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
     browser.sign_in(user.email)
     code = query_of(browser.authorize(url))["code"]
@@ -195,6 +194,12 @@ def test_code_second_redemption_is_invalid_grant_and_revokes_first_tokens(server
     redeemed_long_ago = timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS + 1)
     get_grant_model().objects.filter(code=code).update(redeemed_at=redeemed_long_ago)
     second = requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=10)
+    return application, secret, first, second
+
+
+def test_code_second_redemption_is_invalid_grant_and_revokes_first_tokens(server, browser, user):
+    application, secret, first, second = redeem_twice(server, browser, user, scope="openid offline_access")
+
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
     userinfo = requests.get(
@@ -211,19 +216,7 @@ def test_code_second_redemption_is_invalid_grant_and_revokes_first_tokens(server
 
 
 def test_code_second_redemption_ends_the_users_jwt_access_tokens_at_that_application(server, browser, user):
-    application, secret = web_app()
-    client = OAuth2Session(
-        application.client_id, secret, scope="openid", redirect_uri="https://rp.example.com/callback"
-    )
-    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
-    browser.sign_in(user.email)
-    code = query_of(browser.authorize(url))["code"]
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": "https://rp.example.com/callback"}
-    assert requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=10).ok
-    redeemed_long_ago = timezone.now() - timedelta(seconds=policies.LOST_RACE_SECONDS + 1)
-    get_grant_model().objects.filter(code=code).update(redeemed_at=redeemed_long_ago)
-
-    second = requests.post(server.url("/oauth/token"), auth=(application.client_id, secret), data=data, timeout=10)
+    application, _, _, second = redeem_twice(server, browser, user, scope="openid")
 
     assert second.json()["error"] == "invalid_grant"
     assert not_before_entries() == {(str(user.public_id), application.client_id, "code_replayed")}
