@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from applications import policies, schema, selectors, services
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope, SigningKey
 from branding.models import Branding
-from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
+from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin, secret_once_response
 from identity.admin_audit import AuditedAdminMixin
 from identity.federation.admin import ProviderInline
 
@@ -301,15 +301,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         return self._secret_page(request, rotated, title)
 
     def _secret_page(self, request, pairs, title: str) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": title,
-            "secrets": [{"application": app, "client_secret": secret} for app, secret in pairs],
-        }
-        response = TemplateResponse(request, SECRET_TEMPLATE, context)
-        response["Cache-Control"] = "no-store"
-        return response
+        secrets = [{"application": app, "client_secret": secret} for app, secret in pairs]
+        return secret_once_response(self, request, template=SECRET_TEMPLATE, title=title, secrets=secrets)
 
 
 class ScopeInlineFormSet(forms.BaseInlineFormSet):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -14,7 +13,12 @@ from django.utils.html import format_html
 from applications.events import policies, selectors, services
 from applications.events.catalogue import EVENT_TYPES, SUBSCRIBABLE
 from applications.events.models import Delivery, DeliveryAttempt, Webhook
-from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
+from config.admin_helpers import (
+    ReadOnlyAdminMixin,
+    ServiceDeleteMixin,
+    action_through_service,
+    secret_once_response,
+)
 
 SECRET_TEMPLATE = "admin/events/webhook/secret_once.html"
 
@@ -55,17 +59,14 @@ class WebhookAdminForm(forms.ModelForm):
 
 @admin.action(description="Send a test event (webhook.ping)", permissions=["change"])
 def ping(modeladmin, request, queryset):
-    sent, refused = 0, []
-    for webhook in queryset:
-        try:
-            services.webhook_ping(actor=request.user, webhook=webhook)
-            sent += 1
-        except ValidationError as exc:
-            refused.append(f"{webhook.url}: {' '.join(exc.messages)}")
-    if sent:
-        modeladmin.message_user(request, f"Queued a webhook.ping for {sent} webhook(s).", messages.SUCCESS)
-    if refused:
-        modeladmin.message_user(request, "Not sent: " + " | ".join(refused), messages.WARNING)
+    action_through_service(
+        modeladmin,
+        request,
+        queryset,
+        lambda webhook: services.webhook_ping(actor=request.user, webhook=webhook),
+        done="Queued a webhook.ping for {count} webhook(s).",
+        refused="Not sent",
+    )
 
 
 @admin.action(description="Rotate signing secret (the old one also signs for 24 hours)", permissions=["change"])
@@ -171,15 +172,8 @@ class WebhookAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         return super().response_add(request, obj, post_url_continue)
 
     def secret_page(self, request, pairs, title: str) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": title,
-            "secrets": [{"webhook": webhook, "secret": secret} for webhook, secret in pairs],
-        }
-        response = TemplateResponse(request, SECRET_TEMPLATE, context)
-        response["Cache-Control"] = "no-store"
-        return response
+        secrets = [{"webhook": webhook, "secret": secret} for webhook, secret in pairs]
+        return secret_once_response(self, request, template=SECRET_TEMPLATE, title=title, secrets=secrets)
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -198,17 +192,14 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.action(description="Redeliver now (same event and webhook-id)", permissions=["redeliver"])
 def redeliver(modeladmin, request, queryset):
-    done, refused = 0, []
-    for delivery in queryset.select_related("webhook"):
-        try:
-            services.delivery_redeliver(actor=request.user, delivery=delivery)
-            done += 1
-        except ValidationError as exc:
-            refused.append(f"{delivery}: {' '.join(exc.messages)}")
-    if done:
-        modeladmin.message_user(request, f"Queued {done} delivery(ies) again.", messages.SUCCESS)
-    if refused:
-        modeladmin.message_user(request, "Not redelivered: " + " | ".join(refused), messages.WARNING)
+    action_through_service(
+        modeladmin,
+        request,
+        queryset.select_related("webhook"),
+        lambda delivery: services.delivery_redeliver(actor=request.user, delivery=delivery),
+        done="Queued {count} delivery(ies) again.",
+        refused="Not redelivered",
+    )
 
 
 @admin.register(Delivery)
