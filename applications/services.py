@@ -404,33 +404,60 @@ def users_tokens_revoke(*, users, applications, reason: str) -> None:
         )
         for user_id, application_id, client_id in affected:
             # The row read above names the application; an instance with its pk is all the FK needs.
-            event_record(
-                type="tokens.revoked",
-                application=Application(pk=application_id, client_id=client_id),
-                payload={"user_id": str(user_id), "client_id": client_id, "reason": reason},
+            tokens_revoked_event(
+                user_id=str(user_id), application=Application(pk=application_id, client_id=client_id), reason=reason
             )
 
 
-def refresh_family_revoke(*, family, user, application: Application, reason: str) -> None:
+def _family_revoke(family) -> bool:
     """Revoke a refresh-token family and its access tokens (django-oauth-toolkit's revoke_family);
-    `tokens.revoked` and a not-before entry for the user at the application (JWT access tokens of the
-    family have no row) when it still held a live refresh token, so a second replay records nothing."""
+    True when it still held a live refresh token (a second replay finds none)."""
     from oauth2_provider.models import get_refresh_token_model
 
     RefreshToken = get_refresh_token_model()  # noqa: N806 (a model class)
+    live = RefreshToken.objects.filter(token_family=family, revoked__isnull=True).exists()
+    RefreshToken.revoke_family(family)
+    return live
+
+
+def tokens_revoked(*, user, application: Application, reason: str) -> None:
+    """What follows revoking a live token of `user` at `application`: a not-before entry (JWT access
+    tokens have no row to revoke) and one `tokens.revoked`, in the caller's transaction."""
+    not_before_record(subject=str(user.public_id), client_id=application.client_id, reason=reason)
+    tokens_revoked_event(user_id=str(user.public_id), application=application, reason=reason)
+
+
+def refresh_family_revoke(*, family, user, application: Application, reason: str) -> None:
+    """Revoke a refresh-token family and its access tokens; `tokens_revoked` when it was still live."""
     with transaction.atomic():
-        live = RefreshToken.objects.filter(token_family=family, revoked__isnull=True).exists()
-        RefreshToken.revoke_family(family)
-        if live and user is not None:
-            not_before_record(subject=str(user.public_id), client_id=application.client_id, reason=reason)
-            tokens_revoked_event(user=user, application=application, reason=reason)
+        if _family_revoke(family) and user is not None:
+            tokens_revoked(user=user, application=application, reason=reason)
 
 
-def tokens_revoked_event(*, user, application: Application, reason: str) -> None:
+def code_tokens_revoke(*, grant, application: Application, reason: str) -> None:
+    """What a replayed authorization code issued: its refresh-token family and its access token.
+
+    `tokens_revoked` when anything was still live; when the code left no row to tell (a JWT access
+    token without a refresh token), the not-before entry alone, since that JWT may still be out there.
+    """
+    from oauth2_provider.models import get_access_token_model
+
+    with transaction.atomic():
+        live = bool(grant.token_family) and _family_revoke(grant.token_family)
+        if grant.access_token_id:
+            deleted, _ = get_access_token_model().objects.filter(pk=grant.access_token_id).delete()
+            live = live or bool(deleted)
+        if live:
+            tokens_revoked(user=grant.user, application=application, reason=reason)
+        elif not (grant.token_family or grant.access_token_id):
+            not_before_record(subject=str(grant.user.public_id), client_id=application.client_id, reason=reason)
+
+
+def tokens_revoked_event(*, user_id: str, application: Application, reason: str) -> None:
     event_record(
         type="tokens.revoked",
         application=application,
-        payload={"user_id": str(user.public_id), "client_id": application.client_id, "reason": reason},
+        payload={"user_id": user_id, "client_id": application.client_id, "reason": reason},
     )
 
 

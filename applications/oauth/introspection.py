@@ -29,9 +29,8 @@ from applications import policies
 from applications.models import ApiResource, Application
 from applications.oauth import access_tokens
 from applications.oauth.client_challenge import ClientChallengeMixin
-from applications.oauth.revocations import not_before_record
 from applications.oauth.validator import LatchkeyValidator, token_checksum
-from applications.services import refresh_family_revoke, tokens_revoked_event
+from applications.services import refresh_family_revoke, tokens_revoked
 from config.compiled_queries import CompiledQuery
 
 if TYPE_CHECKING:
@@ -230,12 +229,7 @@ class RevocationValidator(LatchkeyValidator):
                 with transaction.atomic():
                     refresh_token.revoke()
                     if refresh_token.revoked is None:  # it was live when read
-                        not_before_record(
-                            subject=str(refresh_token.user.public_id),
-                            client_id=client.client_id,
-                            reason=REVOKED_BY_CLIENT,
-                        )
-                        tokens_revoked_event(user=refresh_token.user, application=client, reason=REVOKED_BY_CLIENT)
+                        tokens_revoked(user=refresh_token.user, application=client, reason=REVOKED_BY_CLIENT)
 
 
 class IntrospectionCore(OAuthLibCore):

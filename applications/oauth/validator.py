@@ -40,8 +40,7 @@ from applications.oauth import access_tokens, keys
 from applications.oauth import claims as oidc_claims
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
-from applications.oauth.revocations import not_before_record
-from applications.services import refresh_family_revoke, tokens_revoked_event
+from applications.services import code_tokens_revoke, refresh_family_revoke
 from applications.usage import hooks as usage_hooks
 from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
 from identity.services import user_signed_in
@@ -313,7 +312,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             if policies.lost_race(grant.redeemed_at, now=timezone.now()):
                 return False
             log.warning("authorization code replayed; revoking its tokens (client %s)", client.client_id)
-            self._revoke_tokens_of(grant, client)
+            code_tokens_revoke(grant=grant, application=client, reason="code_replayed")
             return False
         if grant.is_expired() or not policies.access_allowed(grant.user, client):
             return False  # or the user lost access (a role, or deactivated) after the code was issued
@@ -328,24 +327,6 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         if grant.claims:
             request.claims = json.loads(grant.claims)
         return True
-
-    def _revoke_tokens_of(self, grant: Grant, client) -> None:
-        """What a replayed code issued: its refresh-token family and its access token; one
-        `tokens.revoked` and a not-before entry (JWT access tokens have no row) for the user at
-        the client when anything was still live (a second replay finds nothing), or when the code
-        left no row to tell (a JWT access token without a refresh token)."""
-        with transaction.atomic():
-            live = False
-            if grant.token_family:
-                live = RefreshToken.objects.filter(token_family=grant.token_family, revoked__isnull=True).exists()
-                RefreshToken.revoke_family(grant.token_family)
-            if grant.access_token_id:
-                deleted, _ = AccessToken.objects.filter(pk=grant.access_token_id).delete()
-                live = live or bool(deleted)
-            if live or not (grant.token_family or grant.access_token_id):
-                not_before_record(subject=str(grant.user.public_id), client_id=client.client_id, reason="code_replayed")
-            if live:
-                tokens_revoked_event(user=grant.user, application=client, reason="code_replayed")
 
     def get_code_challenge(self, code, request):
         grant = self._grant(code, request)
