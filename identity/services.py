@@ -107,7 +107,8 @@ def user_signed_in(*, user: User, application: Application, sign_in: dict | None
     `sign_in` is the session's method (identity.auth_time.session_sign_in_method). Recorded per
     application (the target), for the webhooks and usage work; never a token, code or secret. Callers
     run it inside the transaction that writes the code or the device approval, so the grant, its audit
-    row and its event commit together (no savepoint of its own: the authorize path stays short).
+    row and its event commit together (no savepoint of its own: the authorize path stays short). The
+    usage count waits for that commit, so a sign-in rolled back is not counted.
     """
     sign_in = sign_in or {}
     payload = {"client_id": application.client_id, "method": sign_in.get("method") or "password"}
@@ -115,7 +116,10 @@ def user_signed_in(*, user: User, application: Application, sign_in: dict | None
         payload["provider_id"] = sign_in["provider_id"]
     audit.record(actor=user, action="user.signed_in", target=application, target_type="application", after=payload)
     event_record(type="user.signed_in", application=application, payload={"user_id": _user_id(user), **payload})
-    usage_counters.count_sign_in(application.pk, user.pk)  # in process: no query (applications.usage)
+    application_id, user_id = application.pk, user.pk
+    # In process, no query (applications.usage); robust: the sign-in has committed, a failed count must not undo
+    # the answer to it.
+    transaction.on_commit(lambda: usage_counters.count_sign_in(application_id, user_id), robust=True)
 
 
 def user_password_set(*, actor, user: User, password: str) -> None:

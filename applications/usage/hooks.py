@@ -2,7 +2,7 @@
 
 Each hook only adds to the in-process buffer (applications.usage.counters): no query on the request path.
 Sign-ins themselves are counted by identity.services.user_signed_in, where every sign-in to an
-application is recorded.
+application is recorded, once the transaction recording it commits.
 """
 
 from __future__ import annotations

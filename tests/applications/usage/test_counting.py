@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
+from unittest import mock
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import Client
 
 from applications.models import Scope
 from applications.usage import counters
+from identity import services as identity_services
 from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
 
@@ -76,39 +78,46 @@ def machines():
     return make_application(type="m2m", name="Machines")
 
 
-def test_a_scripted_day_of_sign_ins_and_tokens_is_what_the_api_reports(reader, shop, machines):
+def test_a_scripted_day_of_sign_ins_and_tokens_is_what_the_api_reports(
+    reader, shop, machines, django_capture_on_commit_callbacks
+):
     (app, secret), (m2m, m2m_secret) = shop, machines
     alice, bob = UserFactory(email="alice@example.com"), UserFactory(email="bob@example.com")
     alice_browser, bob_browser = Client(), Client()
 
-    # Alice signs in with her password and the app gets a code, tokens, then a refreshed pair.
-    assert sign_in(alice_browser, app, alice.email).status_code == 302
-    first = exchange(app, secret, code_from(alice_browser.get(authorize_path(app))))
-    assert first.status_code == 200
-    refreshed = Client().post(
-        "/oauth/token",
-        {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]},
-        HTTP_AUTHORIZATION=basic(app, secret),
-    )
-    assert refreshed.status_code == 200
-    # Later, by single sign-on: no password asked, another code.
-    second_code = code_from(alice_browser.get(authorize_path(app)))
-    assert exchange(app, secret, second_code).status_code == 200
-    # The code again: refused (a token error of the app).
-    assert exchange(app, secret, second_code).json()["error"] == "invalid_grant"
+    # Sign-ins are counted when their transaction commits (the test's never does: run them at the end).
+    with django_capture_on_commit_callbacks(execute=True):
+        # Alice signs in with her password and the app gets a code, tokens, then a refreshed pair.
+        assert sign_in(alice_browser, app, alice.email).status_code == 302
+        first = exchange(app, secret, code_from(alice_browser.get(authorize_path(app))))
+        assert first.status_code == 200
+        refreshed = Client().post(
+            "/oauth/token",
+            {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]},
+            HTTP_AUTHORIZATION=basic(app, secret),
+        )
+        assert refreshed.status_code == 200
+        # Later, by single sign-on: no password asked, another code.
+        second_code = code_from(alice_browser.get(authorize_path(app)))
+        assert exchange(app, secret, second_code).status_code == 200
+        # The code again: refused (a token error of the app).
+        assert exchange(app, secret, second_code).json()["error"] == "invalid_grant"
 
-    # Bob mistypes his password on the app's sign-in page, then signs in.
-    wrong = sign_in(bob_browser, app, bob.email, password="wrong")
-    assert wrong.status_code == 200
-    assert sign_in(bob_browser, app, bob.email).status_code == 302
-    assert exchange(app, secret, code_from(bob_browser.get(authorize_path(app)))).status_code == 200
+        # Bob mistypes his password on the app's sign-in page, then signs in.
+        wrong = sign_in(bob_browser, app, bob.email, password="wrong")
+        assert wrong.status_code == 200
+        assert sign_in(bob_browser, app, bob.email).status_code == 302
+        assert exchange(app, secret, code_from(bob_browser.get(authorize_path(app)))).status_code == 200
 
-    # A machine client: one token, then a wrong secret; and a client that does not exist.
-    assert client_credentials(m2m, m2m_secret).status_code == 200
-    assert client_credentials(m2m, "not-the-secret").status_code == 401
-    assert Client().post("/oauth/token", {"grant_type": "client_credentials", "client_id": "nobody"}).status_code == 401
-    # A failed sign-in on no application's page counts for none.
-    assert Client().post("/login", {"username": alice.email, "password": "wrong"}).status_code == 200
+        # A machine client: one token, then a wrong secret; and a client that does not exist.
+        assert client_credentials(m2m, m2m_secret).status_code == 200
+        assert client_credentials(m2m, "not-the-secret").status_code == 401
+        assert (
+            Client().post("/oauth/token", {"grant_type": "client_credentials", "client_id": "nobody"}).status_code
+            == 401
+        )
+        # A failed sign-in on no application's page counts for none.
+        assert Client().post("/login", {"username": alice.email, "password": "wrong"}).status_code == 200
 
     assert counters.flush() is True
 
@@ -178,3 +187,42 @@ def test_counting_adds_no_query_to_the_token_endpoint(machines, django_assert_ma
         assert client_credentials(m2m, secret).status_code == 200
 
     assert sum(counters.pending()[0].values()) == 2
+
+
+def authorize(browser: Client, application):
+    return browser.get(authorize_path(application))
+
+
+def test_a_sign_in_whose_transaction_rolls_back_is_not_counted(shop, django_capture_on_commit_callbacks):
+    """The code and its sign-in commit together (save_authorization_code); a count made before the commit
+    would outlive the rollback."""
+    app, _ = shop
+    browser = Client()
+    browser.force_login(UserFactory())
+    real = identity_services.user_signed_in
+
+    def then_fail(**kwargs):
+        real(**kwargs)
+        raise RuntimeError("the database went away")
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        mock.patch("applications.oauth.validator.user_signed_in", then_fail),
+        pytest.raises(RuntimeError),
+    ):
+        authorize(browser, app)
+
+    assert counters.pending() == ({}, set())
+
+
+def test_a_committed_sign_in_counts_once(shop, django_capture_on_commit_callbacks):
+    app, _ = shop
+    alice = UserFactory()
+    browser = Client()
+    browser.force_login(alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        code_from(authorize(browser, app))
+
+    today = datetime.now(UTC).date()
+    assert counters.pending() == ({(app.pk, today, "sign_ins"): 1}, {(app.pk, today, alice.pk)})
