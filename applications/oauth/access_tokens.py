@@ -27,8 +27,6 @@ from applications.oauth.token_values import random_token
 from applications.selectors import ScopeTerms, usable_scope_terms
 
 JWT_TYPE = "at+jwt"  # RFC 9068 §2.1
-# Clock skew allowed when checking `exp` of a presented JWT (the resource server's own leeway is its own).
-LEEWAY_SECONDS = 0
 
 
 def scope_terms(request, client) -> list[ScopeTerms]:
@@ -172,7 +170,8 @@ def verified_claims(token: str) -> dict | None:
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int) or not isinstance(iat, int):
         return None
-    if exp + LEEWAY_SECONDS <= timezone.now().timestamp():
+    # No clock leeway: the clock that set `exp` is the one reading it (a resource server's leeway is its own).
+    if exp <= timezone.now().timestamp():
         return None
     subject = claims.get("sub") if claims.get("sub") != claims.get("client_id") else None
     issued_at = datetime.fromtimestamp(iat, tz=UTC)

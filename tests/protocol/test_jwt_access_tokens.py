@@ -7,6 +7,8 @@ token for that one API, which the API verifies with our JWKS alone.
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 import requests
@@ -281,6 +283,22 @@ def test_introspection_of_client_credentials_jwt_after_a_not_before_entry_for_it
     not_before_record(client_id=application.client_id, reason="test")
 
     assert introspect(server, application, secret, token) == {"active": False}
+
+
+def test_introspection_of_a_jwt_is_active_until_the_second_it_expires(server):
+    """No clock leeway: the tokens checked are ours, against the clock that set their `exp`."""
+    _, read = jwt_api()
+    application, secret = m2m_client(read)
+    token = get_m2m_token(server, application.client_id, secret, audience=API).json()["access_token"]
+    _, claims = verify_locally(server, token)
+
+    def at(timestamp: int):
+        return mock.patch("django.utils.timezone.now", return_value=datetime.fromtimestamp(timestamp, UTC))
+
+    with at(claims["exp"] - 1):
+        assert introspect(server, application, secret, token)["active"] is True
+    with at(claims["exp"]):
+        assert introspect(server, application, secret, token) == {"active": False}
 
 
 def test_introspection_of_a_tampered_jwt_is_inactive(server):
