@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -100,4 +101,8 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description="The ETag from a previous read; the write fails with 412 if the object changed since.",
+)
+# The application of a route nested under /api/applications/{id}/ (webhooks, providers, usage).
+APPLICATION_ID = OpenApiParameter(
+    "application_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The application's id."
 )

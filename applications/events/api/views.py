@@ -23,13 +23,10 @@ from applications.events.api.serializers import (
 from applications.events.catalogue import SUBSCRIBABLE
 from applications.events.models import Delivery
 from applications.models import Application
-from config.api_errors import IF_MATCH, conflicts_as_409, error_responses, request_actor
+from config.api_errors import APPLICATION_ID, IF_MATCH, conflicts_as_409, error_responses, request_actor
 from config.api_viewsets import ManagementViewSet
 
 TAGS = ["Webhooks"]
-APPLICATION_ID = OpenApiParameter(
-    "application_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The application's id."
-)
 WEBHOOK_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The webhook's id.")
 DELIVERY_ID = OpenApiParameter("delivery_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The delivery's id.")
 EXAMPLES = [
@@ -46,86 +43,76 @@ EXAMPLES = [
 
 
 def _schema(prefix: str, scope: str, path_params: list[OpenApiParameter]):
-    """The OpenAPI description of one of the two webhook collections (per application, deployment-wide)."""
+    """The OpenAPI description of one of the two webhook collections (per application, deployment-wide).
+
+    Each operation is named `<prefix>_<action>` and tagged Webhooks; the rest is what differs between them.
+    """
     item = [*path_params, WEBHOOK_ID]
+    item_write = [*item, IF_MATCH]
+    operations = {
+        "list": {
+            "summary": f"List {scope} webhooks with their last delivery (secrets never shown)",
+            "parameters": path_params,
+            "responses": {200: WebhookSerializer(many=True), **error_responses(400, 404)},
+        },
+        "retrieve": {
+            "summary": "Read a webhook",
+            "parameters": item,
+            "responses": {200: WebhookSerializer, **error_responses(404)},
+        },
+        "create": {
+            "summary": f"Add a {scope} webhook; the response carries its signing secret, shown only once",
+            "parameters": path_params,
+            "request": WebhookWriteSerializer,
+            "examples": EXAMPLES,
+            "responses": {201: WebhookWithSecretSerializer, **error_responses(400, 404, 409)},
+        },
+        "update": {
+            "summary": "Replace a webhook's settings (its secret stays)",
+            "parameters": item_write,
+            "request": WebhookWriteSerializer,
+            "responses": {200: WebhookSerializer, **error_responses(400, 404, 409, 412)},
+        },
+        "partial_update": {
+            "summary": "Change fields of a webhook (enabled: true also clears its failure count)",
+            "parameters": item_write,
+            "request": WebhookWriteSerializer(partial=True),
+            "responses": {200: WebhookSerializer, **error_responses(400, 404, 409, 412)},
+        },
+        "destroy": {
+            "summary": "Remove a webhook and its deliveries",
+            "parameters": item_write,
+            "responses": {204: None, **error_responses(404, 412)},
+        },
+        "rotate_secret": {
+            "summary": "Rotate the signing secret; the previous one keeps signing for overlap_seconds",
+            "parameters": item_write,
+            "request": RotateSecretSerializer,
+            "responses": {200: WebhookWithSecretSerializer, **error_responses(400, 404, 412)},
+        },
+        "ping": {
+            "summary": "Send a webhook.ping event to this webhook alone",
+            "parameters": item,
+            "request": None,
+            "responses": {202: DeliverySerializer, **error_responses(400, 404)},
+        },
+        "deliveries": {
+            "summary": "List the webhook's deliveries, latest first, each with its attempt log",
+            "parameters": item,
+            "responses": {200: DeliverySerializer(many=True), **error_responses(400, 404)},
+        },
+        "redeliver": {
+            "summary": "Send a delivery again now (same event, same webhook-id; a fresh retry schedule)",
+            "parameters": [*item, DELIVERY_ID],
+            "request": None,
+            "responses": {200: DeliverySerializer, **error_responses(400, 404)},
+        },
+    }
     return extend_schema_view(
-        list=extend_schema(
-            operation_id=f"{prefix}_list",
-            tags=TAGS,
-            summary=f"List {scope} webhooks with their last delivery (secrets never shown)",
-            parameters=path_params,
-            responses={200: WebhookSerializer(many=True), **error_responses(400, 404)},
-        ),
-        retrieve=extend_schema(
-            operation_id=f"{prefix}_retrieve",
-            tags=TAGS,
-            summary="Read a webhook",
-            parameters=item,
-            responses={200: WebhookSerializer, **error_responses(404)},
-        ),
-        create=extend_schema(
-            operation_id=f"{prefix}_create",
-            tags=TAGS,
-            summary=f"Add a {scope} webhook; the response carries its signing secret, shown only once",
-            parameters=path_params,
-            request=WebhookWriteSerializer,
-            examples=EXAMPLES,
-            responses={201: WebhookWithSecretSerializer, **error_responses(400, 404, 409)},
-        ),
-        update=extend_schema(
-            operation_id=f"{prefix}_update",
-            tags=TAGS,
-            summary="Replace a webhook's settings (its secret stays)",
-            parameters=[*item, IF_MATCH],
-            request=WebhookWriteSerializer,
-            responses={200: WebhookSerializer, **error_responses(400, 404, 409, 412)},
-        ),
-        partial_update=extend_schema(
-            operation_id=f"{prefix}_partial_update",
-            tags=TAGS,
-            summary="Change fields of a webhook (enabled: true also clears its failure count)",
-            parameters=[*item, IF_MATCH],
-            request=WebhookWriteSerializer(partial=True),
-            responses={200: WebhookSerializer, **error_responses(400, 404, 409, 412)},
-        ),
-        destroy=extend_schema(
-            operation_id=f"{prefix}_destroy",
-            tags=TAGS,
-            summary="Remove a webhook and its deliveries",
-            parameters=[*item, IF_MATCH],
-            responses={204: None, **error_responses(404, 412)},
-        ),
-        rotate_secret=extend_schema(
-            operation_id=f"{prefix}_rotate_secret",
-            tags=TAGS,
-            summary="Rotate the signing secret; the previous one keeps signing for overlap_seconds",
-            parameters=[*item, IF_MATCH],
-            request=RotateSecretSerializer,
-            responses={200: WebhookWithSecretSerializer, **error_responses(400, 404, 412)},
-        ),
-        ping=extend_schema(
-            operation_id=f"{prefix}_ping",
-            tags=TAGS,
-            summary="Send a webhook.ping event to this webhook alone",
-            parameters=item,
-            request=None,
-            responses={202: DeliverySerializer, **error_responses(400, 404)},
-        ),
-        deliveries=extend_schema(
-            operation_id=f"{prefix}_deliveries",
-            tags=TAGS,
-            summary="List the webhook's deliveries, latest first, each with its attempt log",
-            parameters=item,
-            responses={200: DeliverySerializer(many=True), **error_responses(400, 404)},
-        ),
-        redeliver=extend_schema(
-            operation_id=f"{prefix}_redeliver",
-            tags=TAGS,
-            summary="Send a delivery again now (same event, same webhook-id; a fresh retry schedule)",
-            parameters=[*item, DELIVERY_ID],
-            request=None,
-            responses={200: DeliverySerializer, **error_responses(400, 404)},
-        ),
+        **{
+            action: extend_schema(operation_id=f"{prefix}_{action}", tags=TAGS, **fields)
+            for action, fields in operations.items()
+        }
     )
 
 

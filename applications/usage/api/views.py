@@ -6,8 +6,7 @@ from dataclasses import asdict
 from datetime import date
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import viewsets
 from rest_framework.response import Response
 
@@ -18,15 +17,13 @@ from applications.usage.api.serializers import (
     DeploymentUsageSerializer,
     UsageQuerySerializer,
 )
-from config.api_errors import error_responses
+from config.api_errors import APPLICATION_ID, error_responses
 
 TAGS = ["Usage"]
-APPLICATION_ID = OpenApiParameter(
-    "application_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The application's id."
-)
+_DAY_ONE = "2026-03-01"
 _TOKENS = {"authorization_code": 3, "refresh_token": 1, "client_credentials": 0, "device_code": 0}
 _DAY = {
-    "day": "2026-03-01",
+    "day": _DAY_ONE,
     "sign_ins": 3,
     "unique_users": 2,
     "tokens": _TOKENS,
@@ -35,34 +32,26 @@ _DAY = {
     "token_errors": 1,
 }
 _TOTALS = {key: value for key, value in _DAY.items() if key not in ("day", "unique_users")}
-APPLICATION_EXAMPLE = OpenApiExample(
-    "One day",
-    value={
-        "from": "2026-03-01",
-        "to": "2026-03-01",
-        "application": 7,
-        "days": [_DAY],
-        "totals": _TOTALS,
-        "monthly_active_users": 2,
-    },
-    response_only=True,
-)
-DEPLOYMENT_EXAMPLE = OpenApiExample(
-    "One day",
-    value={
-        "from": "2026-03-01",
-        "to": "2026-03-01",
-        "days": [_DAY],
-        "totals": _TOTALS,
-        "monthly_active_users": 2,
-        "busiest_applications": [{"id": 7, "name": "Shop", "client_id": "shop", "sign_ins": 3, "tokens_total": 4}],
-    },
-    response_only=True,
-)
+_PERIOD = {"from": _DAY_ONE, "to": _DAY_ONE}
+_USAGE = {"days": [_DAY], "totals": _TOTALS, "monthly_active_users": 2}
+_BUSIEST = [{"id": 7, "name": "Shop", "client_id": "shop", "sign_ins": 3, "tokens_total": 4}]
 DESCRIPTION = (
     "Days are UTC dates, both ends included (at most 366); without `from`/`to`, the last 30 days. Counts reach "
     "these numbers at each process's next flush (LATCHKEY_USAGE_FLUSH_SECONDS, 10 by default)."
 )
+
+
+def _schema(*, operation_id: str, summary: str, path: list, example: dict, response, errors: tuple[int, ...]):
+    """The OpenAPI description of a usage read: `from`/`to` after the `path` parameters, one example body."""
+    return extend_schema(
+        operation_id=operation_id,
+        tags=TAGS,
+        summary=summary,
+        description=DESCRIPTION,
+        parameters=[*path, UsageQuerySerializer],
+        examples=[OpenApiExample("One day", value=example, response_only=True)],
+        responses={200: response, **error_responses(*errors)},
+    )
 
 
 def _query(request) -> tuple[date, date]:
@@ -85,14 +74,13 @@ def _usage(application: Application | None, start: date, end: date) -> dict:
 class ApplicationUsageViewSet(viewsets.ViewSet):
     """One application's usage per day."""
 
-    @extend_schema(
+    @_schema(
         operation_id="application_usage",
-        tags=TAGS,
         summary="An application's usage per day: sign-ins, unique users, tokens by grant type, failures",
-        description=DESCRIPTION,
-        parameters=[APPLICATION_ID, UsageQuerySerializer],
-        examples=[APPLICATION_EXAMPLE],
-        responses={200: ApplicationUsageSerializer, **error_responses(400, 404)},
+        path=[APPLICATION_ID],
+        example={**_PERIOD, "application": 7, **_USAGE},
+        response=ApplicationUsageSerializer,
+        errors=(400, 404),
     )
     def list(self, request, application_pk=None) -> Response:
         pk = application_pk if str(application_pk).isdigit() else None
@@ -105,14 +93,13 @@ class ApplicationUsageViewSet(viewsets.ViewSet):
 class UsageViewSet(viewsets.ViewSet):
     """Usage of every application added up, and the busiest ones."""
 
-    @extend_schema(
+    @_schema(
         operation_id="usage",
-        tags=TAGS,
         summary="Usage per day across all applications, and the busiest applications",
-        description=DESCRIPTION,
-        parameters=[UsageQuerySerializer],
-        examples=[DEPLOYMENT_EXAMPLE],
-        responses={200: DeploymentUsageSerializer, **error_responses(400)},
+        path=[],
+        example={**_PERIOD, **_USAGE, "busiest_applications": _BUSIEST},
+        response=DeploymentUsageSerializer,
+        errors=(400,),
     )
     def list(self, request) -> Response:
         start, end = _query(request)

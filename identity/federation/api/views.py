@@ -9,15 +9,12 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from applications.models import Application
-from config.api_errors import IF_MATCH, conflicts_as_409, error_responses, request_actor
+from config.api_errors import APPLICATION_ID, IF_MATCH, conflicts_as_409, error_responses, request_actor
 from config.api_viewsets import ManagementViewSet
 from identity.federation import selectors, services
 from identity.federation.api.serializers import ProviderSerializer, ProviderWriteSerializer
 
 TAGS = ["Sign-in providers"]
-APPLICATION_ID = OpenApiParameter(
-    "application_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The application's id."
-)
 PROVIDER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The provider's id.")
 EXAMPLES = [
     OpenApiExample(
