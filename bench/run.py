@@ -4,7 +4,9 @@ gunicorn and under granian (the production server, config/serve.py).
 For each project: a fresh PostgreSQL database, migrations, seed data (bench/seed.py); then, for each
 HTTP server, that server with one worker pinned to CPU 0 (gunicorn: gthread, 8 threads; granian:
 WSGI, 8 blocking threads, 1 runtime thread: config/serve.py's settings for one worker), and
-`wrk -t1 -c8` pinned to CPU 1 against each endpoint. Prints a table per server of req/s, p50, p99
+`wrk -t1 -c8` pinned to CPU 1 against each endpoint (Latchkey's client credentials twice: opaque, and
+`client_credentials_jwt`, with `resource=` an API resource whose access tokens are JWTs, which the
+warm-up checks before timing; vanilla DOT has no such line). Prints a table per server of req/s, p50, p99
 and errors (non-2xx responses + socket errors) with the ratio Latchkey / DOT, and each worker's
 memory (VmRSS and its peak, VmHWM, read from /proc after the project's runs), then the ceilings of
 the same core measured the same way at the start of every round (bench/ceiling under each server: a
