@@ -53,7 +53,8 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Latchkey and vanilla django-oauth-toolkit under wrk on PostgreSQL (docs/benchmarks.md).
-# BENCH_DURATION=10 BENCH_ROUNDS=1 BENCH_SMOKE=1 BENCH_SERVERS=gunicorn,granian: see bench/run.py.
+# BENCH_DURATION=10 BENCH_ROUNDS=1 BENCH_SMOKE=1 BENCH_SERVERS=gunicorn,granian BENCH_STORED_TOKENS=10000:
+# see bench/run.py.
 bench: install
 	$(BIN)/python bench/run.py
 

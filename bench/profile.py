@@ -1,6 +1,7 @@
 """Profile endpoints in-process: `python -m bench.profile ENDPOINT[,ENDPOINT...] [N]` (Latchkey only).
 
-Creates a fresh latchkey_bench_profile_* database, migrates and seeds it like `make bench`, then
+Creates a fresh latchkey_bench_profile_* database, migrates and seeds it like `make bench` (with
+BENCH_STORED_TOKENS stored tokens, and client_credentials_jwt among the endpoints), then
 sends N requests (0: only list one request's SQL) through Django's test client (DEBUG off, the
 bench's settings) under pyinstrument, and prints the queries of one request and the profile.
 PROFILE_FLAT=1 lists functions by own time; PROFILE_CPROFILE=1 uses cProfile (call counts);
@@ -30,7 +31,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             run.run_checked([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], env, "migrate")
-            run.run_checked([sys.executable, "-m", "bench.seed", "latchkey", tmp, str(3 * n + 10)], env, "seeding")
+            seed = [sys.executable, "-m", "bench.seed", "latchkey", tmp, str(3 * n + 10), str(options.stored_tokens)]
+            run.run_checked(seed, env, "seeding")
             os.environ.update(env)
             import django
 

@@ -4,8 +4,11 @@ gunicorn and under granian (the production server, config/serve.py).
 For each project: a fresh PostgreSQL database, migrations, seed data (bench/seed.py); then, for each
 HTTP server, that server with one worker pinned to CPU 0 (gunicorn: gthread, 8 threads; granian:
 WSGI, 8 blocking threads, 1 runtime thread: config/serve.py's settings for one worker), and
-`wrk -t1 -c8` pinned to CPU 1 against each endpoint. Prints a table per server of req/s, p50, p99
-and errors (non-2xx responses + socket errors) with the ratio Latchkey / DOT, then the ceilings of
+`wrk -t1 -c8` pinned to CPU 1 against each endpoint (Latchkey's client credentials twice: opaque, and
+`client_credentials_jwt`, with `resource=` an API resource whose access tokens are JWTs, which the
+warm-up checks before timing; vanilla DOT has no such line). Prints a table per server of req/s, p50, p99
+and errors (non-2xx responses + socket errors) with the ratio Latchkey / DOT, and each worker's
+memory (VmRSS and its peak, VmHWM, read from /proc after the project's runs), then the ceilings of
 the same core measured the same way at the start of every round (bench/ceiling under each server: a
 bare WSGI function, and a Django view with no middleware and no database), which say how fast this
 machine is, and every figure as a share of the gunicorn Django ceiling (what the issues' targets
@@ -19,6 +22,9 @@ are stated in) and of the granian one. Settings (environment variables, or the f
   BENCH_PG_URL     PostgreSQL server to create the databases on (default postgres://postgres@127.0.0.1:5432)
   BENCH_PORT       first of the six ports used (default 18200: Latchkey, DOT, the four ceilings)
   BENCH_JSON       also write every figure to this JSON file
+  BENCH_STORED_TOKENS  stored access tokens (each with its refresh token and code) seeded in bulk into
+                   each project's tables before measuring (default 10000; e.g. 1000000: the issue's
+                   "within 10 % from 10 k to 1 M stored tokens")
   BENCH_ID_TOKEN_ALGORITHM  ES256 or RS256: how Latchkey's web client has its ID tokens signed (default
                    ES256: issue 6 asks to prefer ES256 where a client allows it; vanilla DOT signs RS256)
 """
@@ -51,7 +57,16 @@ CONNECTIONS = 8
 THREADS = 8  # per worker, both servers: gunicorn gthread threads, granian blocking threads (config/serve.py's default)
 SERVERS = ["gunicorn", "granian"]
 CONN_MAX_AGE = "600"  # persistent connections, the same for both servers
-ENDPOINTS = ["client_credentials", "introspection", "userinfo", "discovery", "jwks", "code_exchange", "refresh"]
+ENDPOINTS = [
+    "client_credentials",
+    "client_credentials_jwt",  # Latchkey only: an API resource with JWT access tokens (RFC 9068), no row written
+    "introspection",
+    "userinfo",
+    "discovery",
+    "jwks",
+    "code_exchange",
+    "refresh",
+]
 SINGLE_USE = {"code_exchange": "codes.txt", "refresh": "refresh_tokens.txt"}
 # What this core serves at all (bench/ceiling), measured at the start of every round: (label, server, WSGI app).
 DJANGO_CEILING = "gunicorn + Django (one view, no middleware, no database)"
@@ -164,6 +179,16 @@ def pg_admin(pg_url: str, sql: str) -> list:
         return cursor.fetchall() if cursor.description else []
 
 
+def pg_vacuum(pg_url: str, db_name: str) -> None:
+    """VACUUM (ANALYZE) a freshly seeded database: the visibility map and hint bits are set and the
+    planner has statistics now, so that neither autovacuum on a million new rows nor the first reads
+    setting hint bits run during the measurements."""
+    import psycopg
+
+    with psycopg.connect(f"{pg_url}/{db_name}", autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+
+
 def pg_version(pg_url: str) -> str:
     return pg_admin(pg_url, "SHOW server_version")[0][0]
 
@@ -255,6 +280,11 @@ def basic(client: dict) -> str:
 def requests_for(target: Target, seed: dict) -> dict[str, dict]:
     """Method, path, headers and body of each endpoint; "{token}" marks a single-use value."""
     m2m, web = seed["m2m"], seed["web"]
+    jwt = {}
+    if m2m.get("jwt_resource"):  # Latchkey: vanilla DOT has no JWT access tokens
+        body = {"grant_type": "client_credentials", "scope": m2m["jwt_scope"], "resource": m2m["jwt_resource"]}
+        jwt = {"client_credentials_jwt": {"path": target.token, "method": "POST", "auth": basic(m2m),
+                                          "body": urlencode(body)}}  # fmt: skip
     return {
         "client_credentials": {
             "path": target.token,
@@ -262,6 +292,7 @@ def requests_for(target: Target, seed: dict) -> dict[str, dict]:
             "auth": basic(m2m),
             "body": urlencode({"grant_type": "client_credentials", "scope": m2m["scope"]}),
         },
+        **jwt,
         "introspection": {
             "path": target.introspect,
             "method": "POST",
@@ -293,19 +324,42 @@ def requests_for(target: Target, seed: dict) -> dict[str, dict]:
     }
 
 
+def is_jwt_access_token(value: str) -> bool:
+    """Three base64url segments whose header says `typ: at+jwt` (RFC 9068 §2.1)."""
+    parts = value.split(".")
+    if len(parts) != 3:
+        return False
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("typ") == "at+jwt"
+
+
 def warm_up(base: str, specs: dict[str, dict]) -> None:
-    """A few requests to the repeatable endpoints: connections, memos and imports are ready."""
-    for name in ("discovery", "jwks", "userinfo", "introspection", "client_credentials"):
-        spec = specs[name]
+    """A few requests to the repeatable endpoints: connections, memos and imports are ready.
+
+    Each must answer 200, and client credentials must issue what its line says: an opaque token for
+    `client_credentials`, a JWT access token for `client_credentials_jwt`; else the bench stops here.
+    """
+    for name in ("discovery", "jwks", "userinfo", "introspection", "client_credentials", "client_credentials_jwt"):
+        spec = specs.get(name)
+        if spec is None:
+            continue
         for _ in range(2):
             data = spec.get("body", "").encode() if spec["method"] == "POST" else None
             request = urllib.request.Request(f"{base}{spec['path']}", data=data, method=spec["method"])  # noqa: S310
             if spec.get("auth"):
                 request.add_header("Authorization", spec["auth"])
             try:
-                urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                    body = response.read()
             except urllib.error.HTTPError as error:
                 sys.exit(f"[bench] warm-up of {name} got {error.code}: {error.read()[:300]!r}")
+            if name.startswith("client_credentials"):
+                token = json.loads(body).get("access_token", "")
+                if is_jwt_access_token(token) != (name == "client_credentials_jwt"):
+                    sys.exit(f"[bench] {name} issued the wrong kind of access token: {token[:60]!r}")
 
 
 def wait_idle(base: str, spec: dict) -> None:
@@ -339,6 +393,25 @@ def wrk(url: str, spec: dict, duration: int, pin: list[str], tokens: Path | None
         "requests": raw["requests"],
         "exhausted": raw["exhausted"],
     }
+
+
+def worker_memory(server_pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) in MB of the server's worker: its one child process (gunicorn's and
+    granian's master fork or spawn it); the largest child if there are several, the server if none."""
+    try:
+        children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    except OSError:
+        children = []
+    memory = {"rss_mb": 0.0, "peak_mb": 0.0}
+    for pid in children or [str(server_pid)]:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            continue
+        kib = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith(("VmRSS:", "VmHWM:"))}
+        if kib.get("VmRSS", 0) / 1024 > memory["rss_mb"]:
+            memory = {"rss_mb": kib.get("VmRSS", 0) / 1024, "peak_mb": kib.get("VmHWM", 0) / 1024}
+    return memory
 
 
 def split_single_use(workdir: Path, slices: int) -> None:
@@ -377,10 +450,16 @@ def prepare_all(targets: list[Target], options, tmp: Path) -> list[Prepared]:
     commands = []
     for p in prepared:
         count = options.codes[p.target.name] * options.rounds * len(options.servers)
-        log(f"{p.target.name}: seeding {count} codes and {count} refresh tokens")
+        log(f"{p.target.name}: seeding {count} codes and {count} refresh tokens, "
+            f"and {options.stored_tokens} stored access + refresh tokens and codes")  # fmt: skip
         flavour = "latchkey" if p.target is LATCHKEY else "vanilla"
-        commands.append(([sys.executable, "-m", "bench.seed", flavour, str(p.workdir), str(count)], p.env))
+        seed = [sys.executable, "-m", "bench.seed", flavour, str(p.workdir), str(count), str(options.stored_tokens)]
+        commands.append((seed, p.env))
+    started = time.monotonic()
     in_parallel(commands)
+    for p in prepared:
+        pg_vacuum(options.pg_url, p.db_name)
+    log(f"seeded and vacuumed in {time.monotonic() - started:.0f} s")
     for p in prepared:
         split_single_use(p.workdir, options.rounds * len(options.servers))
     return prepared
@@ -398,8 +477,10 @@ def in_parallel(commands: list[tuple[list, dict]]) -> None:
 
 
 def measure(p: Prepared, server: str, options, server_pin: list[str], client_pin: list[str],
-            ceilings: dict[str, int], ceiling_results: dict[str, list]) -> dict[str, list]:  # fmt: skip
-    """Start the server, warm it up, then wrk each endpoint for every round, each round after the ceilings."""
+            ceilings: dict[str, int], ceiling_results: dict[str, list]) -> tuple[dict[str, list], dict]:  # fmt: skip
+    """Start the server, warm it up, then wrk each endpoint for every round, each round after the ceilings.
+
+    Returns the rounds of each endpoint the project has, and its worker's memory after them."""
     target, workdir = p.target, p.workdir
     specs = requests_for(target, json.loads((workdir / "seed.json").read_text()))
     base = f"http://127.0.0.1:{p.port}"
@@ -410,7 +491,7 @@ def measure(p: Prepared, server: str, options, server_pin: list[str], client_pin
     name_of = f"{target.name} ({server})"
     try:
         warm_up(base, specs)
-        results: dict[str, list] = {name: [] for name in ENDPOINTS}
+        results: dict[str, list] = {name: [] for name in ENDPOINTS if name in specs}
         for r in range(options.rounds):
             wait_idle(base, specs["discovery"])
             for label, port in ceilings.items():
@@ -419,7 +500,7 @@ def measure(p: Prepared, server: str, options, server_pin: list[str], client_pin
                              workdir / "wrk.log")  # fmt: skip
                 log(f"ceiling before {name_of} round {r + 1}: {label}: {result['rps']:.0f} req/s")
                 ceiling_results[label].append(result)
-            for name in ENDPOINTS:
+            for name in results:
                 wait_idle(base, specs["discovery"])
                 tokens = workdir / f"r{first_slice + r}-{SINGLE_USE[name]}" if name in SINGLE_USE else None
                 result = wrk(f"{base}{specs[name]['path']}", specs[name], options.duration, client_pin, tokens,
@@ -429,7 +510,10 @@ def measure(p: Prepared, server: str, options, server_pin: list[str], client_pin
                 log(f"{name_of} {name} round {r + 1}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
                     f"{result['errors']} errors")  # fmt: skip
                 results[name].append(result)
-        return results
+        wait_idle(base, specs["discovery"])
+        memory = worker_memory(process.pid)
+        log(f"{name_of} worker memory: {memory['rss_mb']:.0f} MB (peak {memory['peak_mb']:.0f} MB)")
+        return results, memory
     finally:
         stop(process, server)
 
@@ -469,27 +553,25 @@ def median_of(rounds: list[dict]) -> dict:
     }
 
 
-def table(ours: dict[str, dict], theirs: dict[str, dict]) -> str:
+def cells(figure: dict | None, rps_format: str) -> tuple[str, ...]:
+    if figure is None:  # an endpoint the project does not have (vanilla DOT issues no JWT access tokens)
+        return ("n/a",) * 4
+    rps = format(figure["rps"], rps_format)
+    return (rps, f"{figure['p50_ms']:.2f}", f"{figure['p99_ms']:.2f}", str(figure["errors"]))
+
+
+def table(ours: dict[str, dict], theirs: dict[str, dict], memory: dict[str, dict | None]) -> str:
+    """One row per endpoint, then the worker's memory (VmRSS, and its peak) after the project's runs."""
     head = ("endpoint", "Latchkey req/s", "p50 ms", "p99 ms", "errors")
     head += ("DOT req/s", "p50 ms", "p99 ms", "errors", "ratio")
     rows = [head, tuple("-" * len(h) for h in head)]
     for name in ENDPOINTS:
-        a, b = ours[name], theirs[name]
-        ratio = f"{a['rps'] / b['rps']:.1f}x" if b["rps"] else "n/a"
-        rows.append(
-            (
-                name,
-                f"{a['rps']:.0f}",
-                f"{a['p50_ms']:.2f}",
-                f"{a['p99_ms']:.2f}",
-                str(a["errors"]),
-                f"{b['rps']:.1f}",
-                f"{b['p50_ms']:.2f}",
-                f"{b['p99_ms']:.2f}",
-                str(b["errors"]),
-                ratio,
-            )
-        )
+        a, b = ours.get(name), theirs.get(name)
+        ratio = f"{a['rps'] / b['rps']:.1f}x" if a and b and b["rps"] else "n/a"
+        rows.append((name, *cells(a, ".0f"), *cells(b, ".1f"), ratio))
+    for label, key in (("worker RSS MB", "rss_mb"), ("worker peak RSS MB", "peak_mb")):
+        ours_mb, theirs_mb = (f"{m[key]:.0f}" if m else "n/a" for m in (memory["Latchkey"], memory["DOT"]))
+        rows.append((label, ours_mb, "", "", "", theirs_mb, "", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     return "\n".join(
         "| "
@@ -517,6 +599,12 @@ def parse_options(argv: list[str] | None = None):
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "18200")))
     parser.add_argument("--json", default=os.environ.get("BENCH_JSON", ""), help="write the figures here too")
     parser.add_argument(
+        "--stored-tokens",
+        type=int,
+        default=int(os.environ.get("BENCH_STORED_TOKENS", "10000")),
+        help="access tokens (with their refresh tokens and codes) seeded in bulk before measuring",
+    )
+    parser.add_argument(
         "--id-token-algorithm",
         choices=["ES256", "RS256"],
         default=os.environ.get("BENCH_ID_TOKEN_ALGORITHM", "ES256"),
@@ -529,6 +617,8 @@ def parse_options(argv: list[str] | None = None):
         options.duration, options.rounds = 1, 1
     if options.duration < 1 or options.rounds < 1:
         parser.error("--duration and --rounds must be at least 1")
+    if options.stored_tokens < 0:
+        parser.error("--stored-tokens must be 0 or more")
     options.servers = [server.strip() for server in options.servers.split(",") if server.strip()]
     if not options.servers or set(options.servers) - set(SERVERS) or len(set(options.servers)) < len(options.servers):
         parser.error(f"--servers takes one or more of {', '.join(SERVERS)}, each once")
@@ -559,12 +649,17 @@ def main(argv: list[str] | None = None) -> None:
     server_pin, client_pin = cpus()
     facts = machine_facts(options.pg_url, options.worker, options.servers)
     facts["id tokens"] = f"Latchkey {options.id_token_algorithm} (the web client's choice), vanilla DOT RS256"
+    facts["stored tokens"] = (
+        f"{options.stored_tokens} access + {options.stored_tokens} refresh tokens and their codes per project, "
+        "seeded in bulk (BENCH_STORED_TOKENS), beside the single-use codes and refresh tokens"
+    )
     os.environ["BENCH_ID_TOKEN_ALGORITHM"] = options.id_token_algorithm  # read by bench/seed.py
     targets = [t for t in (LATCHKEY, VANILLA) if options.only in (None, t.name.lower())]
     figures: dict[str, dict[str, dict]] = {}
     raw: dict[str, dict[str, list]] = {}
     shares: dict[str, dict[str, float]] = {}
     granian_shares: dict[str, dict[str, float]] = {}
+    memory: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="latchkey-bench-") as tmp:
         prepared: list[Prepared] = []
         ceiling_processes: list[tuple] = []
@@ -583,7 +678,8 @@ def main(argv: list[str] | None = None) -> None:
                     # The smoke round (CI) measures the ceilings once, before its first run, to stay short.
                     measured = first_ceilings if options.smoke and first_ceilings else None
                     run_ceilings = {} if measured else ceilings
-                    raw[name] = measure(p, server, options, server_pin, client_pin, run_ceilings, own_ceilings)
+                    raw[name], memory[name] = measure(p, server, options, server_pin, client_pin, run_ceilings,
+                                                      own_ceilings)  # fmt: skip
                     if measured:
                         own_ceilings = measured
                     elif not first_ceilings:
@@ -604,6 +700,7 @@ def main(argv: list[str] | None = None) -> None:
                 for target in targets:
                     pg_admin(options.pg_url, f"DROP DATABASE IF EXISTS {target.db_prefix}_{os.getpid()}")
     empty = {name: {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": 0} for name in ENDPOINTS}
+    empty.pop("client_credentials_jwt")
     print()
     for key, value in facts.items():
         print(f"{key}: {value}")
@@ -613,7 +710,9 @@ def main(argv: list[str] | None = None) -> None:
     for server in options.servers:
         print()
         print(f"under {server}:")
-        print(table(figures.get(run_name(LATCHKEY, server), empty), figures.get(run_name(VANILLA, server), empty)))
+        ours, theirs = run_name(LATCHKEY, server), run_name(VANILLA, server)
+        print(table(figures.get(ours, empty), figures.get(theirs, empty),
+                    {"Latchkey": memory.get(ours), "DOT": memory.get(theirs)}))  # fmt: skip
     if "ceilings" in figures:
         print()
         print("ceilings of this core (the same wrk and pinning; bench/ceiling; median of every round):")
@@ -630,6 +729,7 @@ def main(argv: list[str] | None = None) -> None:
             "median": figures,
             "share_of_django_ceiling": shares,
             "share_of_granian_django_ceiling": granian_shares,
+            "worker_memory_mb": memory,
             "rounds": raw,
         }
         Path(options.json).write_text(json.dumps(document, indent=2))
