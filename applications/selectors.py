@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 
 from applications import policies, schema
 from applications.models import ApiResource, Application, Scope
-from config.compiled_queries import CompiledQuery
 from identity.selectors import roles_by_name
 
 
@@ -83,24 +82,14 @@ def scopes_by_name(names: Iterable[str], *, field: str = "allowed_scopes") -> li
     return [found[n] for n in wanted]
 
 
-def _allowed_scope_names(application_id):
-    return Scope.objects.filter(applications=application_id).order_by().values_list("name")
-
-
-# Every token request asks (oauthlib's validate_scopes): compiled once (config.compiled_queries).
-_allowed_scopes = CompiledQuery(_allowed_scope_names)
-_allowed_and_role_scopes = CompiledQuery(
-    lambda application_id: _allowed_scope_names(application_id).union(
-        Scope.objects.filter(roles__machine_applications=application_id).order_by().values_list("name")
-    )
-)
-
-
 def available_scope_names(application: Application) -> set[str]:
     """Scopes the application may be granted: its allowed scopes, plus its roles' scopes for m2m."""
+    allowed = Scope.objects.filter(applications=application.pk).order_by().values_list("name", flat=True)
     if application.type == Application.Type.M2M:
-        return {name for (name,) in _allowed_and_role_scopes.rows(application.pk)}
-    return {name for (name,) in _allowed_scopes.rows(application.pk)}
+        roles = Scope.objects.filter(roles__machine_applications=application.pk).order_by()
+        roles = roles.values_list("name", flat=True)
+        return set(allowed.union(roles))
+    return set(allowed)
 
 
 @dataclass(frozen=True)

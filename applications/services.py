@@ -12,7 +12,7 @@ from applications import policies, selectors
 from applications import secrets as client_secrets
 from applications.events.services import event_record
 from applications.models import ApiResource, Application, PreviousClientSecret, Scope
-from applications.oauth import cors
+from applications.oauth import cors, memo
 from applications.oauth.revocations import not_before_record, not_before_record_pairs
 from branding.models import Branding
 from identity import audit
@@ -129,6 +129,7 @@ def application_create(
             after=selectors.application_state(application),
         )
         cors.origins_invalidate()
+        memo.invalidate()
     return plaintext
 
 
@@ -207,6 +208,7 @@ def application_update(
         if record is not None:
             application_updated_event(application=application, fields=record.changes)
         cors.origins_invalidate()
+        memo.invalidate()
     return application
 
 
@@ -230,6 +232,7 @@ def application_deactivate(*, actor, application: Application) -> Application:
             )
             application_updated_event(application=application, fields=["is_active"])
         cors.origins_invalidate()
+        memo.invalidate()
     return application
 
 
@@ -257,6 +260,7 @@ def application_delete(*, actor, application: Application) -> None:
         not_before_record(client_id=application.client_id, reason="application_deleted")
         application.delete()
         cors.origins_invalidate()
+        memo.invalidate()
 
 
 def application_rotate_secret(*, actor, application: Application, grace_period_seconds: int = 0) -> str:
@@ -266,6 +270,7 @@ def application_rotate_secret(*, actor, application: Application, grace_period_s
     if problem := policies.grace_period_error(grace_period_seconds):
         raise ValidationError({"grace_period_seconds": [problem]})
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         locked = Application.objects.select_for_update().get(pk=application.pk)
         previous_hash = locked.client_secret
         plaintext = client_secrets.rotate_client_secret(locked, grace_period_seconds=grace_period_seconds)
@@ -336,6 +341,7 @@ def api_resource_create(
         errors["scopes"] = scope_problems
     policies.raise_errors(errors)
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         resource.save()
         for scope in new_scopes:
             scope.resource = resource
@@ -525,6 +531,7 @@ def api_resource_update(
             errors.setdefault(field, []).extend(messages)
     policies.raise_errors(errors)
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         resource.save(update_fields=["name", *selectors.RESOURCE_TOKEN_FIELDS])
         audit.record(
             actor=actor,
@@ -540,6 +547,7 @@ def api_resource_update(
 def api_resource_delete(*, actor, resource: ApiResource) -> None:
     """Delete a resource and its scopes, refused (code `in_use`) while applications or roles hold any of them."""
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         if error := scopes_removal_error(list(resource.scopes.all())):
             raise error
         audit.record(
@@ -556,6 +564,7 @@ def api_resource_scope_add(*, actor, resource: ApiResource, name: str, descripti
     scope = Scope(name=name, description=(description or name).strip(), resource=resource)
     scope.full_clean()
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         scope.save()
         audit.record(
             actor=actor,
@@ -571,6 +580,7 @@ def api_resource_scope_remove(*, actor, scope: Scope) -> None:
     if scope.is_standard:
         raise ValidationError({"scopes": ["Standard OpenID Connect scopes cannot be removed."]})
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         if error := scopes_removal_error([scope]):
             raise error
         audit.record(

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from applications.events.services import event_record
 from applications.models import Application
+from applications.oauth import memo
 from applications.oauth.revocations import not_before_record
 from applications.services import users_tokens_revoke
 from applications.usage import counters as usage_counters
@@ -158,6 +159,7 @@ def role_create(*, actor, name: str, description: str = "", scopes: Iterable = (
     role = Role(name=name.strip(), description=description)
     role.full_clean()
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         role.save()
         role.scopes.set(list(scopes))
         audit.record(
@@ -230,6 +232,7 @@ def role_update(
         role.description = description
     role.full_clean()
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         role.save()
         if scopes is not None:
             role.scopes.set(list(scopes))
@@ -250,6 +253,7 @@ def role_delete(*, actor, role: Role) -> None:
     Deleting a role that gates an application would silently open that application to every user.
     """
     with transaction.atomic():
+        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         apps = sorted(
             {a.name for a in role.gated_applications.all()} | {a.name for a in role.machine_applications.all()}
         )

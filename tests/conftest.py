@@ -9,11 +9,21 @@ import pytest
 from rest_framework.test import APIClient
 
 from applications.models import Scope
+from applications.oauth import memo
 from tests.applications.factories import make_application
 from tests.identity.factories import UserFactory
 
 # The real webhook receiver (`receiver` fixture) for the delivery tests and the end-to-end ones.
 pytest_plugins = ["tests.webhook_receiver"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_memo():
+    """Each process keeps clients and scopes (applications.oauth.memo); a test's rolled-back rows must not
+    outlive it there, since the next test's rows reuse their ids."""
+    memo.clear()
+    yield
+    memo.clear()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
 
 from applications.models import AccessTokenFormat
-from applications.oauth import keys
+from applications.oauth import keys, memo
 from applications.oauth.revocations import token_revoked
 from applications.oauth.token_values import random_token
 from applications.selectors import ScopeTerms, usable_scope_terms
@@ -33,7 +33,8 @@ def scope_terms(request, client) -> list[ScopeTerms]:
     """The client's usable scopes with their resources' token settings, read once per token request."""
     cached = getattr(request, "latchkey_scope_terms", None)
     if cached is None or cached[0] != client.pk:
-        cached = (client.pk, usable_scope_terms(client))
+        terms = memo.remembered(("scope-terms", client.pk), lambda: tuple(usable_scope_terms(client)))
+        cached = (client.pk, list(terms))
         request.latchkey_scope_terms = cached
     return cached[1]
 
@@ -77,9 +78,12 @@ def audience_for(request) -> Audience:
     cached = getattr(request, "latchkey_audience", None)
     if cached is not None:
         return cached
-    from oauth2_provider.settings import oauth2_settings
+    validator = getattr(request, "latchkey_validator", None)
+    if validator is None:  # not through the token endpoint's validator (which sets it in validate_grant_type)
+        from oauth2_provider.settings import oauth2_settings
 
-    oauth2_settings.OAUTH2_VALIDATOR_CLASS()._check_and_set_request_resource(request)
+        validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    validator._check_and_set_request_resource(request)
     identifiers = list(dict.fromkeys(request.resource or []))
     if not identifiers:
         audience = NO_AUDIENCE

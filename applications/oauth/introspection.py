@@ -26,12 +26,11 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
 from applications import policies
-from applications.models import ApiResource, Application
-from applications.oauth import access_tokens
+from applications.models import ApiResource
+from applications.oauth import access_tokens, memo, store
 from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.validator import LatchkeyValidator, token_checksum
 from applications.services import refresh_family_revoke, tokens_revoked
-from config.compiled_queries import CompiledQuery
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -46,21 +45,13 @@ REVOKED_BY_CLIENT = "revoked_by_client"  # the tokens.revoked reason of /oauth/r
 SINGLE_PARAMETERS = ("token", "token_type_hint", "client_id", "client_secret")
 SENSITIVE_PARAMETERS = ("token", "client_secret")  # hidden from Django's error reports
 
-# A resource server introspects on every request it serves: both lookups are compiled once.
-# Any client's: a resource server may introspect tokens issued for its API (introspected_resources).
-access_token_by_checksum = CompiledQuery(
-    lambda checksum: AccessToken.objects.select_related("user", "application").filter(token_checksum=checksum)
-)
-live_refresh_token_of_client = CompiledQuery(
-    lambda checksum, application_id: RefreshToken.objects.select_related("user", "access_token").filter(
-        token_checksum=checksum, application_id=application_id, revoked__isnull=True
+
+def introspected_resources(client) -> frozenset[str]:
+    """The API resources whose tokens this client may introspect as their resource server (kept per process)."""
+    return memo.remembered(
+        ("introspected-resources", client.pk),
+        lambda: frozenset(ApiResource.objects.filter(introspecting_client=client).values_list("identifier", flat=True)),
     )
-)
-
-
-def introspected_resources(client) -> set[str]:
-    """The API resources whose tokens this client may introspect as their resource server."""
-    return set(ApiResource.objects.filter(introspecting_client=client).values_list("identifier", flat=True))
 
 
 def _lookup_order(token_type_hint: str | None) -> tuple[str, str]:
@@ -96,12 +87,12 @@ class IntrospectionValidator(LatchkeyValidator):
         foreign = None
         for kind in _lookup_order(token_type_hint):
             if kind == ACCESS_TOKEN:
-                access_token = access_token_by_checksum.first(checksum)
+                access_token = store.access_token_by_checksum(checksum)
                 if access_token is not None and access_token.application_id == client.pk:
                     return self._access_token_claims(access_token, client)
                 foreign = access_token
             else:
-                refresh_token = live_refresh_token_of_client.first(checksum, client.pk)
+                refresh_token = store.live_refresh_token_of_client(checksum, client.pk)
                 if refresh_token is not None:
                     return self._refresh_token_claims(refresh_token, client)
         # Another client's access token is shown only to the resource server of its audience (its
@@ -123,7 +114,8 @@ class IntrospectionValidator(LatchkeyValidator):
         audiences = access_tokens.audiences_of(claims)
         if claims.get("client_id") != client.client_id and not set(audiences) & introspected_resources(client):
             return None
-        if not Application.objects.filter(client_id=claims.get("client_id"), is_active=True).exists():
+        issued_to = memo.client(claims.get("client_id") or "")
+        if issued_to is None or not issued_to.is_active:
             return None
         answer = {
             "scope": claims.get("scope", ""),

@@ -5,16 +5,18 @@ from __future__ import annotations
 from oauth2_provider.scopes import BaseScopes
 
 from applications.models import Scope
+from applications.oauth import memo
 from applications.selectors import available_scope_names
-from config.compiled_queries import CompiledQuery
 
-# Read by django-oauth-toolkit on every bearer request (AccessToken.scopes): compiled once.
-_catalogue = CompiledQuery(lambda: Scope.objects.order_by().values_list("name", "description"))
+
+def _catalogue() -> dict[str, str]:
+    return dict(Scope.objects.order_by().values_list("name", "description"))
 
 
 class CatalogueScopes(BaseScopes):
     def get_all_scopes(self) -> dict[str, str]:
-        return dict(_catalogue.rows())
+        # Read by django-oauth-toolkit on every bearer request (AccessToken.scopes): kept per process.
+        return dict(memo.remembered("scope-catalogue", _catalogue))
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         if application is None:
@@ -27,7 +29,9 @@ class CatalogueScopes(BaseScopes):
 
                 names = {t.name for t in scope_terms(request, application) if t.resource in (None, *resources)}
             else:
-                names = available_scope_names(application)
+                names = memo.remembered(
+                    ("available-scopes", application.pk), lambda: frozenset(available_scope_names(application))
+                )
             cached = sorted(names)
             if request is not None:
                 request.latchkey_available_scopes = cached

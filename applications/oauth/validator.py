@@ -18,17 +18,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from django.db import DatabaseError, connections, router, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from jwcrypto import jws, jwt
-from oauth2_provider.models import (
-    get_access_token_model,
-    get_application_model,
-    get_id_token_model,
-    get_refresh_token_model,
-    refresh_token_expire_timedelta,
-)
+from oauth2_provider.models import refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
@@ -36,63 +29,15 @@ from oauthlib.oauth2.rfc6749 import errors
 from applications import policies
 from applications import secrets as client_secrets
 from applications.models import Grant
-from applications.oauth import access_tokens, keys
+from applications.oauth import access_tokens, keys, memo, store
 from applications.oauth import claims as oidc_claims
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
 from applications.services import code_tokens_revoke, refresh_family_revoke
 from applications.usage import hooks as usage_hooks
-from config.compiled_queries import CompiledInsert, CompiledQuery, CompiledUpdate
 from identity.services import user_signed_in
 
 log = logging.getLogger(__name__)
-AccessToken = get_access_token_model()
-RefreshToken = get_refresh_token_model()
-IDToken = get_id_token_model()
-Application = get_application_model()
-
-# The reads every client-authenticated or bearer request makes, compiled once (config.compiled_queries).
-access_token_by_checksum = CompiledQuery(
-    lambda checksum: AccessToken.objects.select_related("application", "user").filter(token_checksum=checksum)
-)
-application_by_client_id = CompiledQuery(lambda client_id: Application.objects.filter(client_id=client_id))
-# The token view's locks (inside its transaction: select_for_update compiles only there).
-locked_grant_by_code = CompiledQuery(
-    lambda code: Grant.objects.select_related("user").select_for_update(nowait=True, of=("self",)).filter(code=code)
-)
-
-
-def _refresh_tokens(checksum: str):
-    """The rows of a presented refresh token, the one to judge first (django-oauth-toolkit 3.4.1's
-    order: several rows may share a checksum; the unrevoked one, else the latest revoked), with
-    what judging it reads: its access token, its user and its family's sign-in time."""
-    return (
-        RefreshToken.objects.filter(token_checksum=checksum)
-        .select_related("access_token", "user")
-        .annotate(
-            family_auth_time=Subquery(
-                Grant.objects.filter(token_family=OuterRef("token_family")).values("auth_time")[:1]
-            ),
-            family_amr=Subquery(Grant.objects.filter(token_family=OuterRef("token_family")).values("amr")[:1]),
-        )
-        .order_by(F("revoked").desc(nulls_first=True))
-    )
-
-
-refresh_tokens_by_checksum = CompiledQuery(_refresh_tokens)
-locked_refresh_tokens = CompiledQuery(
-    lambda checksum: _refresh_tokens(checksum).select_for_update(nowait=True, of=("self",))
-)
-# The rows every exchange writes, their INSERTs and UPDATEs compiled once.
-insert_access_token = CompiledInsert(AccessToken)
-insert_refresh_token = CompiledInsert(RefreshToken)
-insert_id_token = CompiledInsert(IDToken)
-unredeemed_grant = CompiledUpdate(
-    lambda code, application_id: Grant.objects.filter(
-        code=code, application_id=application_id, redeemed_at__isnull=True
-    )
-)
-refresh_token_by_pk = CompiledUpdate(lambda pk: RefreshToken.objects.filter(pk=pk))
 
 
 def token_checksum(token: str) -> str:
@@ -162,12 +107,14 @@ class Presented:
     code: str | None = None
     grant: Grant | None = None
     refresh_checksum: str | None = None
-    refresh_token: RefreshToken | None = None
+    refresh_token: object | None = None  # django-oauth-toolkit's RefreshToken
 
 
 # Set by the token view for the length of one code or refresh exchange, so the validator reuses the
 # rows it locked instead of reading them again (a context variable: each server thread has its own).
 _presented: ContextVar[Presented | None] = ContextVar("latchkey_presented", default=None)
+# The ID token this thread signed last, with its saved row (finalize_id_token, read by _load_id_token).
+_signed_id_token: ContextVar[tuple[str, object] | None] = ContextVar("latchkey_signed_id_token", default=None)
 
 
 @contextmanager
@@ -185,13 +132,12 @@ def lock_presented_grant(grant_type: str, params):
     try:
         if grant_type == "authorization_code":
             code = params.get("code") or ""
-            presented = Presented(code=code, grant=locked_grant_by_code.first(code))
+            presented = Presented(code=code, grant=store.grant_by_code(code, lock=True))
         elif grant_type == "refresh_token":
             checksum = token_checksum(params.get("refresh_token") or "")
             # Every row with this checksum is locked; the first is the one judged.
-            presented = Presented(
-                refresh_checksum=checksum, refresh_token=next(locked_refresh_tokens.rows(checksum), None)
-            )
+            locked = store.refresh_tokens_by_checksum(checksum, lock=True)
+            presented = Presented(refresh_checksum=checksum, refresh_token=locked[0] if locked else None)
         else:
             presented = None
     except DatabaseError as exc:
@@ -203,21 +149,6 @@ def lock_presented_grant(grant_type: str, params):
         yield
     finally:
         _presented.reset(reset)
-
-
-def _delete_unreferenced_access_token(pk: int) -> None:
-    """DELETE one access token no row refers to, in one statement.
-
-    `QuerySet.delete()` would first SELECT the row and UPDATE the refresh tokens pointing at it
-    (SET_NULL). Should a new relation ever point at access tokens, its database constraint
-    refuses this DELETE rather than leaving a dangling reference (and
-    tests/applications/test_schema.py lists the relations this relies on).
-    """
-    connection = connections[router.db_for_write(AccessToken)]
-    table = connection.ops.quote_name(AccessToken._meta.db_table)
-    column = connection.ops.quote_name(AccessToken._meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [pk])  # noqa: S608 (names from the model)
 
 
 def _presented_grant(code: str) -> Grant | None | bool:
@@ -250,18 +181,21 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         if not request.client.is_confidential:
             # A public client has no secret; it may only present an empty one.
             return secret == ""
-        return client_secrets.verify_client_secret(request.client, secret)
+        if not client_secrets.verify_client_secret(request.client, secret):
+            return False
+        memo.client_secret_used(request.client)
+        return True
 
     def _load_application(self, client_id, request):
         """django-oauth-toolkit 3.4.1 reuses a `request.client` it is given (after its usability
-        check) and otherwise runs its own lookup: give it the row from the compiled query. An
+        check) and otherwise runs its own lookup: give it the client this process keeps (memo). An
         unknown client_id falls through to its lookup and its handling of the miss."""
         if not request.client and isinstance(client_id, str):
             if policies.client_id_error(client_id):
                 # Names no client (every client_id is visible ASCII). Not asked of the database:
                 # PostgreSQL refuses a NUL byte, which django-oauth-toolkit's lookup turns into a 500.
                 return None
-            request.client = application_by_client_id.first(client_id)
+            request.client = memo.client(client_id)
         client = super()._load_application(client_id, request)
         if client is not None:
             usage_hooks.token_client_loaded(client.pk)  # whose token request this is, for its usage counts
@@ -368,9 +302,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         """Mark the code redeemed (not deleted) and remember what it produced."""
         access_token = getattr(request, "latchkey_access_token", None)
         refresh_token = getattr(request, "latchkey_refresh_token", None)
-        updated = unredeemed_grant.update(
-            code,
-            request.client.pk,
+        updated = Grant.objects.filter(code=code, application=request.client, redeemed_at__isnull=True).update(
             redeemed_at=timezone.now(),
             access_token=access_token,
             token_family=refresh_token.token_family if refresh_token else None,
@@ -405,9 +337,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             # transaction, whose BEGIN and COMMIT are two more database round trips on the hot path.
             return self._save_bearer_token(token, request, *args, **kwargs)
         if _presented.get() is not None and transaction.get_connection().in_atomic_block:
-            # A code or refresh exchange: the token view's transaction already holds every write, and
-            # nothing in _save_bearer_token raises after its first write, so django-oauth-toolkit's
-            # nested atomic would only add a SAVEPOINT and a RELEASE (two round trips).
+            # A code or refresh exchange: the token view's transaction already holds every write (a
+            # database error in any of them rolls it all back), so django-oauth-toolkit's nested atomic
+            # would only add a SAVEPOINT and a RELEASE (two round trips).
             return self._save_bearer_token(token, request, *args, **kwargs)
         return super().save_bearer_token(token, request, *args, **kwargs)
 
@@ -417,6 +349,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         Checked again on the final list when the token is saved (`_check_and_set_request_resource`);
         here it comes before anything is consumed (a device code's approval is used up on save).
         """
+        request.latchkey_validator = self  # the token's audience is settled with it (access_tokens.audience_for)
         if grant_type == "client_credentials":
             _take_audience(request)
         self._check_resources(request, client, requested_resources(request))
@@ -472,76 +405,24 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             request.resource = requested
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
-        # django-oauth-toolkit 3.4.1 re-verifies and re-reads the ID token it has just signed and
-        # saved; the saved row is on the request. The row is also remembered for the code.
-        access_token = AccessToken(
-            user=request.user,
-            scope=token["scope"],
-            expires=expires,
-            id_token=getattr(request, "latchkey_id_token", None) if token.get("id_token") else None,
-            application=request.client,
-            source_refresh_token=source_refresh_token,
-            resource=getattr(request, "resource", []),
-        )
-        self._set_token_value(access_token, token["access_token"])
-        insert_access_token.save(access_token)
+        # Remembered for the code's redemption (invalidate_authorization_code), which records it.
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
         request.latchkey_access_token = access_token
         return access_token
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        # django-oauth-toolkit 3.4.1's row (a rotated token stays in its family), saved through the
-        # compiled INSERT and remembered for the code, as above.
-        refresh_token = RefreshToken(
-            user=request.user,
-            application=request.client,
-            access_token=access_token,
-            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
-            resource=getattr(request, "resource", []),
-        )
-        self._set_token_value(refresh_token, refresh_token_code)
-        insert_refresh_token.save(refresh_token)
+        # Remembered for the code's redemption, as above (its family).
+        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
         request.latchkey_refresh_token = refresh_token
         return refresh_token
 
-    def _save_id_token(self, jti, request, expires, *args, **kwargs):
-        # django-oauth-toolkit 3.4.1's row, saved through the compiled INSERT.
-        return insert_id_token.save(
-            IDToken(
-                user=request.user,
-                scope=request.scope or " ".join(request.scopes),
-                expires=expires,
-                jti=jti,
-                application=request.client,
-            )
-        )
-
-    def _save_bearer_token(self, token, request, *args, **kwargs):
-        """Rotation of a refresh token in 6 statements instead of django-oauth-toolkit's 14.
-
-        django-oauth-toolkit 3.4.1 re-locks and re-reads the old tokens several times and keeps
-        a grace-period path we do not use (REFRESH_TOKEN_GRACE_PERIOD_SECONDS is 0): the token
-        view already holds the old refresh token's lock. Everything else goes to the parent.
-        """
-        old = getattr(request, "refresh_token_instance", None)
-        if not (
-            request.grant_type == "refresh_token"
-            and token.get("refresh_token")
-            and old is not None
-            and self.rotate_refresh_token(request)
-        ):
-            return super()._save_bearer_token(token, request, *args, **kwargs)
-        if "scope" not in token:
-            raise errors.FatalClientError("Failed to renew access token: missing scope")
-        self._check_and_set_request_resource(request)
-        now = timezone.now()
-        expires = now + timedelta(seconds=token.get("expires_in", policies.token_lifetime(request.client, "access")))
-        # The old refresh token lets go of its access token in the UPDATE that revokes it, so
-        # nothing refers to that access token any more and one DELETE removes it.
-        refresh_token_by_pk.update(old.pk, revoked=now, updated=now, access_token=None)
-        if old.access_token_id:
-            _delete_unreferenced_access_token(old.access_token_id)
-        access_token = self._create_access_token(expires, request, token, source_refresh_token=old)
-        self._create_refresh_token(request, token["refresh_token"], access_token, old)
+    def _load_id_token(self, token):
+        # django-oauth-toolkit 3.4.1 verifies and reads again the ID token it has just signed and
+        # saved (finalize_id_token), to link the access token to it: that row is known already.
+        signed = _signed_id_token.get()
+        if signed is not None and signed[0] == token:
+            return signed[1]
+        return super()._load_id_token(token)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
         """django-oauth-toolkit 3.4.1's rules on the row the token view locked, then ours.
@@ -562,7 +443,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         if presented is not None and presented.refresh_checksum == checksum:
             rt = presented.refresh_token
         else:
-            rt = refresh_tokens_by_checksum.first(checksum)
+            found = store.refresh_tokens_by_checksum(checksum)
+            rt = found[0] if found else None
         if rt is None or rt.application_id != client.pk:
             return False
         now = timezone.now()
@@ -640,7 +522,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         request.access_token = saved
         request.id_token = saved
         request.latchkey_id_token = saved
-        return signed.serialize()
+        serialized = signed.serialize()
+        _signed_id_token.set((serialized, saved))
+        return serialized
 
     def _get_key_for_token(self, token):
         # django-oauth-toolkit 3.4.1 looks the key up by audience; ours are chosen by `kid`.
@@ -653,8 +537,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         return keys.key_for_kid(header.get("kid"))
 
     def _load_access_token(self, token):
-        # django-oauth-toolkit 3.4.1's query (the token with its application and user), compiled once.
-        return access_token_by_checksum.first(token_checksum(token))
+        # django-oauth-toolkit 3.4.1's read (the token with its application and user), as one statement
+        # written once (store).
+        return store.access_token_by_checksum(token_checksum(token))
 
     def validate_bearer_token(self, token, scopes, request) -> bool:
         """django-oauth-toolkit checks the token and its application; a deactivated user's tokens stop too.
