@@ -99,6 +99,11 @@ def kill_own_connection_then(original):
     """A validator step that has this request's database connection terminated, then carries on."""
 
     def step(*args, **kwargs):
+        # The request has used its connection by now (a client kept in memory may leave the INSERT its
+        # first statement, and the request's first statement runs Django's health check, which would
+        # find the dead connection and reconnect: the case of the test above).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
         terminate([connection.connection.info.backend_pid])
         return original(*args, **kwargs)
 
