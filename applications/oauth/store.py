@@ -146,6 +146,15 @@ def _column(model: type[Model], name: str, connection) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
+def _join(
+    kind: str, model: type[Model], alias: str, parent: type[Model], parent_alias: str, field: str, connection
+) -> str:
+    """`kind JOIN model alias` on the primary key that `parent_alias.field` refers to."""
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    reference = _column(parent, field, connection)
+    return f"{kind} JOIN {_table(model, connection)} {alias} ON {alias}.{pk} = {parent_alias}.{reference} "
+
+
 def _lock_clause(connection, alias: str) -> str:
     """Row locks, refused at once when taken (NOWAIT). SQLite has none: its writer lock serialises."""
     return f" FOR UPDATE OF {alias} NOWAIT" if connection.vendor == "postgresql" else ""
@@ -155,11 +164,6 @@ def _fetch(db: str, sql: str, params: Sequence) -> list[tuple]:
     with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-def _matches_nothing(*values: str) -> bool:
-    """PostgreSQL refuses NUL in a parameter (so no stored text holds one): such a lookup finds nothing."""
-    return any("\x00" in value for value in values)
 
 
 # --- statements, built once per database alias and vendor --------------------------------------------
@@ -180,17 +184,15 @@ def _user_model():
 
 @cache
 def _access_token_with_client_and_user(db: str) -> _Statement:
-    connection = connections[db]
+    connection, user_model = connections[db], _user_model()
     token = _columns(AccessToken, "t", connection)
     application = _columns(Application, "a", connection)
-    user = _columns(_user_model(), "u", connection)
+    user = _columns(user_model, "u", connection)
     sql = (
         f"SELECT {token.select}, {application.select}, {user.select} FROM {_table(AccessToken, connection)} t "
-        f"INNER JOIN {_table(Application, connection)} a "
-        f"ON a.{_column(Application, 'id', connection)} = t.{_column(AccessToken, 'application', connection)} "
-        f"LEFT OUTER JOIN {_table(_user_model(), connection)} u "
-        f"ON u.{_column(_user_model(), 'id', connection)} = t.{_column(AccessToken, 'user', connection)} "
-        f"WHERE t.{_column(AccessToken, 'token_checksum', connection)} = %s"
+        + _join("INNER", Application, "a", AccessToken, "t", "application", connection)
+        + _join("LEFT OUTER", user_model, "u", AccessToken, "t", "user", connection)
+        + f"WHERE t.{_column(AccessToken, 'token_checksum', connection)} = %s"
     )
     return _Statement(sql, (token, application, user))
 
@@ -214,61 +216,64 @@ def _family_subquery(field: str, connection) -> str:
     )
 
 
+def _refresh_token_from(connection) -> tuple[tuple[_Columns, ...], str]:
+    """The refresh token (r) with its access token (t, if any) and its user (u): columns and FROM clause."""
+    user_model = _user_model()
+    parts = (
+        _columns(RefreshToken, "r", connection),
+        _columns(AccessToken, "t", connection),
+        _columns(user_model, "u", connection),
+    )
+    from_clause = (
+        f"FROM {_table(RefreshToken, connection)} r "
+        + _join("LEFT OUTER", AccessToken, "t", RefreshToken, "r", "access_token", connection)
+        + _join("INNER", user_model, "u", RefreshToken, "r", "user", connection)
+    )
+    return parts, from_clause
+
+
 @cache
 def _refresh_tokens(db: str, lock: bool) -> _Statement:
     """Every row with the checksum, the one to judge first: the unrevoked one, else the latest revoked
     (django-oauth-toolkit 3.4.1's order), with its access token, its user and its family's sign-in."""
     connection = connections[db]
-    refresh = _columns(RefreshToken, "r", connection)
-    access = _columns(AccessToken, "t", connection)
-    user = _columns(_user_model(), "u", connection)
-    revoked = _column(RefreshToken, "revoked", connection)
+    parts, from_clause = _refresh_token_from(connection)
     sql = (
-        f"SELECT {refresh.select}, {access.select}, {user.select}, "
-        f"{_family_subquery('auth_time', connection)}, {_family_subquery('amr', connection)} "
-        f"FROM {_table(RefreshToken, connection)} r "
-        f"LEFT OUTER JOIN {_table(AccessToken, connection)} t "
-        f"ON t.{_column(AccessToken, 'id', connection)} = r.{_column(RefreshToken, 'access_token', connection)} "
-        f"INNER JOIN {_table(_user_model(), connection)} u "
-        f"ON u.{_column(_user_model(), 'id', connection)} = r.{_column(RefreshToken, 'user', connection)} "
+        f"SELECT {', '.join(part.select for part in parts)}, "
+        f"{_family_subquery('auth_time', connection)}, {_family_subquery('amr', connection)} {from_clause}"
         f"WHERE r.{_column(RefreshToken, 'token_checksum', connection)} = %s "
-        f"ORDER BY r.{revoked} DESC NULLS FIRST" + (_lock_clause(connection, "r") if lock else "")
+        f"ORDER BY r.{_column(RefreshToken, 'revoked', connection)} DESC NULLS FIRST"
+        + (_lock_clause(connection, "r") if lock else "")
     )
     extra = (
         _converter(Grant._meta.get_field("auth_time"), connection),
         _converter(Grant._meta.get_field("amr"), connection),
     )
-    return _Statement(sql, (refresh, access, user), extra)
+    return _Statement(sql, parts, extra)
 
 
 @cache
 def _live_refresh_token_of_client(db: str) -> _Statement:
     connection = connections[db]
-    refresh = _columns(RefreshToken, "r", connection)
-    access = _columns(AccessToken, "t", connection)
-    user = _columns(_user_model(), "u", connection)
+    parts, from_clause = _refresh_token_from(connection)
     sql = (
-        f"SELECT {refresh.select}, {access.select}, {user.select} FROM {_table(RefreshToken, connection)} r "
-        f"LEFT OUTER JOIN {_table(AccessToken, connection)} t "
-        f"ON t.{_column(AccessToken, 'id', connection)} = r.{_column(RefreshToken, 'access_token', connection)} "
-        f"INNER JOIN {_table(_user_model(), connection)} u "
-        f"ON u.{_column(_user_model(), 'id', connection)} = r.{_column(RefreshToken, 'user', connection)} "
+        f"SELECT {', '.join(part.select for part in parts)} {from_clause}"
         f"WHERE r.{_column(RefreshToken, 'token_checksum', connection)} = %s "
         f"AND r.{_column(RefreshToken, 'application', connection)} = %s "
         f"AND r.{_column(RefreshToken, 'revoked', connection)} IS NULL"
     )
-    return _Statement(sql, (refresh, access, user))
+    return _Statement(sql, parts)
 
 
 @cache
 def _grant_with_user(db: str, lock: bool) -> _Statement:
-    connection = connections[db]
-    grant, user = _columns(Grant, "g", connection), _columns(_user_model(), "u", connection)
+    connection, user_model = connections[db], _user_model()
+    grant, user = _columns(Grant, "g", connection), _columns(user_model, "u", connection)
     sql = (
         f"SELECT {grant.select}, {user.select} FROM {_table(Grant, connection)} g "
-        f"INNER JOIN {_table(_user_model(), connection)} u "
-        f"ON u.{_column(_user_model(), 'id', connection)} = g.{_column(Grant, 'user', connection)} "
-        f"WHERE g.{_column(Grant, 'code', connection)} = %s" + (_lock_clause(connection, "g") if lock else "")
+        + _join("INNER", user_model, "u", Grant, "g", "user", connection)
+        + f"WHERE g.{_column(Grant, 'code', connection)} = %s"
+        + (_lock_clause(connection, "g") if lock else "")
     )
     return _Statement(sql, (grant, user))
 
@@ -289,28 +294,39 @@ def _split(db: str, statement: _Statement, row: Sequence) -> tuple[list[Model | 
 # --- reads --------------------------------------------------------------------------------------------
 
 
+def _read(
+    model: type[Model], statement_for: Callable[[str], _Statement], params: list, *, db: str | None = None
+) -> list[tuple[list, list]]:
+    """Each row of the statement (built once per database) as (instances, trailing scalars).
+
+    PostgreSQL refuses NUL in a parameter, so no stored text holds one: such a lookup finds nothing.
+    """
+    if any(isinstance(param, str) and "\x00" in param for param in params):
+        return []
+    db = db or router.db_for_read(model)
+    statement = statement_for(db)
+    return [_split(db, statement, row) for row in _fetch(db, statement.sql, params)]
+
+
+def _read_locked(model: type[Model], statement_for: Callable[[str, bool], _Statement], params: list, lock: bool):
+    """_read, with FOR UPDATE NOWAIT on the database the rows are written to when `lock`."""
+    db = router.db_for_write(model) if lock else router.db_for_read(model)
+    return _read(model, lambda alias: statement_for(alias, lock), params, db=db)
+
+
 def access_token_by_checksum(checksum: str) -> Any | None:
     """The access token with this digest, with its application and its user (None for client credentials)."""
-    if _matches_nothing(checksum):
-        return None
-    db = router.db_for_read(AccessToken)
-    statement = _access_token_with_client_and_user(db)
-    rows = _fetch(db, statement.sql, [checksum])
-    if not rows:
-        return None
-    (token, application, user), _ = _split(db, statement, rows[0])
-    token.application = application
-    token.user = user
-    return token
+    for (token, application, user), _ in _read(AccessToken, _access_token_with_client_and_user, [checksum]):
+        token.application = application
+        token.user = user
+        return token
+    return None
 
 
 def application_by_client_id(client_id: str) -> Any | None:
-    if _matches_nothing(client_id):
-        return None
-    db = router.db_for_read(Application)
-    statement = _application_by_client_id(db)
-    rows = _fetch(db, statement.sql, [client_id])
-    return _split(db, statement, rows[0])[0][0] if rows else None
+    for (application,), _ in _read(Application, _application_by_client_id, [client_id]):
+        return application
+    return None
 
 
 def refresh_tokens_by_checksum(checksum: str, *, lock: bool = False) -> list:
@@ -319,13 +335,8 @@ def refresh_tokens_by_checksum(checksum: str, *, lock: bool = False) -> list:
     Each has its access token and user set, and `family_auth_time` / `family_amr`: the sign-in of
     the code its family started from.
     """
-    if _matches_nothing(checksum):
-        return []
-    db = router.db_for_write(RefreshToken) if lock else router.db_for_read(RefreshToken)
-    statement = _refresh_tokens(db, lock)
     tokens = []
-    for row in _fetch(db, statement.sql, [checksum]):
-        (refresh, access, user), (auth_time, amr) = _split(db, statement, row)
+    for (refresh, access, user), (auth_time, amr) in _read_locked(RefreshToken, _refresh_tokens, [checksum], lock):
         refresh.access_token = access
         refresh.user = user
         refresh.family_auth_time = auth_time
@@ -336,28 +347,16 @@ def refresh_tokens_by_checksum(checksum: str, *, lock: bool = False) -> list:
 
 def live_refresh_token_of_client(checksum: str, application_id: int) -> Any | None:
     """The client's unrevoked refresh token with this digest, with its access token and user."""
-    if _matches_nothing(checksum):
-        return None
-    db = router.db_for_read(RefreshToken)
-    statement = _live_refresh_token_of_client(db)
-    rows = _fetch(db, statement.sql, [checksum, application_id])
-    if not rows:
-        return None
-    (refresh, access, user), _ = _split(db, statement, rows[0])
-    refresh.access_token = access
-    refresh.user = user
-    return refresh
+    for (refresh, access, user), _ in _read(RefreshToken, _live_refresh_token_of_client, [checksum, application_id]):
+        refresh.access_token = access
+        refresh.user = user
+        return refresh
+    return None
 
 
 def grant_by_code(code: str, *, lock: bool = False) -> Grant | None:
     """The authorization code's grant with its user; `lock`: FOR UPDATE NOWAIT."""
-    if _matches_nothing(code):
-        return None
-    db = router.db_for_write(Grant) if lock else router.db_for_read(Grant)
-    statement = _grant_with_user(db, lock)
-    rows = _fetch(db, statement.sql, [code])
-    if not rows:
-        return None
-    (grant, user), _ = _split(db, statement, rows[0])
-    grant.user = user
-    return grant
+    for (grant, user), _ in _read_locked(Grant, _grant_with_user, [code], lock):
+        grant.user = user
+        return grant
+    return None
