@@ -125,7 +125,8 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType(
             "organization.member_added",
-            "A user became a member of an organisation (via: admin, invitation or jit, a verified email domain).",
+            "A user became a member of an organisation (via: admin, the admin console or the API; invitation; or jit, "
+            "a verified address at one of its email domains).",
             required=("organization_id", "user_id", "via"),
             application=False,
         ),

@@ -83,6 +83,7 @@ def organization_create(*, actor, fields: dict[str, Any]) -> Organization:
             actor=actor,
             action="organization.created",
             target=organization,
+            target_id=str(organization.public_id),
             target_label=organization.slug,
             after=selectors.organization_state(organization),
         )
@@ -102,6 +103,7 @@ def organization_update(*, actor, organization: Organization, fields: dict[str, 
             actor=actor,
             action="organization.updated",
             target=organization,
+            target_id=str(organization.public_id),
             target_label=organization.slug,
             before=before,
             after=selectors.organization_state(organization),
@@ -122,6 +124,7 @@ def organization_delete(*, actor, organization: Organization) -> None:
             actor=actor,
             action="organization.deleted",
             target=organization,
+            target_id=str(organization.public_id),
             target_label=organization.slug,
             before=selectors.organization_state(organization),
         )
@@ -214,6 +217,7 @@ def membership_add(
             actor=actor,
             action="organization.member_added",
             target=organization,
+            target_id=str(organization.public_id),
             target_label=organization.slug,
             extra={
                 "member": {"old": None, "new": user.email},
@@ -236,6 +240,7 @@ def membership_remove(*, actor, membership: Membership) -> None:
             actor=actor,
             action="organization.member_removed",
             target=organization,
+            target_id=str(organization.public_id),
             target_label=organization.slug,
             extra={
                 "member": {"old": user.email, "new": None},
@@ -259,6 +264,7 @@ def membership_roles_set(*, actor, membership: Membership, roles: Iterable[Organ
             actor=actor,
             action="organization.member_roles_changed",
             target=membership.organization,
+            target_id=str(membership.organization.public_id),
             target_label=_membership_label(membership),
             extra={"roles": {"old": before, "new": after}},
         )
@@ -329,6 +335,7 @@ def invitation_create(
             actor=actor,
             action="organization.invitation_created",
             target=organization,
+            target_id=str(organization.public_id),
             target_label=organization.slug,
             after={"invitation_id": invitation.pk, "email": invitation.email, "roles": selectors.role_names(roles)},
         )
@@ -362,6 +369,7 @@ def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
             actor=actor,
             action="organization.invitation_revoked",
             target=invitation.organization,
+            target_id=str(invitation.organization.public_id),
             target_label=invitation.organization.slug,
             before={"invitation_id": invitation.pk, "email": invitation.email},
         )
@@ -396,6 +404,7 @@ def invitation_accept(*, user: User, token: str) -> Membership:
             actor=user,
             action="organization.invitation_accepted",
             target=organization,
+            target_id=str(organization.public_id),
             target_label=organization.slug,
             after={"invitation_id": invitation.pk},
         )

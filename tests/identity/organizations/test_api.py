@@ -289,3 +289,11 @@ def test_invitation_accepted_cannot_be_revoked(writer):
     invitation = Invitation.objects.get()
     response = writer.delete(invitations_url(org, invitation))
     assert response.status_code == 409 and response.json()["error"] == "conflict"
+
+
+def test_organization_audit_is_found_by_the_api_id(writer):
+    created = writer.post(org_url(), {"name": "Acme", "slug": "acme"}).json()
+    response = writer.get("/api/audit", {"target_type": "organization", "target_id": created["id"]})
+    assert response.status_code == 200
+    assert [event["action"] for event in response.json()["results"]] == ["organization.created"]
+    assert response.json()["results"][0]["target"] == {"type": "organization", "id": created["id"], "label": "acme"}
