@@ -265,3 +265,14 @@ def test_jit_join_ignores_unverified_addresses():
     OrganizationFactory(jit_email_domains=["acme.com"])
     user = UserFactory(email="ada@acme.com")
     assert services.organization_jit_join(user=user) == []
+
+
+def test_jit_join_when_allauth_confirms_an_address():
+    from allauth.account.models import EmailAddress
+    from allauth.account.signals import email_confirmed
+
+    acme = OrganizationFactory(jit_email_domains=["acme.com"])
+    user = UserFactory(email="ada@acme.com")
+    address = EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    email_confirmed.send(sender=EmailAddress, request=None, email_address=address)
+    assert selectors.membership_for(user, acme) is not None

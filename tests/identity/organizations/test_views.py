@@ -6,12 +6,14 @@ from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from identity.organizations import selectors, services
 from identity.organizations.models import Invitation
 from tests.identity.factories import UserFactory
 from tests.identity.organizations.factories import OrganizationFactory, member_role, verified_user
+from tests.identity.test_registration import link_in, register
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +77,16 @@ def test_invitation_page_expired_revoked_and_unknown_links(client, invitation):
     assert revoked.status_code == 410 and "withdrawn" in revoked.content.decode()
     unknown = client.get("/organizations/invitations/not-a-token")
     assert unknown.status_code == 404 and "not valid" in unknown.content.decode()
+
+
+def test_registering_and_following_the_verification_link_joins_by_email_domain(client, settings):
+    """Just-in-time membership end to end: allauth's email_confirmed after the link's POST."""
+    settings.LATCHKEY_REGISTRATION = "open"
+    role = member_role()
+    acme = OrganizationFactory(jit_email_domains=["acme.com"])
+    acme.jit_roles.set([role])
+    register(client, email="ada@acme.com")
+    assert not acme.memberships.exists()
+    client.post(link_in(mail.outbox[0]))
+    (membership,) = acme.memberships.all()
+    assert membership.user.email == "ada@acme.com" and list(membership.roles.all()) == [role]
