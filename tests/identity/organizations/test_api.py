@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from applications.events.models import Event
 from identity.models import AuditEvent
+from identity.organizations import services
 from identity.organizations.models import Invitation, Membership, Organization, OrganizationRole
 from tests.identity.factories import UserFactory
 from tests.identity.organizations.factories import (
@@ -18,6 +19,7 @@ from tests.identity.organizations.factories import (
     OrganizationRoleFactory,
     admin_role,
     member_role,
+    verified_user,
 )
 
 pytestmark = pytest.mark.django_db
@@ -280,9 +282,6 @@ def test_invitation_revoke_and_list_within_budget(writer, django_assert_max_num_
 
 
 def test_invitation_accepted_cannot_be_revoked(writer):
-    from identity.organizations import services
-    from tests.identity.organizations.factories import verified_user
-
     org = OrganizationFactory()
     link = writer.post(invitations_url(org), {"email": "ada@example.com"}).json()["link"]
     services.invitation_accept(user=verified_user("ada@example.com"), token=link.rsplit("/", 1)[1])
