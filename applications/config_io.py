@@ -8,7 +8,9 @@ Applications are keyed by `client_id` (kept on import, so clients keep working),
 application's sign-in providers are listed under it (identity.federation.config_io has their rules),
 and so are its webhooks; deployment-wide webhooks are the `webhooks` section, written only when there
 are some (applications.events.config_io has their rules: never a secret; a created one prints its new
-signing secret once).
+signing secret once). Organisation roles (by `name`) and organisations (by `slug`) are the
+`organization_roles` and `organizations` sections, written only when there are some
+(identity.organizations.config_io: never their members or invitations).
 
 Import parses entries with the management API's serializers and writes only through the services
 (`actor=None`), so nothing is validated twice. Rules:
@@ -43,9 +45,11 @@ from identity import services as identity_services
 from identity.api.serializers import RoleWriteSerializer
 from identity.federation import config_io as federation_config
 from identity.models import Role
+from identity.organizations import config_io as organizations_config
+from identity.organizations.api.serializers import OrganizationRoleWriteSerializer, OrganizationWriteSerializer
 
 FORMAT_VERSION = 1
-SECTIONS = ("api_resources", "roles", "applications", "webhooks")
+SECTIONS = ("api_resources", "roles", "organization_roles", "organizations", "applications", "webhooks")
 FORMATS = ("yaml", "json")
 
 
@@ -108,6 +112,10 @@ def config_export() -> dict:
     }
     if webhooks := events_config.deployment_webhooks_config():
         document["webhooks"] = webhooks
+    if organization_roles := organizations_config.organization_roles_config():
+        document["organization_roles"] = organization_roles
+    if organizations := organizations_config.organizations_config():
+        document["organizations"] = organizations
     return document
 
 
@@ -131,7 +139,9 @@ def config_parse(text: str) -> dict:
         except yaml.YAMLError as exc:
             raise ConfigError("not valid YAML: " + " ".join(str(exc).split())) from exc
     if not isinstance(document, dict):
-        raise ConfigError("expected a mapping with version, api_resources, roles and applications.")
+        raise ConfigError(
+            "expected a mapping with version, api_resources, roles, organization_roles, organizations and applications."
+        )
     unknown = sorted(str(key) for key in document if key not in ("version", *SECTIONS))
     if unknown:
         raise ConfigError(f"unknown top-level key(s): {', '.join(unknown)}.")
@@ -465,9 +475,28 @@ def _import_webhook(entry: dict, url: str) -> Change:
     return change
 
 
+# organisations
+
+
+def _import_organization_role(entry: dict, name: str) -> Change:
+    data = _parse(OrganizationRoleWriteSerializer, {**entry, "name": name}, partial=True)
+    action, before, after = organizations_config.organization_role_import(data, name)
+    return Change("organization role", name, action=action, fields=_diff(before, after) if before else [])
+
+
+def _import_organization(entry: dict, slug: str) -> Change:
+    data = _parse(OrganizationWriteSerializer, {**entry, "slug": slug}, partial=True)
+    action, before, after = organizations_config.organization_import(data, slug)
+    return Change(
+        "organization", slug, name=after["name"], action=action, fields=_diff(before, after) if before else []
+    )
+
+
 IMPORTERS = {
     "api_resources": ("identifier", _import_resource, "api resource"),
     "roles": ("name", _import_role, "role"),
+    "organization_roles": ("name", _import_organization_role, "organization role"),
+    "organizations": ("slug", _import_organization, "organization"),
     "applications": ("client_id", _import_application, "application"),
     "webhooks": ("url", _import_webhook, "webhook"),
 }

@@ -18,6 +18,12 @@ from consent.api.views import ConsentViewSet
 from identity.api.audit_views import AuditEventViewSet
 from identity.api.views import RoleViewSet, UserViewSet
 from identity.federation.api.views import ProviderViewSet
+from identity.organizations.api.views import (
+    InvitationViewSet,
+    MemberViewSet,
+    OrganizationRoleViewSet,
+    OrganizationViewSet,
+)
 
 router = SimpleRouter(trailing_slash=False)
 router.register("applications", ApplicationViewSet, basename="application")
@@ -34,6 +40,12 @@ router.register("roles", RoleViewSet, basename="role")
 router.register("users", UserViewSet, basename="user")
 router.register("consents", ConsentViewSet, basename="consent")
 router.register("audit", AuditEventViewSet, basename="audit")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register(r"organizations/(?P<organization_pk>[^/]+)/members", MemberViewSet, basename="organization-member")
+router.register(
+    r"organizations/(?P<organization_pk>[^/]+)/invitations", InvitationViewSet, basename="organization-invitation"
+)
+router.register("organization-roles", OrganizationRoleViewSet, basename="organization-role")
 
 
 @csrf_exempt  # it changes nothing, and a write to a wrong path should hear 404, not a CSRF page

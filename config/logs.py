@@ -94,6 +94,18 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return text
 
 
+# Paths whose next segment is a credential, the key of an emailed link: an organisation invitation,
+# allauth's email confirmation and password reset. The request line shows the route, not the key.
+_SECRET_PATH = re.compile(
+    r"^(?P<route>/organizations/invitations/|/account/confirm-email/|/account/password/reset/key/)[^/]+"
+)
+
+
+def logged_path(path: str) -> str:
+    """The path as the request line shows it: without an emailed link's key, at most MAX_LOGGED_PATH long."""
+    return _SECRET_PATH.sub(lambda match: match["route"] + REDACTED, path)[:MAX_LOGGED_PATH]
+
+
 def _request_secrets(request: HttpRequest) -> tuple[str, ...]:
     """The credentials this request carried, longest first (so no secret is left half-replaced).
 
@@ -252,7 +264,7 @@ class RequestLogMiddleware:
             level = logging.WARNING if status == 503 else logging.ERROR if status >= 500 else logging.INFO
             if request_log.isEnabledFor(level):  # LATCHKEY_LOG_LEVEL=WARNING drops the request lines for free
                 duration_ms = round((time.perf_counter() - started) * 1000, 2)
-                path = request.path[:MAX_LOGGED_PATH]  # never the query string
+                path = logged_path(request.path)  # never the query string
                 request_log.log(
                     level,
                     "%s %s %s %sms",

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include(("config.api_urls", "api"), namespace="api")),
     path("", include("applications.oauth.urls")),
     path("", include("identity.urls")),
+    path("", include("identity.organizations.urls")),
     path("", include("consent.urls")),
     # Registration, email verification, password reset and change (allauth), under our CSP and brand;
     # its own sign-in and sign-out pages are ours at /login and /logout.

@@ -56,6 +56,7 @@ def record(
     target,
     target_label: str = "",
     target_type: str = "",
+    target_id: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     extra: dict[str, dict[str, Any]] | None = None,
@@ -63,7 +64,8 @@ def record(
 ) -> AuditEvent | None:
     """Save one event: `action` is "<target type>.<verb>" (`application.updated`), unless `target_type`
     names another (`user.signed_in` targets the application); the target's label comes from its type
-    unless given. `extra` adds changes no state shows (a rotated secret, a new
+    unless given, and its id is its primary key unless given (the id the API knows it by, when that differs).
+    `extra` adds changes no state shows (a rotated secret, a new
     password). With `only_if_changed`, a write that changed nothing records nothing.
     """
     changes = {**diff(before, after), **(extra or {})}
@@ -75,7 +77,7 @@ def record(
         **actor_fields(actor),
         action=action,
         target_type=target_type,
-        target_id=str(target.pk),
+        target_id=target_id or str(target.pk),
         target_label=label[:255],
         changes=changes,
     )

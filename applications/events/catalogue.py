@@ -106,6 +106,56 @@ EVENT_TYPES: dict[str, EventType] = {
             application=False,
         ),
         EventType(
+            "organization.created",
+            "An organisation was created (organization_id: its public id).",
+            required=("organization_id",),
+            application=False,
+        ),
+        EventType(
+            "organization.updated",
+            "An organisation's settings changed (fields: the names of what changed, never the values).",
+            required=("organization_id", "fields"),
+            application=False,
+        ),
+        EventType(
+            "organization.deleted",
+            "An organisation was deleted, with its memberships and invitations.",
+            required=("organization_id",),
+            application=False,
+        ),
+        EventType(
+            "organization.member_added",
+            "A user became a member of an organisation (via: admin, the admin console or the API; invitation; or jit, "
+            "a verified address at one of its email domains).",
+            required=("organization_id", "user_id", "via"),
+            application=False,
+        ),
+        EventType(
+            "organization.member_removed",
+            "A user stopped being a member of an organisation.",
+            required=("organization_id", "user_id"),
+            application=False,
+        ),
+        EventType(
+            "organization.member_roles_changed",
+            "The organisation roles of a member changed (read them from the API: GET "
+            "/api/organizations/{id}/members/{user_id}).",
+            required=("organization_id", "user_id"),
+            application=False,
+        ),
+        EventType(
+            "organization.invitation_created",
+            "A person was invited by email to join an organisation (the address is not in the payload).",
+            required=("organization_id", "invitation_id"),
+            application=False,
+        ),
+        EventType(
+            "organization.invitation_accepted",
+            "An invitation to an organisation was accepted by the invited, verified address; the user is a member.",
+            required=("organization_id", "invitation_id", "user_id"),
+            application=False,
+        ),
+        EventType(
             "webhook.ping",
             "A test event sent to one webhook from the admin or the API (POST …/webhooks/{id}/ping); no other "
             "webhook receives it.",

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "identity",
     "identity.federation",
+    "identity.organizations",
     # The sign-in engine: account flows, email verification, password reset, login throttling
     # (identity.adapter is our seam). socialaccount comes with the per-application providers.
     "allauth",
@@ -304,6 +305,9 @@ LATCHKEY_WEBHOOK_LEASE_SECONDS = env.int("LATCHKEY_WEBHOOK_LEASE_SECONDS", defau
 LATCHKEY_WEBHOOK_DISABLE_AFTER = env.int("LATCHKEY_WEBHOOK_DISABLE_AFTER", default=20)
 LATCHKEY_WEBHOOK_POLL_SECONDS = env.float("LATCHKEY_WEBHOOK_POLL_SECONDS", default=2.0)
 LATCHKEY_EVENT_RETENTION_DAYS = env.int("LATCHKEY_EVENT_RETENTION_DAYS", default=30)
+
+# How long an emailed invitation to join an organisation works (identity.organizations).
+LATCHKEY_ORGANIZATION_INVITATION_TTL_DAYS = env.int("LATCHKEY_ORGANIZATION_INVITATION_TTL_DAYS", default=7)
 
 # Where an end-user page's forms may lead besides 'self' (config.security asks it per page).
 LATCHKEY_PAGE_FORM_ACTION_SOURCES = "branding.page_policy.request_form_action_sources"

@@ -112,7 +112,18 @@ class AuditQuerySerializer(serializers.Serializer):
     actor_type = serializers.ChoiceField(choices=AuditEvent.ActorType.choices, required=False)
     actor_id = serializers.CharField(required=False, help_text="A user's sub or a client's client_id.")
     target_type = serializers.ChoiceField(
-        choices=["application", "api_resource", "scope", "role", "user", "consent", "signing_key"], required=False
+        choices=[
+            "application",
+            "api_resource",
+            "scope",
+            "role",
+            "user",
+            "consent",
+            "signing_key",
+            "organization",
+            "organization_role",
+        ],
+        required=False,
     )
     target_id = serializers.CharField(required=False, help_text="The id the API uses for the target.")
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")

@@ -93,6 +93,26 @@ def test_request_without_id_gets_a_generated_one_on_the_response_and_the_log_lin
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/organizations/invitations/{key}",
+        "/account/confirm-email/{key}/",
+        "/account/password/reset/key/1-{key}/",
+    ],
+)
+def test_request_line_never_shows_an_emailed_links_key(client, capture_logs, path):
+    buffer = capture_logs("json")
+    key = "Zq8sW3kS0mEmailedLinkKey1234567890abcdef"
+
+    client.get(path.format(key=key))
+
+    [line] = [entry for entry in json_lines(buffer) if entry["logger"] == "latchkey.request"]
+    assert key not in json.dumps(line)
+    assert line["path"].startswith(path.partition("{key}")[0].rstrip("1-")) and "[REDACTED]" in line["path"]
+
+
+@pytest.mark.django_db
 def test_sane_incoming_request_id_is_kept_and_stamped_on_every_record_of_the_request(client, capture_logs):
     buffer = capture_logs("json")
 
