@@ -343,7 +343,9 @@ def store_tokens(seeded: dict, count: int) -> None:
             "created": "a.created",
             "updated": "a.created",
         },
-        f"(SELECT id, user_id, application_id, created, id - %(before)s AS g FROM {at_table} "  # noqa: S608
+        # g counts them in the order they were written (their ids need not be contiguous: a sequence
+        # keeps the values a rolled-back transaction took).
+        f"(SELECT id, user_id, application_id, created, row_number() OVER (ORDER BY id) AS g FROM {at_table} "  # noqa: S608
         "WHERE id > %(before)s) AS a",
         {"before": before},
     )
