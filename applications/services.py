@@ -270,7 +270,6 @@ def application_rotate_secret(*, actor, application: Application, grace_period_s
     if problem := policies.grace_period_error(grace_period_seconds):
         raise ValidationError({"grace_period_seconds": [problem]})
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
         locked = Application.objects.select_for_update().get(pk=application.pk)
         previous_hash = locked.client_secret
         plaintext = client_secrets.rotate_client_secret(locked, grace_period_seconds=grace_period_seconds)
@@ -341,7 +340,7 @@ def api_resource_create(
         errors["scopes"] = scope_problems
     policies.raise_errors(errors)
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         resource.save()
         for scope in new_scopes:
             scope.resource = resource
@@ -531,7 +530,7 @@ def api_resource_update(
             errors.setdefault(field, []).extend(messages)
     policies.raise_errors(errors)
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         resource.save(update_fields=["name", *selectors.RESOURCE_TOKEN_FIELDS])
         audit.record(
             actor=actor,
@@ -547,7 +546,7 @@ def api_resource_update(
 def api_resource_delete(*, actor, resource: ApiResource) -> None:
     """Delete a resource and its scopes, refused (code `in_use`) while applications or roles hold any of them."""
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         if error := scopes_removal_error(list(resource.scopes.all())):
             raise error
         audit.record(
@@ -564,7 +563,7 @@ def api_resource_scope_add(*, actor, resource: ApiResource, name: str, descripti
     scope = Scope(name=name, description=(description or name).strip(), resource=resource)
     scope.full_clean()
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         scope.save()
         audit.record(
             actor=actor,
@@ -580,7 +579,7 @@ def api_resource_scope_remove(*, actor, scope: Scope) -> None:
     if scope.is_standard:
         raise ValidationError({"scopes": ["Standard OpenID Connect scopes cannot be removed."]})
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         if error := scopes_removal_error([scope]):
             raise error
         audit.record(

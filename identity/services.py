@@ -159,7 +159,7 @@ def role_create(*, actor, name: str, description: str = "", scopes: Iterable = (
     role = Role(name=name.strip(), description=description)
     role.full_clean()
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         role.save()
         role.scopes.set(list(scopes))
         audit.record(
@@ -232,7 +232,7 @@ def role_update(
         role.description = description
     role.full_clean()
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         role.save()
         if scopes is not None:
             role.scopes.set(list(scopes))
@@ -253,7 +253,7 @@ def role_delete(*, actor, role: Role) -> None:
     Deleting a role that gates an application would silently open that application to every user.
     """
     with transaction.atomic():
-        memo.invalidate()  # clients and scopes kept per process (applications.oauth.memo)
+        memo.invalidate()  # scopes kept per process (applications.oauth.memo)
         apps = sorted(
             {a.name for a in role.gated_applications.all()} | {a.name for a in role.machine_applications.all()}
         )

@@ -114,7 +114,7 @@ class IntrospectionValidator(LatchkeyValidator):
         audiences = access_tokens.audiences_of(claims)
         if claims.get("client_id") != client.client_id and not set(audiences) & introspected_resources(client):
             return None
-        issued_to = memo.client(claims.get("client_id") or "")
+        issued_to = store.application_by_client_id(claims.get("client_id") or "")
         if issued_to is None or not issued_to.is_active:
             return None
         answer = {

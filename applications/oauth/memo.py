@@ -1,30 +1,28 @@
-"""What every token request reads and almost nothing changes, kept in each process: clients (by
-client_id), the scope catalogue, each client's usable scopes and the APIs a client
-introspects for.
+"""What every token request reads and almost nothing changes, kept in each process: the scope
+catalogue, each client's usable scopes and the APIs a client introspects for. Clients themselves
+are not kept: their secret and `is_active` are read on every request (one indexed statement,
+applications.oauth.store), so a rotated secret or a deactivated application stops working on every
+server the moment the change commits.
 
-Every service that changes one of them (an application, its secret, scopes, roles or API
-resources) calls `invalidate()`: once its transaction commits a new generation starts, and every
-process drops its memo on its next read, since every read first asks the shared cache
-(config.cache) for the current generation, one cache GET. Any save or delete of those rows also
-empties this process's memo at once (`connect`), whatever made it. So a rotated secret, a
-deactivated application or a removed scope takes effect on every process as soon as the write
-commits, as a database read would.
+Every service that changes what is kept (an application's scopes or roles, scopes, roles, API
+resources) calls `invalidate()`: once its transaction commits a new generation starts in the shared
+cache (config.cache). Each process asks the cache for the current generation at most once every
+CHECK_SECONDS and drops what it keeps when it has changed, so a scope taken from an application is
+refused on every server within CHECK_SECONDS of the commit. (A cache GET through Django's Redis backend
+costs about as much CPU as reading a row from PostgreSQL, so asking on every read would save nothing.)
+Any save or delete of those rows also empties this process's memo at once (`connect`), whatever made it.
 
 That holds only when the processes share the cache. With a per-process cache (LocMemCache, the
-default without CACHE_URL), another process (a second worker, `manage.py app rotate-secret`) could
-not tell this one, so the memo is off there unless LATCHKEY_PROCESS_MEMO says "on" (one process:
-the test suite); "auto" (the default) turns it on only for a shared cache. When the shared cache
-is unreachable, every read goes to the database until it answers again. Each generation also
-ends after MAX_AGE_SECONDS: the backstop for a write that bypasses the models' save and delete
-(a raw `QuerySet.update()`), or whose invalidation the cache missed while it was unreachable.
-
-The memo hands out copies of its client instances: a request may set attributes on its client
-(the secret's last use), never on the one other threads read.
+default without CACHE_URL), another process (a second worker, `manage.py`) could not tell this one,
+so the memo is off there unless LATCHKEY_PROCESS_MEMO says "on" (one process: the test suite);
+"auto" (the default) turns it on only for a shared cache. When the shared cache is unreachable,
+every read goes to the database until it answers again. Each generation also ends after
+MAX_AGE_SECONDS: the backstop for a write that bypasses the services (a raw `QuerySet.update()`), or
+whose invalidation the cache missed while it was unreachable.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 import uuid
@@ -39,6 +37,8 @@ from config.cache import cache_add, cache_get, cache_set
 
 GENERATION_KEY = "latchkey:oauth-memo:generation"
 MAX_AGE_SECONDS = 60
+# How often a process asks the shared cache whether another one changed what it keeps.
+CHECK_SECONDS = 1.0
 _MISSING = object()
 # Caches that every process of a deployment shares; any other backend is per process (or none at all).
 _PER_PROCESS_BACKENDS = frozenset(
@@ -58,12 +58,22 @@ class _Memo:
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._started = 0.0
+        self._checked = -CHECK_SECONDS  # when the shared generation was last asked for (monotonic)
         self._values: dict[Hashable, Any] = {}
+
+    def _shared_generation(self) -> str | None:
+        """The shared cache's generation, asked for at most every CHECK_SECONDS; None if unreachable."""
+        now = time.monotonic()
+        if self._generation is not None and now - self._checked < CHECK_SECONDS:
+            return self._generation
+        generation = _current_generation()
+        self._checked = now if generation is not None else -CHECK_SECONDS
+        return generation
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         if not enabled():
             return load()
-        generation = _current_generation()
+        generation = self._shared_generation()
         if generation is None:  # the shared cache is unreachable: the database answers
             return load()
         with self._lock:
@@ -82,16 +92,11 @@ class _Memo:
                 self._values[key] = value
         return value
 
-    def update(self, key: Hashable, change: Callable[[Any], None]) -> None:
-        with self._lock:
-            value = self._values.get(key, _MISSING)
-            if value is not _MISSING and value is not None:
-                change(value)
-
     def clear(self) -> None:
         with self._lock:
             self._values = {}
             self._generation = None
+            self._checked = -CHECK_SECONDS
 
 
 _memo = _Memo()
@@ -111,7 +116,7 @@ def _start_generation() -> None:
         GENERATION_KEY,
         uuid.uuid4().hex,
         timeout=MAX_AGE_SECONDS,
-        failure=f"other processes keep clients and scopes they read before this change for up to {MAX_AGE_SECONDS} s",
+        failure=f"other processes keep the scopes they read before this change for up to {MAX_AGE_SECONDS} s",
     )
 
 
@@ -126,25 +131,6 @@ def invalidate() -> None:
 def clear() -> None:
     """Forget everything this process keeps (it reloads on the next read)."""
     _memo.clear()
-
-
-def client(client_id: str) -> Any | None:
-    """The application with this client_id (active or not), as a copy of its own; None if there is none."""
-    from applications.oauth import store
-
-    found = _memo.get(("client", client_id), lambda: store.application_by_client_id(client_id))
-    return copy.copy(found) if found is not None else None
-
-
-def client_secret_used(application) -> None:
-    """The secret's last use, recorded on the client's row (applications.secrets), on the kept copies too:
-    otherwise every request would find the kept value stale and record it again."""
-    used_at = application.client_secret_last_used_at
-
-    def change(kept) -> None:
-        kept.client_secret_last_used_at = used_at
-
-    _memo.update(("client", application.client_id), change)
 
 
 def remembered(key: Hashable, load: Callable[[], Any]) -> Any:
@@ -163,12 +149,11 @@ def _changed(sender, **kwargs) -> None:
 
 
 def _sources() -> list:
-    from applications.models import ApiResource, Application, PreviousClientSecret, Scope
+    from applications.models import ApiResource, Application, Scope
     from identity.models import Role
 
     return [
         Application,
-        PreviousClientSecret,
         Scope,
         ApiResource,
         Role,

@@ -29,7 +29,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from applications import policies
 from applications import secrets as client_secrets
 from applications.models import Grant
-from applications.oauth import access_tokens, keys, memo, store
+from applications.oauth import access_tokens, keys, store
 from applications.oauth import claims as oidc_claims
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
@@ -181,21 +181,18 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         if not request.client.is_confidential:
             # A public client has no secret; it may only present an empty one.
             return secret == ""
-        if not client_secrets.verify_client_secret(request.client, secret):
-            return False
-        memo.client_secret_used(request.client)
-        return True
+        return client_secrets.verify_client_secret(request.client, secret)
 
     def _load_application(self, client_id, request):
         """django-oauth-toolkit 3.4.1 reuses a `request.client` it is given (after its usability
-        check) and otherwise runs its own lookup: give it the client this process keeps (memo). An
+        check) and otherwise runs its own lookup: give it the row read by one statement (store). An
         unknown client_id falls through to its lookup and its handling of the miss."""
         if not request.client and isinstance(client_id, str):
             if policies.client_id_error(client_id):
                 # Names no client (every client_id is visible ASCII). Not asked of the database:
                 # PostgreSQL refuses a NUL byte, which django-oauth-toolkit's lookup turns into a 500.
                 return None
-            request.client = memo.client(client_id)
+            request.client = store.application_by_client_id(client_id)
         client = super()._load_application(client_id, request)
         if client is not None:
             usage_hooks.token_client_loaded(client.pk)  # whose token request this is, for its usage counts

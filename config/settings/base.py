@@ -272,8 +272,8 @@ OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 # is published at once and signs only after twice this long, so every process (and every JWKS
 # a relying party cached) lists it first.
 LATCHKEY_KEY_CACHE_SECONDS = env.int("LATCHKEY_KEY_CACHE_SECONDS", default=60)
-# Clients, scopes and API resources kept in each process (applications.oauth.memo): "auto" keeps them
-# when the cache (CACHE_URL) is shared by every process, which tells each process of a change at once;
+# Scopes and API resources kept in each process (applications.oauth.memo): "auto" keeps them when the
+# cache (CACHE_URL) is shared by every process, which tells each process of a change within a second;
 # "on" also with a per-process cache (a single process only), "off" never.
 LATCHKEY_PROCESS_MEMO = env.str("LATCHKEY_PROCESS_MEMO", default="auto")
 if LATCHKEY_PROCESS_MEMO not in ("auto", "on", "off"):

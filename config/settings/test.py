@@ -16,7 +16,7 @@ PASSWORD_HASHERS = [  # noqa: F405
 OAUTH2_PROVIDER["ALWAYS_RELOAD_OAUTHLIB_CORE"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LATCHKEY_KEY_CACHE_SECONDS = 0
-# Production keeps clients and scopes per process (a shared cache tells every process of a change); the
+# Production keeps scopes per process (a shared cache tells every process of a change); the
 # suite is one process with a local cache, so "on" runs that same path.
 LATCHKEY_PROCESS_MEMO = "on"
 LATCHKEY_USAGE_FLUSH_SECONDS = 0  # no flushing thread: tests call applications.usage.counters.flush()

@@ -149,8 +149,7 @@ def test_app_create_with_the_cache_down_succeeds_with_a_warning_line_per_missed_
         f"cache unreachable ({error}): the CORS origin set was not refreshed; every server sees the change within 60 s"
     )
     assert memo_line.endswith(
-        f"cache unreachable ({error}): other processes keep clients and scopes they read before this change "
-        "for up to 60 s"
+        f"cache unreachable ({error}): other processes keep the scopes they read before this change for up to 60 s"
     )
 
 

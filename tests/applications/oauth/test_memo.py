@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 
 from applications import services
+from applications.models import Scope
 from applications.oauth import memo
 from tests.applications.factories import ScopeFactory, m2m_default_scope, make_application
 
@@ -31,32 +32,22 @@ def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def test_a_kept_client_is_read_once_and_handed_out_as_a_copy(django_assert_num_queries):
-    application, _ = make_application(type="m2m")
+def test_kept_scopes_are_read_once(client, django_assert_num_queries):
+    application, secret = make_application(type="m2m")
+    assert token_request(client, application, secret).status_code == 200
 
-    with django_assert_num_queries(1):
-        first = memo.client(application.client_id)
-        second = memo.client(application.client_id)
-
-    assert first.pk == second.pk == application.pk
-    first.name = "changed by one request"
-    assert memo.client(application.client_id).name == application.name
-
-
-def test_an_unknown_client_id_is_not_kept(django_assert_num_queries):
+    # The client's row (its secret and is_active are read on every request) and the token's INSERT.
     with django_assert_num_queries(2):
-        assert memo.client("no-such-client") is None
-        assert memo.client("no-such-client") is None
+        assert token_request(client, application, secret).status_code == 200
 
 
 def test_auto_with_a_per_process_cache_keeps_nothing(settings, django_assert_num_queries):
     settings.LATCHKEY_PROCESS_MEMO = "auto"  # the test settings' cache is LocMemCache
-    application, _ = make_application(type="m2m")
 
     assert memo.enabled() is False
     with django_assert_num_queries(2):
-        memo.client(application.client_id)
-        memo.client(application.client_id)
+        memo.remembered("catalogue", lambda: list(Scope.objects.all()))
+        memo.remembered("catalogue", lambda: list(Scope.objects.all()))
 
 
 def test_auto_with_a_shared_cache_is_on(settings):
@@ -67,23 +58,39 @@ def test_auto_with_a_shared_cache_is_on(settings):
 
 
 def test_an_unreachable_cache_sends_every_read_to_the_database(monkeypatch, django_assert_num_queries):
-    application, _ = make_application(type="m2m")
     monkeypatch.setattr(memo, "cache_get", lambda key, default=None: None)
     monkeypatch.setattr(memo, "cache_add", lambda key, value, timeout: False)
 
     with django_assert_num_queries(2):
-        memo.client(application.client_id)
-        memo.client(application.client_id)
+        memo.remembered("catalogue", lambda: list(Scope.objects.all()))
+        memo.remembered("catalogue", lambda: list(Scope.objects.all()))
 
 
-def test_a_new_generation_from_another_process_empties_the_memo(django_assert_num_queries):
-    application, _ = make_application(type="m2m")
-    memo.client(application.client_id)
+def test_the_shared_generation_is_asked_for_at_most_every_check_interval(monkeypatch):
+    asked = []
+    real_get = memo.cache_get
+    monkeypatch.setattr(memo, "cache_get", lambda key, default=None: asked.append(key) or real_get(key, default))
+    now = [1000.0]
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
 
-    memo._start_generation()  # what another process's committed change does to the shared cache
+    memo.remembered("answer", lambda: 1)
+    memo.remembered("answer", lambda: 2)
+    assert len(asked) == 1
+    now[0] += memo.CHECK_SECONDS + 0.1
+    memo.remembered("answer", lambda: 3)
+    assert len(asked) == 2
 
-    with django_assert_num_queries(1):
-        memo.client(application.client_id)
+
+def test_a_new_generation_from_another_process_empties_the_memo_at_the_next_check(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
+    assert memo.remembered("answer", lambda: "old") == "old"
+
+    memo.cache_set(memo.GENERATION_KEY, "another process's", timeout=60)  # its committed change
+
+    assert memo.remembered("answer", lambda: "new") == "old"  # until this process asks again
+    now[0] += memo.CHECK_SECONDS
+    assert memo.remembered("answer", lambda: "new") == "new"
 
 
 def test_rows_loaded_while_a_change_commits_are_not_kept(django_assert_num_queries):
@@ -136,11 +143,3 @@ def test_a_scope_taken_from_the_client_is_refused_at_once(client, django_capture
         services.application_update(actor=None, application=application, allowed_scopes=[default])
 
     assert token_request(client, application, secret, "extra:call").json()["error"] == "invalid_scope"
-
-
-def test_the_secrets_last_use_is_written_once_not_on_every_request(client, django_assert_num_queries):
-    application, secret = make_application(type="m2m")
-    assert token_request(client, application, secret).status_code == 200  # records the secret's use
-
-    with django_assert_num_queries(1):  # the token's INSERT only: client and scopes kept, last use fresh
-        assert token_request(client, application, secret).status_code == 200
