@@ -218,12 +218,13 @@ def test_refresh_query_budget(client, django_assert_max_num_queries, warm_keys, 
             "client_secret": secret,
         },
     ).json()
-    # The transaction; one locked read judges the token; one asks the app's access rule
-    # (policies.access_allowed: a required role the user lacks?) at every issuance; the ID token's row.
+    # The transaction; one locked read judges the token; the client's row (its secret, read on every
+    # request); one asks the app's access rule (policies.access_allowed: a required role the user lacks?)
+    # at every issuance; the ID token's row.
     # Then django-oauth-toolkit 3.4.1's own rotation, as it writes it: the old refresh token and its
     # access token locked again, the refresh token's revoke() in a savepoint (read again, its access token
     # read and deleted, which unlinks it, and the refresh token saved), the new access and refresh tokens.
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         response = client.post(
             "/oauth/token",
             {
