@@ -25,9 +25,10 @@ are stated in) and of the granian one. Settings (environment variables, or the f
   BENCH_STORED_TOKENS  stored access tokens (each with its refresh token and code) seeded in bulk into
                    each project's tables before measuring (default 10000; e.g. 1000000: the issue's
                    "within 10 % from 10 k to 1 M stored tokens")
-  BENCH_CACHE_URL  the cache Latchkey's server uses, as production with several app servers does (default
-                   redis://127.0.0.1:6379/14: a shared cache, so each process keeps clients and scopes,
-                   applications.oauth.memo); "none" for none (LocMemCache: nothing kept per process)
+  BENCH_CACHE_URL  the cache Latchkey's server uses: "none" (default: its per-process LocMemCache, the one
+                   worker keeping its scopes, LATCHKEY_PROCESS_MEMO=on) or a Redis URL such as
+                   redis://127.0.0.1:6379/14, as production with several app servers has (docs/benchmarks.md:
+                   every cache read through Django's Redis backend costs ~190 µs of CPU)
   BENCH_ID_TOKEN_ALGORITHM  ES256 or RS256: how Latchkey's web client has its ID tokens signed (default
                    ES256: issue 6 asks to prefer ES256 where a client allows it; vanilla DOT signs RS256)
 """
@@ -199,7 +200,7 @@ def pg_version(pg_url: str) -> str:
 # --- one server ------------------------------------------------------------------------------------
 
 
-DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/14"
+DEFAULT_CACHE_URL = "none"
 
 
 def server_env(target: Target, db_url: str, port: int) -> dict[str, str]:
@@ -217,6 +218,8 @@ def server_env(target: Target, db_url: str, port: int) -> dict[str, str]:
         cache_url = os.environ.get("BENCH_CACHE_URL", DEFAULT_CACHE_URL)
         if cache_url != "none":
             env["CACHE_URL"] = cache_url
+        else:  # one worker process: it may keep scopes with its per-process cache (applications.oauth.memo)
+            env["LATCHKEY_PROCESS_MEMO"] = "on"
     if target is VANILLA:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
