@@ -36,6 +36,18 @@ def _organization_id(organization: Organization) -> str:
     return str(organization.public_id)
 
 
+def _organization_audit(*, actor, action: str, organization: Organization, label: str | None = None, **change):
+    """An audit row about `organization`, named by its API id and, unless told otherwise, its slug."""
+    return audit.record(
+        actor=actor,
+        action=action,
+        target=organization,
+        target_id=str(organization.public_id),
+        target_label=label or organization.slug,
+        **change,
+    )
+
+
 def _member_event(type: str, membership: Membership, **payload) -> None:
     event_record(
         type=type,
@@ -79,12 +91,10 @@ def organization_create(*, actor, fields: dict[str, Any]) -> Organization:
         organization.save()
         if jit_roles:
             organization.jit_roles.set(jit_roles)
-        audit.record(
+        _organization_audit(
             actor=actor,
             action="organization.created",
-            target=organization,
-            target_id=str(organization.public_id),
-            target_label=organization.slug,
+            organization=organization,
             after=selectors.organization_state(organization),
         )
         event_record(type="organization.created", payload={"organization_id": _organization_id(organization)})
@@ -99,12 +109,10 @@ def organization_update(*, actor, organization: Organization, fields: dict[str, 
         organization.save()
         if jit_roles is not None:
             organization.jit_roles.set(jit_roles)
-        record = audit.record(
+        record = _organization_audit(
             actor=actor,
             action="organization.updated",
-            target=organization,
-            target_id=str(organization.public_id),
-            target_label=organization.slug,
+            organization=organization,
             before=before,
             after=selectors.organization_state(organization),
             only_if_changed=True,
@@ -120,12 +128,10 @@ def organization_update(*, actor, organization: Organization, fields: dict[str, 
 def organization_delete(*, actor, organization: Organization) -> None:
     """Delete the organisation with its memberships and invitations (its members' accounts stay)."""
     with transaction.atomic():
-        audit.record(
+        _organization_audit(
             actor=actor,
             action="organization.deleted",
-            target=organization,
-            target_id=str(organization.public_id),
-            target_label=organization.slug,
+            organization=organization,
             before=selectors.organization_state(organization),
         )
         event_record(type="organization.deleted", payload={"organization_id": _organization_id(organization)})
@@ -213,12 +219,10 @@ def membership_add(
     with transaction.atomic():
         membership = Membership.objects.create(organization=organization, user=user)
         membership.roles.set(roles)
-        audit.record(
+        _organization_audit(
             actor=actor,
             action="organization.member_added",
-            target=organization,
-            target_id=str(organization.public_id),
-            target_label=organization.slug,
+            organization=organization,
             extra={
                 "member": {"old": None, "new": user.email},
                 "roles": {"old": None, "new": selectors.role_names(roles)},
@@ -236,12 +240,10 @@ def membership_remove(*, actor, membership: Membership) -> None:
     """
     organization, user = membership.organization, membership.user
     with transaction.atomic():
-        audit.record(
+        _organization_audit(
             actor=actor,
             action="organization.member_removed",
-            target=organization,
-            target_id=str(organization.public_id),
-            target_label=organization.slug,
+            organization=organization,
             extra={
                 "member": {"old": user.email, "new": None},
                 "roles": {"old": selectors.role_names(membership.roles.all()), "new": None},
@@ -260,12 +262,11 @@ def membership_roles_set(*, actor, membership: Membership, roles: Iterable[Organ
         return membership
     with transaction.atomic():
         membership.roles.set(roles)
-        audit.record(
+        _organization_audit(
             actor=actor,
             action="organization.member_roles_changed",
-            target=membership.organization,
-            target_id=str(membership.organization.public_id),
-            target_label=_membership_label(membership),
+            organization=membership.organization,
+            label=_membership_label(membership),
             extra={"roles": {"old": before, "new": after}},
         )
         _member_event("organization.member_roles_changed", membership)
@@ -331,12 +332,10 @@ def invitation_create(
     with transaction.atomic():
         invitation.save()
         invitation.roles.set(roles)
-        audit.record(
+        _organization_audit(
             actor=actor,
             action="organization.invitation_created",
-            target=organization,
-            target_id=str(organization.public_id),
-            target_label=organization.slug,
+            organization=organization,
             after={"invitation_id": invitation.pk, "email": invitation.email, "roles": selectors.role_names(roles)},
         )
         event_record(
@@ -365,12 +364,10 @@ def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
             return invitation
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit.record(
+        _organization_audit(
             actor=actor,
             action="organization.invitation_revoked",
-            target=invitation.organization,
-            target_id=str(invitation.organization.public_id),
-            target_label=invitation.organization.slug,
+            organization=invitation.organization,
             before={"invitation_id": invitation.pk, "email": invitation.email},
         )
     return invitation
@@ -400,12 +397,10 @@ def invitation_accept(*, user: User, token: str) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
-        audit.record(
+        _organization_audit(
             actor=user,
             action="organization.invitation_accepted",
-            target=organization,
-            target_id=str(organization.public_id),
-            target_label=organization.slug,
+            organization=organization,
             after={"invitation_id": invitation.pk},
         )
         event_record(
