@@ -13,10 +13,16 @@ def _catalogue() -> dict[str, str]:
     return dict(Scope.objects.order_by().values_list("name", "description"))
 
 
+def catalogue() -> dict[str, str]:
+    """Every scope's name and description, kept per process (memo): the same object until the
+    catalogue changes. Callers must not change it."""
+    return memo.remembered("scope-catalogue", _catalogue)
+
+
 class CatalogueScopes(BaseScopes):
     def get_all_scopes(self) -> dict[str, str]:
-        # Read by django-oauth-toolkit on every bearer request (AccessToken.scopes): kept per process.
-        return dict(memo.remembered("scope-catalogue", _catalogue))
+        # Read by django-oauth-toolkit on every bearer request (AccessToken.scopes).
+        return dict(catalogue())
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         if application is None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -29,7 +27,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidRequestFata
 from applications import policies
 from applications.models import Application, Scope
 from applications.oauth import claims as oidc_claims
-from applications.oauth import keys
+from applications.oauth import well_known
 from applications.oauth.authorization import Outcome, decide
 from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.device import DeviceTokenMixin
@@ -42,82 +40,18 @@ from identity.auth_time import session_auth_time, session_sign_in_method
 log = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
 
-_discovery_memo: dict[str, tuple[float, bytes]] = {}
-
-
-def _issuer() -> str:
-    return settings.LATCHKEY_ISSUER
-
-
-def discovery_document() -> dict:
-    issuer = _issuer()
-    scopes = sorted(Scope.objects.values_list("name", flat=True))
-    return {
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}{reverse('oauth:authorize')}",
-        "token_endpoint": f"{issuer}{reverse('oauth:token')}",
-        "userinfo_endpoint": f"{issuer}{reverse('oauth:userinfo')}",
-        "jwks_uri": f"{issuer}{reverse('oauth:jwks')}",
-        "revocation_endpoint": f"{issuer}{reverse('oauth:revoke')}",
-        "introspection_endpoint": f"{issuer}{reverse('oauth:introspect')}",
-        "end_session_endpoint": f"{issuer}{reverse('oauth:logout')}",
-        "device_authorization_endpoint": f"{issuer}{reverse('oauth:device-authorization')}",
-        "scopes_supported": scopes,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": [
-            "authorization_code",
-            "refresh_token",
-            "client_credentials",
-            "urn:ietf:params:oauth:grant-type:device_code",
-        ],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-        "claims_supported": oidc_claims.SUPPORTED_CLAIMS,
-        "prompt_values_supported": ["none", "login", "consent"],
-        "authorization_response_iss_parameter_supported": True,
-        "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
-    }
-
-
-def _discovery_bytes() -> bytes:
-    ttl = keys.cache_seconds()
-    cached = _discovery_memo.get("doc")
-    if cached is None or time.monotonic() - cached[0] >= ttl:
-        try:
-            document = discovery_document()
-        except keys.UNREACHABLE_ERRORS as error:
-            if cached is None:
-                raise
-            log.warning("discovery not rebuilt (%s): serving the last good copy", type(error).__name__)
-            return cached[1]
-        cached = (time.monotonic(), json.dumps(document, separators=(",", ":")).encode())
-        _discovery_memo["doc"] = cached
-    return cached[1]
-
 
 class DiscoveryView(View):
-    """OpenID Provider metadata and RFC 8414 metadata: one document, served from memory."""
+    """OpenID Provider metadata and RFC 8414 metadata: one document. Normally answered before this view
+    by well_known.WellKnownMiddleware; the view serves the same bytes where that is not installed."""
 
     def get(self, request, *args, **kwargs) -> HttpResponse:
-        response = HttpResponse(_discovery_bytes(), content_type="application/json")
-        response["Cache-Control"] = f"public, max-age={keys.cache_seconds()}"
-        response["Access-Control-Allow-Origin"] = "*"
-        return response
+        return well_known.published_response(well_known.discovery_bytes())
 
 
 class JwksView(View):
     def get(self, request, *args, **kwargs) -> HttpResponse:
-        response = HttpResponse(keys.current().jwks_json, content_type="application/json")
-        response["Cache-Control"] = f"public, max-age={keys.cache_seconds()}"
-        response["Access-Control-Allow-Origin"] = "*"
-        return response
+        return well_known.published_response(well_known.jwks_bytes())
 
 
 def _with_params(uri: str, params: dict[str, str]) -> str:
@@ -200,7 +134,7 @@ class AuthorizeView(dot_views.AuthorizationView):
                 client_id=request_params(self.request).get("client_id", "")
             ).first()
         if redirect:
-            return self.redirect(_with_params(response["url"], {"iss": _issuer()}), application)
+            return self.redirect(_with_params(response["url"], {"iss": settings.LATCHKEY_ISSUER}), application)
         oauth_error = response["error"]
         if application is not None:
             self.request.latchkey_application = application
@@ -214,7 +148,12 @@ class AuthorizeView(dot_views.AuthorizationView):
     def _error_redirect(self, credentials: dict, application: Application, error: str, description: str):
         uri = _with_params(
             credentials["redirect_uri"],
-            {"error": error, "error_description": description, "state": credentials.get("state"), "iss": _issuer()},
+            {
+                "error": error,
+                "error_description": description,
+                "state": credentials.get("state"),
+                "iss": settings.LATCHKEY_ISSUER,
+            },
         )
         return self.redirect(uri, application)
 

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "config.logs.RequestLogMiddleware",
     "config.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Discovery and the JWKS, answered here from prebuilt bytes: nothing below is theirs to pay for.
+    "applications.oauth.well_known.WellKnownMiddleware",
     # Static files from STATIC_ROOT (collectstatic), compressed and cached forever under hashed names.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.PageSecurityMiddleware",  # CSP with a per-request nonce, no framing, on end-user pages

@@ -76,11 +76,11 @@ def server(live_server, settings):
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     # A new dict, so pytest-django restores the original after the test.
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": live_server.url}
-    from applications.oauth import views
+    from applications.oauth import well_known
 
-    views._discovery_memo.clear()
+    well_known.clear()
     yield Server(live_server.url)
-    views._discovery_memo.clear()
+    well_known.clear()
 
 
 class Browser:

@@ -28,7 +28,7 @@ from jwcrypto import jwk, jwt
 from applications import checks as latchkey_checks
 from applications import policies
 from applications.models import SigningKey
-from applications.oauth import keys, views
+from applications.oauth import keys, memo, well_known
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +40,10 @@ DISCOVERY_URL = reverse("oauth:discovery")
 def cold_memo():
     """The memo is per process: start and end every test without one."""
     keys.clear_cache()
-    views._discovery_memo.clear()
+    well_known.clear()
     yield
     keys.clear_cache()
-    views._discovery_memo.clear()
+    well_known.clear()
 
 
 def published_kids(algorithm: str | None = None) -> list[str]:
@@ -318,6 +318,7 @@ def test_jwks_and_discovery_keep_serving_their_last_good_copy_while_the_database
     jwks, discovery = client.get(JWKS_URL).content, client.get(DISCOVERY_URL).content  # memoised
     refused = OperationalError("connection to server failed: Connection refused")
 
+    memo.clear()  # discovery must read the scope catalogue again
     with mock.patch.object(connection, "cursor", side_effect=refused), caplog.at_level(logging.WARNING):
         stale_jwks, stale_discovery = client.get(JWKS_URL), client.get(DISCOVERY_URL)  # both due a rebuild
 
