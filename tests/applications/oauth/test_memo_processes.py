@@ -68,6 +68,12 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def discovery_scopes(base_url: str) -> list[str]:
+    response = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=10)
+    assert response.status_code == 200
+    return response.json()["scopes_supported"]
+
+
 def token(base_url: str, client_id: str, secret: str, scope: str = "api:read") -> requests.Response:
     return requests.post(
         f"{base_url}/oauth/token",
@@ -110,7 +116,14 @@ def test_changes_by_another_process_take_effect_on_every_server_at_once(tmp_path
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     with ExitStack() as stack:
         env, servers = start_two_servers(stack, tmp_path, **cache)
+        for url in servers:  # both servers build their discovery document before the new scopes exist
+            assert "api:read" not in discovery_scopes(url)
         app = json.loads(manage(env, "shell", "--no-imports", "-c", SETUP))
+        created_at = time.monotonic()
+        if cache:  # discovery lists the new scopes within memo.CHECK_SECONDS (by age without the memo)
+            for url in servers:
+                assert wait_for(lambda: "api:write" in discovery_scopes(url)), url
+                assert time.monotonic() - created_at < memo.CHECK_SECONDS + 1, url
         client_id, old_secret = app["client_id"], app["client_secret"]
         for url in servers:  # both servers now keep the client and its scopes
             assert token(url, client_id, old_secret, "api:read api:write").status_code == 200
