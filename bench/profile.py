@@ -40,6 +40,12 @@ def main() -> None:
             for name in endpoint.split(","):
                 profile(name, n, Path(tmp))
     finally:
+        from django.apps import apps
+
+        if apps.ready:  # the usage counts go to the database before it is dropped, not at exit
+            from applications.usage import counters
+
+            counters.flush()
         from django.db import connections
 
         connections.close_all()
