@@ -357,6 +357,12 @@ class Grant(AbstractGrant):
     token_family = models.UUIDField(
         null=True, blank=True, db_index=True, help_text="Refresh-token family started by this code."
     )
+    # The organisation the person signed in as a member of (scope `organization`): its public id.
+    # No foreign key: the token tables do not depend on the organisations app, and a deleted
+    # organisation simply matches no membership, so its families stop refreshing.
+    organization_id = models.UUIDField(
+        null=True, blank=True, help_text="The current organisation of this sign-in (its public id), if any."
+    )
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

@@ -49,7 +49,10 @@ AUTH_METHODS = (AUTH_METHOD_PASSWORD,)
 PROVIDER_ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
 
 # Scopes that describe a signed-in user; meaningless for a machine-to-machine client.
-USER_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access", "roles"})
+USER_SCOPES = frozenset(
+    {"openid", "profile", "email", "phone", "offline_access", "roles"}
+    | {"organization", "organization:read", "organization:write"}  # identity.organizations.constants
+)
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Schemes a native app may never register, even as "custom": they run code or reach

@@ -107,12 +107,27 @@ def default_secondary() -> str:
     return _colour(settings.LATCHKEY_BRAND_SECONDARY_COLOR, FALLBACK_SECONDARY)
 
 
-def branding_for(application: Application | None) -> ResolvedBrand:
+def branding_for(application: Application | None, organization=None) -> ResolvedBrand:
     """The application's brand; blank fields take the default colours, a missing logo shows the app's initial.
 
     Without an application, the deployment's brand from settings. Reads `application.branding`:
-    load the application with select_related("branding") to spend no query here.
+    load the application with select_related("branding") to spend no query here. On a page shown in
+    an organisation's context (`organization`: its logo_url, primary_color, secondary_color), the
+    organisation's own logo and colours, where it sets them, override the application's.
     """
+    brand = _application_brand(application)
+    if organization is None:
+        return brand
+    return _brand(
+        name=brand.name,
+        logo_url=_logo(organization.logo_url) or brand.logo_url,
+        primary=_colour(organization.primary_color, brand.primary),
+        secondary=_colour(organization.secondary_color, brand.secondary),
+        is_default=brand.is_default,
+    )
+
+
+def _application_brand(application: Application | None) -> ResolvedBrand:
     if application is None:
         name = (settings.LATCHKEY_BRAND_NAME or "").strip() or "Latchkey"
         return _brand(

@@ -55,7 +55,8 @@ EVENT_TYPES: dict[str, EventType] = {
             "Tokens of a user for the application were revoked, once per user and application: a refresh "
             "token family or all of them. reason: refresh_token_replayed, code_replayed (an authorization code "
             "used twice), revoked_by_client (/oauth/revoke), signed_out (RP-initiated logout), consent_revoked, "
-            "access_removed (a role the application requires was taken away) or user_deactivated.",
+            "access_removed (a role the application requires was taken away), user_deactivated, "
+            "organization_member_removed or organization_deleted (tokens held as a member of it).",
             required=("user_id", "client_id", "reason"),
         ),
         EventType("user.created", "An admin or the API created a user.", required=("user_id",), application=False),

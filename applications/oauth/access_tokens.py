@@ -25,6 +25,7 @@ from applications.oauth import keys, memo
 from applications.oauth.revocations import token_revoked
 from applications.oauth.token_values import random_token
 from applications.selectors import ScopeTerms, usable_scope_terms
+from identity.organizations.constants import ORGANIZATION_SCOPE
 
 JWT_TYPE = "at+jwt"  # RFC 9068 §2.1
 
@@ -131,6 +132,9 @@ def _claims(request, audience: Audience) -> dict:
         claims["amr"] = amr.split()
     if user is not None and "roles" in (request.scopes or []):
         claims["roles"] = sorted(user.roles.values_list("name", flat=True))
+    organization_id = getattr(request, "latchkey_organization_id", None)
+    if user is not None and organization_id is not None and ORGANIZATION_SCOPE in (request.scopes or []):
+        claims["organization_id"] = str(organization_id)  # issue 19: the sign-in's current organisation
     return claims
 
 

@@ -13,10 +13,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from applications import policies
 from applications.models import Application
 from consent.services import consent_new_scopes, consent_required
+from identity.organizations.constants import ORGANIZATION_SCOPE
+from identity.organizations.sign_in import organization_choice, scopes_for
 
 
 class Outcome(enum.Enum):
@@ -25,6 +28,7 @@ class Outcome(enum.Enum):
     ERROR = "error"  # an OAuth error at the redirect URI: prompt=none must not show a page
     NO_ACCESS = "no_access"  # the no-access page: the user may not use this application
     CONSENT = "consent"  # ask the user, the scopes not yet granted marked as new
+    CHOOSE_ORGANIZATION = "choose_organization"  # the picker: the user is in several organisations
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,13 @@ class Decision:
     error: str = ""
     description: str = ""
     new_scopes: tuple[str, ...] = ()
+    # ISSUE and CONSENT: the scopes to grant (the request's, without organisation scopes the user's
+    # organisation roles do not grant; None: the request's) and the current organisation, if any.
+    scopes: tuple[str, ...] | None = None
+    organization: Any = None
+    organizations: tuple = ()  # CHOOSE_ORGANIZATION: the ones to choose from
 
 
-ISSUE = Decision(Outcome.ISSUE)
 SIGN_IN = Decision(Outcome.SIGN_IN)
 NO_ACCESS = Decision(Outcome.NO_ACCESS)
 
@@ -51,6 +59,8 @@ def decide(
     max_age: int | None,
     hint_subject: uuid.UUID | None,
     now: datetime,
+    organization: str | None = None,
+    with_organization: bool = True,
 ) -> Decision:
     """Signed in, as the hinted user, recently enough, by a method the app accepts, allowed, consented:
     the first that fails decides.
@@ -58,7 +68,10 @@ def decide(
     `sign_in` is how the session signed in (identity.auth_time.session_sign_in_method; None before
     methods were recorded, which counts as password). `hint_subject` is the `sub` of a verified
     id_token_hint (None without one); `prompt=none` turns every question for the user into an error
-    (OIDC Core §3.1.2.6).
+    (OIDC Core §3.1.2.6). With scope `organization` the sign-in has a current organisation
+    (identity.organizations.sign_in): the one `organization` (the request's parameter) names, the user's
+    only one, or the user's choice on the picker; `with_organization=False` (the device flow, which has
+    no authorization code to carry one) leaves it out.
     """
     prompt = set(prompt)
     silent = "none" in prompt
@@ -77,12 +90,23 @@ def decide(
         )
     if not policies.access_allowed(user, application):
         return _ask_or_fail(silent, NO_ACCESS, "access_denied", "The user may not use this application.")
+    current = None
+    if with_organization and ORGANIZATION_SCOPE in scopes:
+        choice = organization_choice(user=user, requested=organization)
+        if choice.refusal:
+            return Decision(Outcome.ERROR, "access_denied", choice.refusal)
+        if choice.choices:
+            if silent:
+                return Decision(Outcome.ERROR, "interaction_required", "The user must choose an organisation.")
+            return Decision(Outcome.CHOOSE_ORGANIZATION, organizations=choice.choices)
+        current = choice.organization
+    scopes = tuple(scopes_for(user=user, organization=current, scopes=list(scopes)))
     new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)
     if consent_required(user=user, application=application, scopes=scopes, prompt=prompt, new_scopes=new_scopes):
         if silent:
             return Decision(Outcome.ERROR, "consent_required", "The user has not consented.")
-        return Decision(Outcome.CONSENT, new_scopes=tuple(new_scopes))
-    return ISSUE
+        return Decision(Outcome.CONSENT, new_scopes=tuple(new_scopes), scopes=scopes, organization=current)
+    return Decision(Outcome.ISSUE, scopes=scopes, organization=current)
 
 
 def _ask_or_fail(silent: bool, ask: Decision, error: str, description: str) -> Decision:

@@ -12,7 +12,7 @@ CLAIMS_BY_SCOPE = {
 }
 SUPPORTED_CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "at_hash"] + [
     claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims
-]
+] + ["organization_id", "organization"]  # scope `organization` (identity.organizations.sign_in)
 
 
 # The ID token's `amr` (RFC 8176): how the person signed in to us.

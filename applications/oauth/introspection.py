@@ -31,6 +31,8 @@ from applications.oauth import access_tokens, memo, store
 from applications.oauth.client_challenge import ClientChallengeMixin
 from applications.oauth.validator import LatchkeyValidator, token_checksum
 from applications.services import refresh_family_revoke, tokens_revoked
+from identity.organizations import sign_in as organization_sign_in
+from identity.organizations.constants import ORGANIZATION_SCOPE
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -127,6 +129,8 @@ class IntrospectionValidator(LatchkeyValidator):
             "sub": claims.get("sub"),
             "aud": audiences,
         }
+        if organization_id := claims.get("organization_id"):
+            answer["organization_id"] = organization_id
         if claims.get("sub") == claims.get("client_id"):
             return answer  # client credentials: no user, no row
         if not AccessToken.objects.filter(token_checksum=token_checksum(token), user__is_active=True).exists():
@@ -143,6 +147,9 @@ class IntrospectionValidator(LatchkeyValidator):
         claims = self._claims(access_token.scope, client, user, "Bearer", access_token.expires, access_token.updated)
         if access_token.resource:
             claims["aud"] = access_token.resource  # RFC 8707 resource indicators
+        if user is not None and ORGANIZATION_SCOPE in access_token.scope.split():
+            if organization_id := organization_sign_in.token_organization_id(access_token):
+                claims["organization_id"] = str(organization_id)
         return claims
 
     def _refresh_token_claims(self, refresh_token, client) -> dict | None:
@@ -154,9 +161,13 @@ class IntrospectionValidator(LatchkeyValidator):
         expires = policies.refresh_token_expires_at(client, refresh_token.created)
         if expires <= timezone.now():
             return None
-        return self._claims(
+        claims = self._claims(
             access_token.scope, client, refresh_token.user, REFRESH_TOKEN, expires, refresh_token.created
         )
+        if ORGANIZATION_SCOPE in access_token.scope.split():
+            if organization_id := organization_sign_in.family_organization_id(refresh_token.token_family):
+                claims["organization_id"] = str(organization_id)
+        return claims
 
     @staticmethod
     def _claims(scope: str, client, user, token_type: str, expires, issued) -> dict:

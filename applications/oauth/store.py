@@ -240,7 +240,8 @@ def _refresh_tokens(db: str, lock: bool) -> _Statement:
     parts, from_clause = _refresh_token_from(connection)
     sql = (
         f"SELECT {', '.join(part.select for part in parts)}, "
-        f"{_family_subquery('auth_time', connection)}, {_family_subquery('amr', connection)} {from_clause}"
+        f"{_family_subquery('auth_time', connection)}, {_family_subquery('amr', connection)}, "
+        f"{_family_subquery('organization_id', connection)} {from_clause}"
         f"WHERE r.{_column(RefreshToken, 'token_checksum', connection)} = %s "
         f"ORDER BY r.{_column(RefreshToken, 'revoked', connection)} DESC NULLS FIRST"
         + (_lock_clause(connection, "r") if lock else "")
@@ -248,6 +249,7 @@ def _refresh_tokens(db: str, lock: bool) -> _Statement:
     extra = (
         _converter(Grant._meta.get_field("auth_time"), connection),
         _converter(Grant._meta.get_field("amr"), connection),
+        _converter(Grant._meta.get_field("organization_id"), connection),
     )
     return _Statement(sql, parts, extra)
 
@@ -332,15 +334,17 @@ def application_by_client_id(client_id: str) -> Any | None:
 def refresh_tokens_by_checksum(checksum: str, *, lock: bool = False) -> list:
     """Every refresh token row with this digest, the one to judge first; `lock`: FOR UPDATE NOWAIT (all of them).
 
-    Each has its access token and user set, and `family_auth_time` / `family_amr`: the sign-in of
-    the code its family started from.
+    Each has its access token and user set, and `family_auth_time` / `family_amr` /
+    `family_organization_id`: the sign-in of the code its family started from.
     """
     tokens = []
-    for (refresh, access, user), (auth_time, amr) in _read_locked(RefreshToken, _refresh_tokens, [checksum], lock):
+    rows = _read_locked(RefreshToken, _refresh_tokens, [checksum], lock)
+    for (refresh, access, user), (auth_time, amr, organization_id) in rows:
         refresh.access_token = access
         refresh.user = user
         refresh.family_auth_time = auth_time
         refresh.family_amr = amr
+        refresh.family_organization_id = organization_id
         tokens.append(refresh)
     return tokens
 

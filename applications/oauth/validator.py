@@ -25,6 +25,7 @@ from oauth2_provider.models import refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from applications import policies
 from applications import secrets as client_secrets
@@ -35,6 +36,10 @@ from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
 from applications.services import code_tokens_revoke, refresh_family_revoke
 from applications.usage import hooks as usage_hooks
+from identity.organizations import sign_in as organization_sign_in
+from identity.organizations.constants import ORGANIZATION_SCOPE
+from identity.organizations.models import Organization
+from identity.organizations.sign_in import token_organization_id
 from identity.services import user_signed_in
 
 log = logging.getLogger(__name__)
@@ -247,12 +252,15 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return False
         if grant.is_expired() or not policies.access_allowed(grant.user, client):
             return False  # or the user lost access (a role, or deactivated) after the code was issued
+        if not organization_sign_in.is_member(user=grant.user, organization_id=grant.organization_id):
+            return False  # removed from the sign-in's organisation since
         if not grant.code_challenge and request.code_verifier:
             return False  # a verifier for a code issued without a challenge: PKCE downgrade
         request.scopes = grant.scope.split()
         request.user = grant.user
         request.latchkey_auth_time = grant.auth_time
         request.latchkey_amr = grant.amr
+        request.latchkey_organization_id = grant.organization_id
         if grant.nonce:
             request.nonce = grant.nonce
         if grant.claims:
@@ -313,7 +321,11 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         # The code and its `user.signed_in` event (an outbox row) commit together, or neither does.
         with transaction.atomic():
             grant = self._create_authorization_code(request, code)
-            sign_in = {"auth_time": getattr(request, "auth_time", None), "amr": getattr(request, "latchkey_amr", None)}
+            sign_in = {
+                "auth_time": getattr(request, "auth_time", None),
+                "amr": getattr(request, "latchkey_amr", None),
+                "organization_id": getattr(request, "latchkey_organization_id", None),
+            }
             sign_in = {field: value for field, value in sign_in.items() if value}
             if sign_in:
                 Grant.objects.filter(pk=grant.pk).update(**sign_in)
@@ -462,6 +474,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return False
         if not policies.access_allowed(rt.user, client):
             return False
+        if not organization_sign_in.is_member(user=rt.user, organization_id=rt.family_organization_id):
+            return False  # removed from the family's organisation (member_tokens_revoke ends it too)
         rt.application = client  # the same row, checked above
         request.user = rt.user
         request.refresh_token = refresh_token  # hashed at rest: the stored column is blank
@@ -469,7 +483,18 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         if rt.token_family:
             request.latchkey_auth_time = rt.family_auth_time
             request.latchkey_amr = rt.family_amr
+            request.latchkey_organization_id = rt.family_organization_id
         return True
+
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs) -> list[str]:
+        """The scopes a refresh may keep: the family's, without organisation scopes the user's roles in its
+        organisation no longer grant (a role taken away narrows the next token)."""
+        scopes = scope_to_list(super().get_original_scopes(refresh_token, request, *args, **kwargs)) or []
+        organization_id = getattr(request, "latchkey_organization_id", None)
+        if organization_id is None:
+            return organization_sign_in.scopes_for(user=request.user, organization=None, scopes=scopes)
+        organization = Organization.objects.filter(public_id=organization_id).first()
+        return organization_sign_in.scopes_for(user=request.user, organization=organization, scopes=scopes)
 
     # --- OpenID Connect --------------------------------------------------------------------
     def validate_jwt_bearer_token(self, token, scopes, request) -> bool:
@@ -483,10 +508,25 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
         return True  # the authorize view decides with consent (prompt=none → consent_required)
 
     def get_oidc_claims(self, token, token_handler, request) -> dict:
-        return oidc_claims.user_claims(request.user, request.scopes)
+        claims = oidc_claims.user_claims(request.user, request.scopes)
+        organization_id = getattr(request, "latchkey_organization_id", None)
+        claims.update(
+            organization_sign_in.organization_claims(
+                user=request.user, organization_id=organization_id, scopes=request.scopes
+            )
+        )
+        return claims
 
     def get_userinfo_claims(self, request) -> dict:
-        return oidc_claims.user_claims(request.user, request.scopes)
+        claims = oidc_claims.user_claims(request.user, request.scopes)
+        if ORGANIZATION_SCOPE in request.scopes:
+            organization_id = token_organization_id(request.access_token)
+            claims.update(
+                organization_sign_in.organization_claims(
+                    user=request.user, organization_id=organization_id, scopes=request.scopes
+                )
+            )
+        return claims
 
     def get_discovery_claims(self, request) -> list[str]:
         return list(oidc_claims.SUPPORTED_CLAIMS)

@@ -218,8 +218,14 @@ class AuthorizeView(dot_views.AuthorizationView):
             max_age=int(max_age) if max_age is not None else None,
             hint_subject=hint_subject,
             now=timezone.now(),
+            organization=params.get("organization") or None,
         )
         here = request.get_full_path() if request.method == "GET" else sign_in_target(params)
+        if decision.scopes is not None:
+            scopes = list(decision.scopes)
+        if decision.organization is not None:
+            request.latchkey_organization = decision.organization  # its branding on the pages below
+            credentials["latchkey_organization_id"] = decision.organization.public_id
         match decision.outcome:
             case Outcome.ISSUE:
                 try:
@@ -236,6 +242,15 @@ class AuthorizeView(dot_views.AuthorizationView):
             case Outcome.NO_ACCESS:
                 context = {"application": application, "authorization_request_path": here}
                 return render(request, "oauth/no_access.html", context, status=403)
+            case Outcome.CHOOSE_ORGANIZATION:
+                context = {
+                    "application": application,
+                    "organizations": decision.organizations,
+                    # The same request comes back by POST with the choice (OIDC Core §3.1.2.1 allows POST).
+                    "request_fields": [(k, v) for k, values in params.lists() if k != "organization" for v in values],
+                    "authorization_request_path": here,
+                }
+                return render(request, "oauth/choose_organization.html", context)
         descriptions = dict(Scope.objects.filter(name__in=scopes).values_list("name", "description"))
         # Not oauthlib's `request` from the credentials: templates read Django's request (user, path).
         kwargs.update({key: value for key, value in credentials.items() if key != "request"})
@@ -246,6 +261,7 @@ class AuthorizeView(dot_views.AuthorizationView):
             (scope, descriptions.get(scope, scope), scope in decision.new_scopes) for scope in scopes
         ]
         kwargs["authorization_request_path"] = here  # "Not you?" signs out and comes back here
+        kwargs["organization"] = decision.organization  # the consent form carries the choice on
         self.oauth2_data = kwargs
         kwargs["form"] = self.get_form(self.get_form_class())
         return self.render_to_response(self.get_context_data(**kwargs))
@@ -324,8 +340,14 @@ class AuthorizeConsentView(AuthorizeView):
                 max_age=None,
                 hint_subject=None,
                 now=timezone.now(),
+                # The form's choice is input again: decide checks the user is still a member of it.
+                organization=request.POST.get("organization") or None,
             )
             allow = decision.outcome is Outcome.CONSENT
+            if allow:
+                scopes = " ".join(decision.scopes)
+                if decision.organization is not None:
+                    credentials = {**credentials, "latchkey_organization_id": decision.organization.public_id}
         response = super().create_authorization_response(request, scopes, credentials, allow)
         if allow:
             # The user pressed Allow and oauthlib accepted the request: remember it.

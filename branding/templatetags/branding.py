@@ -23,6 +23,7 @@ def page_brand(context: template.Context) -> ResolvedBrand:
         request = getattr(context, "request", None)  # Django's, whatever a view put under "request"
         if request is not None:
             request.latchkey_application = application
-        return branding_for(application)
+        # In an organisation's context (the authorization's current one), its logo and colours win.
+        return branding_for(application, getattr(request, "latchkey_organization", None))
     brand = context.get("brand")
     return brand if brand is not None else branding_for(None)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from applications.events.services import event_record
 from identity import audit
 from identity.models import User, normalize_email
-from identity.organizations import invitations, policies, selectors
+from identity.organizations import invitations, policies, selectors, sign_in
 from identity.organizations.models import Invitation, Membership, Organization, OrganizationRole
 
 ORGANIZATION_FIELDS = (
@@ -135,6 +135,9 @@ def organization_delete(*, actor, organization: Organization) -> None:
             before=selectors.organization_state(organization),
         )
         event_record(type="organization.deleted", payload={"organization_id": _organization_id(organization)})
+        members = [membership.user for membership in organization.memberships.select_related("user")]
+        for user in members:
+            sign_in.member_tokens_revoke(user=user, organization=organization, reason="organization_deleted")
         organization.delete()
 
 
@@ -233,11 +236,7 @@ def membership_add(
 
 
 def membership_remove(*, actor, membership: Membership) -> None:
-    """End a membership.
-
-    Tokens are not yet bound to an organisation (no token carries an organization_id), so there is
-    nothing organisation-bound to revoke here; the token work adds that revocation to this function.
-    """
+    """End a membership, and at once every token the person holds as a member of this organisation."""
     organization, user = membership.organization, membership.user
     with transaction.atomic():
         _organization_audit(
@@ -251,6 +250,7 @@ def membership_remove(*, actor, membership: Membership) -> None:
         )
         _member_event("organization.member_removed", membership)
         membership.delete()
+        sign_in.member_tokens_revoke(user=user, organization=organization, reason="organization_member_removed")
 
 
 def membership_roles_set(*, actor, membership: Membership, roles: Iterable[OrganizationRole]) -> Membership:

@@ -1231,6 +1231,9 @@ def test_scope_changelist_resource_empty_filter_lists_only_standard_scopes(admin
         "phone",
         "offline_access",
         "roles",
+        "organization",
+        "organization:read",
+        "organization:write",
     }
     assert sorted(s.name for s in custom.context["cl"].result_list) == [
         "invoices:read",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,9 +63,10 @@ def ask(
     hint="none",
     auth_time=SIGNED_IN_AT,
     sign_in=PASSWORD_SESSION,
+    **organization,
 ):
     hint_subject = {"none": None, "self": getattr(user, "public_id", None), "other": uuid.uuid4()}[hint]
-    return decide(
+    decision = decide(
         user=user,
         session_auth_time=auth_time,
         sign_in=sign_in,
@@ -74,7 +76,10 @@ def ask(
         max_age=max_age,
         hint_subject=hint_subject,
         now=NOW,
+        **organization,
     )
+    # The scopes granted (the request's, here: no organisation scopes) are checked in the organisation tests.
+    return replace(decision, scopes=None) if decision.scopes == tuple(scopes) else decision
 
 
 @pytest.mark.parametrize(

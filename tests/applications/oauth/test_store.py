@@ -77,7 +77,15 @@ def test_refresh_tokens_by_checksum_judge_the_live_one_first_with_the_family_sig
     user = UserFactory()
     family = uuid.uuid4()
     signed_in = timezone.now() - timedelta(minutes=5)
-    GrantFactory(application=application, user=user, token_family=family, auth_time=signed_in, amr="pwd")
+    organization_id = uuid.uuid4()
+    GrantFactory(
+        application=application,
+        user=user,
+        token_family=family,
+        auth_time=signed_in,
+        amr="pwd",
+        organization_id=organization_id,
+    )
     revoked = RefreshTokenFactory(application=application, user=user, raw="rt", token_family=family)
     RefreshToken.objects.filter(pk=revoked.pk).update(revoked=timezone.now())
     live = RefreshTokenFactory(application=application, user=user, raw="rt", token_family=family)
@@ -91,6 +99,7 @@ def test_refresh_tokens_by_checksum_judge_the_live_one_first_with_the_family_sig
     assert first.token_family == family
     assert first.family_auth_time == signed_in
     assert first.family_amr == "pwd"
+    assert first.family_organization_id == organization_id
 
 
 def test_refresh_token_without_its_access_token_or_family_grant():
@@ -100,7 +109,7 @@ def test_refresh_token_without_its_access_token_or_family_grant():
     (loaded,) = store.refresh_tokens_by_checksum(token_checksum("rt-orphan"))
 
     assert loaded.access_token is None and loaded.access_token_id is None
-    assert loaded.family_auth_time is None and loaded.family_amr is None
+    assert loaded.family_auth_time is None and loaded.family_amr is None and loaded.family_organization_id is None
 
 
 def test_live_refresh_token_of_client_only_the_clients_unrevoked_one():

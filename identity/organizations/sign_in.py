@@ -1,0 +1,144 @@
+"""The current organisation of a sign-in (scope `organization`, issue 19): which one, what it grants,
+what tokens say about it, and revoking what a removed member holds.
+
+One place for these rules: the authorization decision (applications.oauth.authorization), the token
+endpoint's code and refresh checks (applications.oauth.validator), the claims and introspection call
+it. An organisation is named in tokens by its public id; the authorization request names it by
+public id or slug (the `organization` parameter).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from identity.organizations.constants import GRANTABLE_SCOPES, ORGANIZATION_SCOPE
+from identity.organizations.models import Membership, Organization
+from identity.organizations.selectors import organizations_of
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the authorization request gets: the current organisation, the ones to choose from, or a refusal."""
+
+    organization: Organization | None = None
+    choices: tuple[Organization, ...] = ()
+    refusal: str = ""
+
+
+NOT_A_MEMBER = "The organization parameter names no organisation the user is a member of."
+
+
+def organization_choice(*, user, requested: str | None) -> Choice:
+    """The current organisation for `user`: the one `requested` names (public id or slug) if the user is
+    a member of it; otherwise their only organisation; with several, the choices (the picker).
+
+    A user in no organisation gets no current organisation: their tokens carry no organisation claims.
+    Unknown and not-a-member are refused alike, so the parameter cannot probe which organisations exist.
+    """
+    organizations = organizations_of(user)
+    if requested:
+        named = _by_public_id_or_slug(organizations, requested)
+        return Choice(organization=named) if named is not None else Choice(refusal=NOT_A_MEMBER)
+    mine = list(organizations[:2])
+    if len(mine) == 1:
+        return Choice(organization=mine[0])
+    if not mine:
+        return Choice()
+    return Choice(choices=tuple(organizations))
+
+
+def _by_public_id_or_slug(organizations, value: str) -> Organization | None:
+    try:
+        public_id = uuid.UUID(value)
+    except ValueError:
+        return organizations.filter(slug=value).first()
+    return organizations.filter(public_id=public_id).first()
+
+
+def scopes_for(*, user, organization: Organization | None, scopes: list[str]) -> list[str]:
+    """`scopes` without the organisation scopes (organization:read / :write) the user's roles in the current
+    organisation do not grant; with no current organisation, without any of them."""
+    asked = [scope for scope in scopes if scope in GRANTABLE_SCOPES]
+    if not asked:
+        return list(scopes)
+    granted: set[str] = set()
+    if organization is not None:
+        membership = Membership.objects.filter(user=user, organization=organization).prefetch_related("roles").first()
+        if membership is not None:
+            granted = {scope for role in membership.roles.all() for scope in role.scopes}
+    return [scope for scope in scopes if scope not in GRANTABLE_SCOPES or scope in granted]
+
+
+def is_member(*, user, organization_id: uuid.UUID | str | None) -> bool:
+    """Is `user` (still) a member of the organisation with this public id? (A deleted one: no.)"""
+    if organization_id is None:
+        return True
+    return Membership.objects.filter(user=user, organization__public_id=organization_id).exists()
+
+
+def organization_claims(*, user, organization_id: uuid.UUID | str | None, scopes) -> dict[str, Any]:
+    """The ID token's and userinfo's claims for the current organisation (scope `organization`): its id, and
+    the organisation with the person's roles in it. Nothing when not asked, or no longer a member."""
+    if organization_id is None or ORGANIZATION_SCOPE not in scopes:
+        return {}
+    membership = (
+        Membership.objects.select_related("organization")
+        .prefetch_related("roles")
+        .filter(user=user, organization__public_id=organization_id)
+        .first()
+    )
+    if membership is None:
+        return {}
+    organization = membership.organization
+    return {
+        "organization_id": str(organization.public_id),
+        "organization": {
+            "id": str(organization.public_id),
+            "slug": organization.slug,
+            "name": organization.name,
+            "roles": sorted(role.name for role in membership.roles.all()),
+        },
+    }
+
+
+def member_tokens_revoke(*, user, organization: Organization, reason: str) -> None:
+    """Revoke at once every token `user` holds as a member of `organization`: each code's access token and
+    refresh family (JWT access tokens through the not-before entry code_tokens_revoke writes)."""
+    from applications.models import Grant
+    from applications.services import code_tokens_revoke
+
+    grants = Grant.objects.select_related("application", "user").filter(
+        user=user, organization_id=organization.public_id
+    )
+    for grant in grants:
+        if grant.token_family or grant.access_token_id:
+            code_tokens_revoke(grant=grant, application=grant.application, reason=reason)
+
+
+def token_organization_id(access_token) -> uuid.UUID | None:
+    """The current organisation of the sign-in an access token row belongs to: its code's, or (issued by a
+    refresh) its refresh family's code's. None for a token of no organisation."""
+    if access_token is None or access_token.pk is None:
+        return None
+    from oauth2_provider.models import get_refresh_token_model
+
+    from applications.models import Grant
+
+    if access_token.source_refresh_token_id:
+        source = access_token.source_refresh_token_id
+        family = get_refresh_token_model().objects.filter(pk=source).values("token_family")
+        grants = Grant.objects.filter(token_family__isnull=False, token_family__in=family)
+    else:
+        grants = Grant.objects.filter(access_token_id=access_token.pk)
+    return grants.values_list("organization_id", flat=True).first()
+
+
+def family_organization_id(token_family) -> uuid.UUID | None:
+    """The current organisation of a refresh-token family: its code's."""
+    if not token_family:
+        return None
+    from applications.models import Grant
+
+    return Grant.objects.filter(token_family=token_family).values_list("organization_id", flat=True).first()
