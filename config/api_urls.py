@@ -18,6 +18,7 @@ from consent.api.views import ConsentViewSet
 from identity.api.audit_views import AuditEventViewSet
 from identity.api.views import RoleViewSet, UserViewSet
 from identity.federation.api.views import ProviderViewSet
+from identity.organizations.api.current import CurrentOrganizationMembersView, CurrentOrganizationView
 from identity.organizations.api.views import (
     InvitationViewSet,
     MemberViewSet,
@@ -58,6 +59,9 @@ urlpatterns = [
     # The description of the API is public; the API itself is not.
     path("schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="docs"),
+    # A person's token, in the organisation it was issued in (organization:read / organization:write).
+    path("organization", CurrentOrganizationView.as_view(), name="organization-current"),
+    path("organization/members", CurrentOrganizationMembersView.as_view(), name="organization-current-members"),
     *router.urls,
     re_path(r"^(?P<unmatched>.*)$", api_not_found),
 ]

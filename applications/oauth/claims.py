@@ -10,9 +10,11 @@ CLAIMS_BY_SCOPE = {
     "phone": ("phone_number", "phone_number_verified"),
     "roles": ("roles",),
 }
-SUPPORTED_CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "at_hash"] + [
-    claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims
-] + ["organization_id", "organization"]  # scope `organization` (identity.organizations.sign_in)
+SUPPORTED_CLAIMS = (
+    ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "at_hash"]
+    + [claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims]
+    + ["organization_id", "organization"]
+)  # scope `organization` (identity.organizations.sign_in)
 
 
 # The ID token's `amr` (RFC 8176): how the person signed in to us.

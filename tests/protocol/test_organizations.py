@@ -245,3 +245,40 @@ def test_consent_form_naming_an_organization_the_person_left_is_refused(
     answer = query_of(browser.consent(consent))
 
     assert (answer["error"], answer["state"]) == ("access_denied", "s")
+
+
+def organization_api(server, access_token: str, method: str = "GET", path: str = "/api/organization", **kwargs):
+    headers = {"Authorization": f"Bearer {access_token}"}
+    return requests.request(method, server.url(path), headers=headers, timeout=10, **kwargs)
+
+
+def test_organization_endpoint_reads_with_read_and_changes_only_with_the_write_role(
+    server, browser, user, app, two_organizations
+):
+    application, secret = app
+    acme, globex = two_organizations
+    client = client_for(application, secret)
+    browser.sign_in(user.email)
+    tokens = {}
+    for organization in (acme, globex):
+        url, _ = client.create_authorization_url(server.url("/oauth/authorize"), organization=organization.slug)
+        location = browser.authorize(url).headers["Location"]
+        tokens[organization.slug] = client.fetch_token(server.url("/oauth/token"), authorization_response=location)
+
+    # A plain member of Globex reads it and its members, and may not change it.
+    read = organization_api(server, tokens["globex"]["access_token"])
+    assert read.status_code == 200 and (read.json()["id"], read.json()["slug"]) == (str(globex.public_id), "globex")
+    members = organization_api(server, tokens["globex"]["access_token"], path="/api/organization/members").json()
+    assert [(m["email"], m["roles"]) for m in members] == [(user.email, ["member"])]
+    refused = organization_api(server, tokens["globex"]["access_token"], "PATCH", json={"name": "Globex Corp"})
+    assert refused.status_code == 403 and refused.json()["error"] == "permission_denied"
+
+    # An admin of Acme changes Acme, and only Acme: the token reaches no other organisation.
+    changed = organization_api(server, tokens["acme"]["access_token"], "PATCH", json={"description": "Rockets"})
+    assert changed.status_code == 200 and changed.json()["description"] == "Rockets"
+    assert organization_api(server, tokens["acme"]["access_token"]).json()["id"] == str(acme.public_id)
+
+    # Removed from Acme: the token stops at once, and the refresh is refused.
+    organization_services.membership_remove(actor=None, membership=Membership.objects.get(user=user, organization=acme))
+    assert organization_api(server, tokens["acme"]["access_token"]).status_code == 401
+    assert server.refresh(application, secret, tokens["acme"]["refresh_token"]).json()["error"] == "invalid_grant"
