@@ -211,6 +211,17 @@ class Application(AbstractApplication):
         blank=True,
         help_text="Users must hold every one of these roles to sign in. Empty: all users.",
     )
+    # Access by organisation (issue 19): null, no rule; otherwise only members of an organisation sign
+    # in: {"organizations": [slugs] (empty: any organisation), "roles": [organisation role names]
+    # (empty: any member; otherwise one of them, held in such an organisation)}. policies.access_allowed.
+    organization_access = models.JSONField(
+        "organisation access",
+        null=True,
+        blank=True,
+        default=None,
+        help_text='Null: no rule. {"organizations": [slugs], "roles": [role names]}: only members of those '
+        "organisations (empty: any) holding one of those organisation roles (empty: any) sign in.",
+    )
     m2m_roles = models.ManyToManyField(
         "identity.Role",
         related_name="machine_applications",

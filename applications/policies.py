@@ -369,6 +369,8 @@ def application_errors(app: Application) -> FieldErrors:
                 f"A {label.lower()} has no users to sign in; leave its sign-in methods empty."
             )
 
+    errors["organization_access"] += organization_access_errors(app.organization_access, app.type)
+
     for field, low, high in (
         ("access_token_ttl", ACCESS_TOKEN_TTL_MIN, ACCESS_TOKEN_TTL_MAX),
         ("id_token_ttl", ID_TOKEN_TTL_MIN, ID_TOKEN_TTL_MAX),
@@ -553,17 +555,67 @@ def access_token_expires_in(request) -> int:
 
 
 def access_allowed(user, application: Application, *, user_role_names: set[str] | None = None) -> bool:
-    """Access control: the user holds every role the application requires.
+    """Access control: the user holds every role the application requires, and is a member of an
+    organisation its organisation rule admits (when it has one).
 
     Checked at authorization and again at every issuance (code, refresh, device code), so a user
-    who loses a role stops getting tokens. Without `user_role_names`, one query: is there a
-    required role the user does not hold?
+    who loses a role or a membership stops getting tokens. Without `user_role_names`, one query: is
+    there a required role the user does not hold? One more for an application with an organisation rule.
     """
     if not getattr(user, "is_active", False):
         return False
     if user_role_names is not None:
-        return {role.name for role in application.required_roles.all()} <= user_role_names
-    return not application.required_roles.exclude(pk__in=user.roles.values("pk")).exists()
+        allowed = {role.name for role in application.required_roles.all()} <= user_role_names
+    else:
+        allowed = not application.required_roles.exclude(pk__in=user.roles.values("pk")).exists()
+    if allowed and application.organization_access is not None:
+        return organizations_admitted(user, application).exists()
+    return allowed
+
+
+ORGANIZATION_ACCESS_KEYS = ("organizations", "roles")
+
+
+def organizations_admitted(user, application: Application):
+    """The user's organisations in which the application's organisation rule admits them (all of them when
+    it has none): among the organisations it lists (any when none), where they hold one of its roles
+    (any membership when none). A slug or role name that no longer exists admits nobody through it."""
+    from identity.organizations.models import Organization
+
+    organizations = Organization.objects.filter(memberships__user=user)
+    rule = application.organization_access
+    if not isinstance(rule, dict):
+        return organizations.order_by("name", "pk").distinct() if rule is None else organizations.none()
+    if rule.get("organizations"):
+        organizations = organizations.filter(slug__in=rule["organizations"])
+    if rule.get("roles"):
+        organizations = organizations.filter(memberships__user=user, memberships__roles__name__in=rule["roles"])
+    return organizations.order_by("name", "pk").distinct()
+
+
+def organization_access_errors(rule: object, app_type: str) -> list[str]:
+    """What is wrong with an organisation rule (null, or {"organizations": [slugs], "roles": [names]})."""
+    if rule is None:
+        return []
+    if app_type == ApplicationType.M2M:
+        return ["Access by organisation applies to users; a machine-to-machine app has none."]
+    if not isinstance(rule, dict) or set(rule) - set(ORGANIZATION_ACCESS_KEYS):
+        return ['Give null, or {"organizations": [slugs], "roles": [organisation role names]}.']
+    problems = []
+    for key in ORGANIZATION_ACCESS_KEYS:
+        values = rule.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            problems.append(f"{key}: give a list of names.")
+    if problems:
+        return problems
+    from identity.organizations.models import Organization, OrganizationRole
+
+    slugs, names = set(rule.get("organizations", [])), set(rule.get("roles", []))
+    if unknown := sorted(slugs - set(Organization.objects.filter(slug__in=slugs).values_list("slug", flat=True))):
+        problems.append(f"No organisation with the slug {', '.join(unknown)}.")
+    if unknown := sorted(names - set(OrganizationRole.objects.filter(name__in=names).values_list("name", flat=True))):
+        problems.append(f"No organisation role named {', '.join(unknown)}.")
+    return problems
 
 
 # Seconds after a code's redemption or a refresh token's rotation during which presenting it again

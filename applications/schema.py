@@ -57,6 +57,22 @@ class AccessControlSerializer(StrictSerializer):
     )
 
 
+class OrganizationAccessSerializer(StrictSerializer):
+    organizations = serializers.ListField(
+        child=serializers.CharField(), default=list, help_text="Organisation slugs. Empty: any organisation."
+    )
+    roles = serializers.ListField(
+        child=serializers.CharField(),
+        default=list,
+        help_text="Organisation role names, one of which the member must hold there. Empty: any member.",
+    )
+
+
+class OrganizationAccessReadSerializer(serializers.Serializer):
+    organizations = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(child=serializers.CharField())
+
+
 class BrandingReadSerializer(serializers.Serializer):
     logo_url = serializers.CharField()
     primary_color = serializers.CharField()
@@ -247,6 +263,17 @@ FIELDS: tuple[ApplicationField, ...] = (
         write=lambda: AccessControlSerializer(default=dict),
         doc=AccessControlReadSerializer,
         model_fields=("required_roles",),
+    ),
+    ApplicationField(
+        "organization_access",
+        column="organization_access",
+        write=lambda: OrganizationAccessSerializer(
+            default=None,
+            allow_null=True,
+            help_text="null: no rule. Otherwise only members of the listed organisations (any, when none) "
+            "who hold one of the listed organisation roles there (any, when none) sign in.",
+        ),
+        doc=lambda: OrganizationAccessReadSerializer(allow_null=True),
     ),
     ApplicationField(
         "m2m_roles",

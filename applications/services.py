@@ -183,14 +183,20 @@ def application_update(
         and not {role.pk for role in current["required_roles"]}
         <= set(stored.required_roles.values_list("pk", flat=True))
     )
+    # So does an organisation rule set or changed (organisations or roles it admits may be fewer).
+    organization_rule_changed = (
+        stored is not None
+        and application.organization_access is not None
+        and application.organization_access != stored.organization_access
+    )
     with transaction.atomic():
         _save(application)
         if allowed_scopes is not None:
             application.allowed_scopes.set(current["allowed_scopes"])
         if required_roles is not None:
             application.required_roles.set(current["required_roles"])
-            if rule_tightened:
-                _tokens_of_refused_users_revoke(application, reason="access_removed")
+        if rule_tightened or organization_rule_changed:
+            _tokens_of_refused_users_revoke(application, reason="access_removed")
         if m2m_roles is not None:
             application.m2m_roles.set(current["m2m_roles"])
         if brand is not None:
@@ -464,6 +470,21 @@ def tokens_revoked_event(*, user_id: str, application: Application, reason: str)
         application=application,
         payload={"user_id": user_id, "client_id": application.client_id, "reason": reason},
     )
+
+
+def organization_access_revoke(*, user, reason: str = "access_removed") -> None:
+    """After `user` left an organisation or lost an organisation role: revoke their tokens at every application
+    whose organisation rule no longer admits them (applications without such a rule are untouched)."""
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    refresh = get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).values("application_id")
+    access = get_access_token_model().objects.filter(user=user).values("application_id")
+    ruled = Application.objects.filter(
+        models.Q(pk__in=refresh) | models.Q(pk__in=access), organization_access__isnull=False
+    ).prefetch_related("required_roles")
+    refused = [application for application in ruled if not policies.access_allowed(user, application)]
+    if refused:
+        users_tokens_revoke(users=[user], applications=refused, reason=reason)
 
 
 def _tokens_of_refused_users_revoke(application: Application, *, reason: str) -> None:

@@ -92,7 +92,7 @@ def decide(
         return _ask_or_fail(silent, NO_ACCESS, "access_denied", "The user may not use this application.")
     current = None
     if with_organization and ORGANIZATION_SCOPE in scopes:
-        choice = organization_choice(user=user, requested=organization)
+        choice = organization_choice(user=user, requested=organization, application=application)
         if choice.refusal:
             return Decision(Outcome.ERROR, "access_denied", choice.refusal)
         if choice.choices:

@@ -252,8 +252,10 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return False
         if grant.is_expired() or not policies.access_allowed(grant.user, client):
             return False  # or the user lost access (a role, or deactivated) after the code was issued
-        if not organization_sign_in.is_member(user=grant.user, organization_id=grant.organization_id):
-            return False  # removed from the sign-in's organisation since
+        if not organization_sign_in.still_admitted(
+            user=grant.user, application=client, organization_id=grant.organization_id
+        ):
+            return False  # removed from the sign-in's organisation since, or the app's rule no longer admits it
         if not grant.code_challenge and request.code_verifier:
             return False  # a verifier for a code issued without a challenge: PKCE downgrade
         request.scopes = grant.scope.split()
@@ -474,7 +476,9 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             return False
         if not policies.access_allowed(rt.user, client):
             return False
-        if not organization_sign_in.is_member(user=rt.user, organization_id=rt.family_organization_id):
+        if not organization_sign_in.still_admitted(
+            user=rt.user, application=client, organization_id=rt.family_organization_id
+        ):
             return False  # removed from the family's organisation (member_tokens_revoke ends it too)
         rt.application = client  # the same row, checked above
         request.user = rt.user

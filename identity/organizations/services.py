@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from applications.events.services import event_record
+from applications.services import organization_access_revoke
 from identity import audit
 from identity.models import User, normalize_email
 from identity.organizations import invitations, policies, selectors, sign_in
@@ -136,9 +137,9 @@ def organization_delete(*, actor, organization: Organization) -> None:
         )
         event_record(type="organization.deleted", payload={"organization_id": _organization_id(organization)})
         members = [membership.user for membership in organization.memberships.select_related("user")]
+        organization.delete()
         for user in members:
             sign_in.member_tokens_revoke(user=user, organization=organization, reason="organization_deleted")
-        organization.delete()
 
 
 # --- organisation roles ---------------------------------------------------------------------------
@@ -270,6 +271,8 @@ def membership_roles_set(*, actor, membership: Membership, roles: Iterable[Organ
             extra={"roles": {"old": before, "new": after}},
         )
         _member_event("organization.member_roles_changed", membership)
+        if set(before) - set(after):  # a role taken away: an application's organisation rule may refuse them now
+            organization_access_revoke(user=membership.user)
     return membership
 
 

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from applications.policies import organizations_admitted
 from identity.organizations.constants import GRANTABLE_SCOPES, ORGANIZATION_SCOPE
 from identity.organizations.models import Membership, Organization
 from identity.organizations.selectors import organizations_of
@@ -30,14 +31,15 @@ class Choice:
 NOT_A_MEMBER = "The organization parameter names no organisation the user is a member of."
 
 
-def organization_choice(*, user, requested: str | None) -> Choice:
+def organization_choice(*, user, requested: str | None, application=None) -> Choice:
     """The current organisation for `user`: the one `requested` names (public id or slug) if the user is
-    a member of it; otherwise their only organisation; with several, the choices (the picker).
+    a member of it; otherwise their only organisation; with several, the choices (the picker). Only the
+    organisations `application`'s organisation rule admits them in count (applications.policies).
 
     A user in no organisation gets no current organisation: their tokens carry no organisation claims.
     Unknown and not-a-member are refused alike, so the parameter cannot probe which organisations exist.
     """
-    organizations = organizations_of(user)
+    organizations = organizations_of(user) if application is None else organizations_admitted(user, application)
     if requested:
         named = _by_public_id_or_slug(organizations, requested)
         return Choice(organization=named) if named is not None else Choice(refusal=NOT_A_MEMBER)
@@ -71,10 +73,13 @@ def scopes_for(*, user, organization: Organization | None, scopes: list[str]) ->
     return [scope for scope in scopes if scope not in GRANTABLE_SCOPES or scope in granted]
 
 
-def is_member(*, user, organization_id: uuid.UUID | str | None) -> bool:
-    """Is `user` (still) a member of the organisation with this public id? (A deleted one: no.)"""
+def still_admitted(*, user, application, organization_id: uuid.UUID | str | None) -> bool:
+    """May a sign-in in this organisation (public id; None: none) still get tokens: is `user` still a member
+    of it, and one `application`'s organisation rule admits? (A deleted organisation: no.)"""
     if organization_id is None:
         return True
+    if application.organization_access is not None:
+        return organizations_admitted(user, application).filter(public_id=organization_id).exists()
     return Membership.objects.filter(user=user, organization__public_id=organization_id).exists()
 
 
@@ -104,10 +109,11 @@ def organization_claims(*, user, organization_id: uuid.UUID | str | None, scopes
 
 
 def member_tokens_revoke(*, user, organization: Organization, reason: str) -> None:
-    """Revoke at once every token `user` holds as a member of `organization`: each code's access token and
-    refresh family (JWT access tokens through the not-before entry code_tokens_revoke writes)."""
+    """Revoke at once every token `user` holds as a member of `organization` (the membership already ended):
+    each code's access token and refresh family (JWT access tokens through the not-before entry
+    code_tokens_revoke writes), and their tokens at applications whose organisation rule now refuses them."""
     from applications.models import Grant
-    from applications.services import code_tokens_revoke
+    from applications.services import code_tokens_revoke, organization_access_revoke
 
     grants = Grant.objects.select_related("application", "user").filter(
         user=user, organization_id=organization.public_id
@@ -115,6 +121,7 @@ def member_tokens_revoke(*, user, organization: Organization, reason: str) -> No
     for grant in grants:
         if grant.token_family or grant.access_token_id:
             code_tokens_revoke(grant=grant, application=grant.application, reason=reason)
+    organization_access_revoke(user=user)
 
 
 def token_organization_id(access_token) -> uuid.UUID | None:

@@ -66,12 +66,13 @@ def test_create_renders_every_documented_field(writer):
         "post_logout_redirect_uris", "allowed_scopes", "cors_origins", "access_token_ttl", "refresh_token_ttl",
         "id_token_ttl", "id_token_signed_response_alg", "refresh_token_rotation", "pkce_required", "branding",
         "auth_methods", "access_control", "trusted", "owner", "is_active", "m2m_roles", "client_secret_last_used_at",
-        "created", "updated",
+        "created", "updated", "organization_access",
     }  # fmt: skip
     body = response.json()
     assert body["access_token_ttl"] == 3600 and body["refresh_token_rotation"] is True
     assert body["id_token_signed_response_alg"] is None  # the deployment's LATCHKEY_SIGNING_ALGORITHM
     assert body["branding"] is None and body["access_control"] == {"required_roles": []}
+    assert body["organization_access"] is None
 
 
 def test_create_spa_has_no_secret(writer):
@@ -741,3 +742,43 @@ def test_list_odd_query_values_never_500(reader, query):
 def test_create_odd_values_are_4xx_never_500(writer, body):
     response = writer.post(URL, body, format="json")
     assert response.status_code in (201, 400), response.content
+
+
+# -- access by organisation ----------------------------------------------------------------------
+
+
+def test_organization_access_is_set_read_back_and_cleared(writer):
+    from tests.identity.organizations.factories import OrganizationFactory, admin_role
+
+    OrganizationFactory(slug="acme")
+    admin_role()
+    rule = {"organizations": ["acme"], "roles": ["admin"]}
+    created = writer.post(URL, web_body(organization_access=rule), format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["organization_access"] == rule
+
+    cleared = writer.patch(f"{URL}/{created.json()['id']}", {"organization_access": None}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["organization_access"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (web_body(organization_access={"organizations": ["nowhere"]}), "No organisation with the slug nowhere."),
+        (web_body(organization_access={"roles": ["emperor"]}), "No organisation role named emperor."),
+        (
+            {"name": "Robot", "type": "m2m", "organization_access": {}},
+            "Access by organisation applies to users; a machine-to-machine app has none.",
+        ),
+    ],
+)
+def test_organization_access_naming_what_does_not_exist_is_400(writer, body, message):
+    response = writer.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"]["organization_access"] == [message]
+
+
+def test_organization_access_with_an_unknown_key_is_400(writer):
+    response = writer.post(URL, web_body(organization_access={"teams": ["a"]}), format="json")
+    assert response.status_code == 400
+    assert "teams" in str(response.json()["fields"])

@@ -149,6 +149,7 @@ def test_config_export_describes_resources_roles_and_applications_without_secret
         "pkce_required": True,
         "auth_methods": [],
         "access_control": {"required_roles": ["billing:viewer"]},
+        "organization_access": None,
         "m2m_roles": [],
         "trusted": False,
         "is_active": True,

@@ -20,6 +20,7 @@ from applications.models import Application
 from identity.models import AuditEvent
 from tests.applications.factories import ScopeFactory, make_application
 from tests.identity.factories import RoleFactory, UserFactory
+from tests.identity.organizations.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,7 @@ def application() -> Application:
         allowed_origins="https://web.example.com",
         allowed_scopes=[ScopeFactory(name="things:read")],
         required_roles=[RoleFactory(name="staff:all")],
+        organization_access={"organizations": [OrganizationFactory(slug="acme").slug], "roles": []},
         algorithm="ES256",
         pkce_required=True,
         trusted=True,

@@ -15,8 +15,9 @@ from identity.organizations import services as organization_services
 from identity.organizations.models import Membership
 from identity.organizations.sign_in import NOT_A_MEMBER
 from tests.applications.factories import make_application
+from tests.identity.factories import UserFactory
 from tests.identity.organizations.factories import MembershipFactory, OrganizationFactory, admin_role, member_role
-from tests.protocol.conftest import query_of
+from tests.protocol.conftest import Browser, query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CALLBACK = "https://rp.example.com/callback"
@@ -282,3 +283,85 @@ def test_organization_endpoint_reads_with_read_and_changes_only_with_the_write_r
     organization_services.membership_remove(actor=None, membership=Membership.objects.get(user=user, organization=acme))
     assert organization_api(server, tokens["acme"]["access_token"]).status_code == 401
     assert server.refresh(application, secret, tokens["acme"]["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+# --- access by organisation (the application's organisation rule) -------------------------------------
+
+
+def ruled_app(rule: dict):
+    allowed = list(Scope.objects.filter(name__in=SCOPE.split()))
+    return make_application(
+        type="web", redirect_uris=CALLBACK, allowed_scopes=allowed, trusted=True, organization_access=rule
+    )
+
+
+def test_application_for_members_of_one_organization_refuses_others_and_offers_only_it(
+    server, browser, user, organization_scopes, two_organizations
+):
+    acme, _ = two_organizations
+    application, secret = ruled_app({"organizations": ["acme"], "roles": []})
+    client = client_for(application, secret)
+    browser.sign_in(user.email)
+
+    # Ada is in Acme and Globex, and only Acme counts here: no picker, Acme is the current one.
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    tokens = client.fetch_token(
+        server.url("/oauth/token"), authorization_response=browser.authorize(url).headers["Location"]
+    )
+    assert server.decode_id_token(tokens["id_token"], client_id=application.client_id)["organization"]["slug"] == "acme"
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"), organization="globex", state="s")
+    assert query_of(browser.get(url))["error"] == "access_denied"
+
+    # Someone in no admitted organisation gets the no-access page; silently, access_denied.
+    outsider = UserFactory(email="eve@example.com")
+    MembershipFactory(user=outsider, organization=OrganizationFactory(slug="initech"))
+    other = Browser(server)
+    other.sign_in(outsider.email)
+    plain = OAuth2Session(application.client_id, secret, scope="openid", redirect_uri=CALLBACK)
+    url, _ = plain.create_authorization_url(server.url("/oauth/authorize"))
+    page = other.get(url)
+    assert page.status_code == 403 and 'data-testid="access-denied"' in page.text
+    url, _ = plain.create_authorization_url(server.url("/oauth/authorize"), prompt="none")
+    assert query_of(other.get(url))["error"] == "access_denied"
+
+
+def test_application_requiring_an_organization_role_refuses_a_plain_member(
+    server, browser, user, organization_scopes, two_organizations
+):
+    application, secret = ruled_app({"organizations": [], "roles": ["admin"]})
+    client = client_for(application, secret)
+    browser.sign_in(user.email)
+
+    # Admin of Acme, plain member of Globex: only Acme admits Ada, so no picker.
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    location = browser.authorize(url).headers["Location"]
+    tokens = client.fetch_token(server.url("/oauth/token"), authorization_response=location)
+    assert server.decode_id_token(tokens["id_token"], client_id=application.client_id)["organization"]["slug"] == "acme"
+
+    # The admin role taken away: Ada's tokens at this application end at once, and the refresh is refused.
+    membership = Membership.objects.get(user=user, organization__slug="acme")
+    organization_services.membership_roles_set(actor=None, membership=membership, roles=[member_role()])
+    assert userinfo(server, tokens["access_token"]).status_code == 401
+    assert server.refresh(application, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_leaving_the_organization_ends_tokens_of_an_app_for_members_even_without_the_organization_scope(
+    server, browser, user, organization_scopes, two_organizations
+):
+    application, secret = ruled_app({})  # members of any organisation
+    client = OAuth2Session(application.client_id, secret, scope="openid offline_access", redirect_uri=CALLBACK)
+    url, _ = client.create_authorization_url(server.url("/oauth/authorize"))
+    browser.sign_in(user.email)
+    location = browser.authorize(url).headers["Location"]
+    tokens = client.fetch_token(server.url("/oauth/token"), authorization_response=location)
+    acme, globex = two_organizations
+
+    organization_services.membership_remove(actor=None, membership=Membership.objects.get(user=user, organization=acme))
+    fresh = server.refresh(application, secret, tokens["refresh_token"])
+    assert fresh.status_code == 200  # still in Globex
+    fresh = fresh.json()
+    assert userinfo(server, fresh["access_token"]).status_code == 200
+
+    organization_services.organization_delete(actor=None, organization=globex)
+    assert userinfo(server, fresh["access_token"]).status_code == 401
+    assert server.refresh(application, secret, fresh["refresh_token"]).json()["error"] == "invalid_grant"
