@@ -63,6 +63,19 @@ def pick(browser, page: requests.Response, slug: str) -> requests.Response:
     )
 
 
+def tokens_in_each(server, browser, user, app, organizations) -> dict[str, dict]:
+    """Sign in once, then one authorization per organisation (named by parameter): its tokens by slug."""
+    application, secret = app
+    client = client_for(application, secret)
+    browser.sign_in(user.email)
+    tokens = {}
+    for organization in organizations:
+        url, _ = client.create_authorization_url(server.url("/oauth/authorize"), organization=organization.slug)
+        location = browser.authorize(url).headers["Location"]
+        tokens[organization.slug] = client.fetch_token(server.url("/oauth/token"), authorization_response=location)
+    return tokens
+
+
 def introspect(server, application, secret, token: str) -> dict:
     response = requests.post(
         server.url("/oauth/introspect"), data={"token": token}, auth=(application.client_id, secret), timeout=10
@@ -155,13 +168,7 @@ def test_prompt_none_without_a_choice_is_interaction_required(server, browser, u
 def test_removed_member_loses_tokens_at_once_and_cannot_refresh(server, browser, user, app, two_organizations):
     application, secret = app
     acme, globex = two_organizations
-    client = client_for(application, secret)
-    browser.sign_in(user.email)
-    tokens = {}
-    for organization in (acme, globex):
-        url, _ = client.create_authorization_url(server.url("/oauth/authorize"), organization=organization.slug)
-        location = browser.authorize(url).headers["Location"]
-        tokens[organization.slug] = client.fetch_token(server.url("/oauth/token"), authorization_response=location)
+    tokens = tokens_in_each(server, browser, user, app, (acme, globex))
 
     organization_services.membership_remove(actor=None, membership=Membership.objects.get(user=user, organization=acme))
 
@@ -258,13 +265,7 @@ def test_organization_endpoint_reads_with_read_and_changes_only_with_the_write_r
 ):
     application, secret = app
     acme, globex = two_organizations
-    client = client_for(application, secret)
-    browser.sign_in(user.email)
-    tokens = {}
-    for organization in (acme, globex):
-        url, _ = client.create_authorization_url(server.url("/oauth/authorize"), organization=organization.slug)
-        location = browser.authorize(url).headers["Location"]
-        tokens[organization.slug] = client.fetch_token(server.url("/oauth/token"), authorization_response=location)
+    tokens = tokens_in_each(server, browser, user, app, (acme, globex))
 
     # A plain member of Globex reads it and its members, and may not change it.
     read = organization_api(server, tokens["globex"]["access_token"])
