@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from allauth.account import views as account_views
 from allauth.account.adapter import get_adapter
 from django.contrib.auth import views as auth_views
@@ -17,6 +19,7 @@ from identity.adapter import safe_next
 from identity.federation import selectors as federation_selectors
 from identity.federation import services as federation_services
 from identity.federation import sign_in as federation_sign_in
+from identity.organizations import sign_in as organization_sign_in
 
 
 class SignInView(account_views.LoginView):
@@ -36,15 +39,34 @@ class SignInView(account_views.LoginView):
         setattr(request, federation_sign_in.SIGN_IN_PAGE_ATTRIBUTE, True)
 
     def get(self, request, *args, **kwargs) -> HttpResponse:
-        """`direct_sign_in` in the authorization request (`next`) goes straight to that provider."""
-        direct = federation_sign_in.direct_sign_in_redirect(request, self.application, safe_next(request))
+        """`direct_sign_in` in the authorization request (`next`) goes straight to that provider; so does an
+        organisation that signs in with its own provider (the one `next` names, or the person's)."""
+        next_url = safe_next(request)
+        direct = federation_sign_in.direct_sign_in_redirect(request, self.application, next_url)
+        if direct is None and (route := self._organization_route(next_url=next_url)) is not None:
+            direct = federation_sign_in.start_login(request, route, process="login", next_url=next_url)
         return direct or super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
+        # An address at a domain an organisation routes to its own provider signs in there, not here. By
+        # domain only: the answer is the same whether or not such an account exists (no enumeration).
+        if (route := self._organization_route(email=request.POST.get("username", ""))) is not None:
+            return federation_sign_in.start_login(request, route, process="login", next_url=safe_next(request))
         if not policies.password_sign_in_allowed(self.application):
             # The app the user is signing in for does not accept passwords: check nothing, sign in no one.
             return self.render_to_response(self.get_context_data(refused=True), status=403)
         return super().post(request, *args, **kwargs)
+
+    def _organization_route(self, *, next_url: str = "", email: str = ""):
+        if self.application is None:
+            return None
+        requested = parse_qs(urlsplit(next_url).query).get("organization", [""])[0] if next_url else ""
+        return organization_sign_in.sign_in_route(
+            user=self.request.user if next_url else None,
+            application=self.application,
+            requested=requested or None,
+            email=email,
+        )
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)

@@ -19,7 +19,11 @@ from applications import policies
 from applications.models import Application
 from consent.services import consent_new_scopes, consent_required
 from identity.organizations.constants import ORGANIZATION_SCOPE
-from identity.organizations.sign_in import organization_choice, scopes_for
+from identity.organizations.sign_in import organization_choice, organization_provider, scopes_for, sign_in_satisfies
+
+ORGANIZATION_PROVIDER_MISSING = (
+    "The organisation signs in with its own identity provider, which this application does not offer."
+)
 
 
 class Outcome(enum.Enum):
@@ -100,6 +104,11 @@ def decide(
                 return Decision(Outcome.ERROR, "interaction_required", "The user must choose an organisation.")
             return Decision(Outcome.CHOOSE_ORGANIZATION, organizations=choice.choices)
         current = choice.organization
+        if not sign_in_satisfies(current, sign_in):
+            # The organisation signs in with its own identity provider (issue 19, item 6).
+            if organization_provider(application, current) is None:
+                return Decision(Outcome.ERROR, "access_denied", ORGANIZATION_PROVIDER_MISSING)
+            return _ask_or_fail(silent, SIGN_IN, "login_required", "The organisation requires its own sign-in.")
     scopes = tuple(scopes_for(user=user, organization=current, scopes=list(scopes)))
     new_scopes = consent_new_scopes(user=user, application=application, scopes=scopes)
     if consent_required(user=user, application=application, scopes=scopes, prompt=prompt, new_scopes=new_scopes):

@@ -34,6 +34,12 @@ class OrganizationAdminForm(forms.ModelForm):
         help_text="One per line (e.g. example.com): people with a verified address there join automatically.",
     )
 
+    sign_in_domains = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line: addresses at these domains are sent to the organisation's sign-in provider.",
+    )
+
     class Meta:
         model = Organization
         fields = [
@@ -45,6 +51,8 @@ class OrganizationAdminForm(forms.ModelForm):
             "secondary_color",
             "jit_email_domains",
             "jit_roles",
+            "sign_in_issuer",
+            "sign_in_domains",
         ]
         widgets = {"jit_roles": forms.CheckboxSelectMultiple}
 
@@ -52,9 +60,13 @@ class OrganizationAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["jit_email_domains"] = "\n".join(self.instance.jit_email_domains or [])
+            self.initial["sign_in_domains"] = "\n".join(self.instance.sign_in_domains or [])
 
     def clean_jit_email_domains(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["jit_email_domains"].split() if line.strip()]
+
+    def clean_sign_in_domains(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["sign_in_domains"].split() if line.strip()]
 
     def organization_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}

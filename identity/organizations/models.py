@@ -108,6 +108,20 @@ class Organization(models.Model):
         blank=True,
         help_text="People with a verified email address at one of these domains join automatically.",
     )
+    # Its own sign-in (issue 19, item 6): members signing in to an application as this organisation must
+    # sign in with its OpenID Connect provider (the application offers it as one of its sign-in providers),
+    # and the sign-in page sends addresses at `sign_in_domains` straight there (identity.organizations.sign_in).
+    sign_in_issuer = models.URLField(
+        "sign-in issuer",
+        max_length=500,
+        blank=True,
+        help_text="Issuer of the organisation's OpenID Connect provider; members sign in there. Blank: any method.",
+    )
+    sign_in_domains = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Email domains whose addresses the sign-in page sends to the organisation's provider.",
+    )
     jit_roles = models.ManyToManyField(
         OrganizationRole,
         related_name="jit_organizations",
@@ -144,8 +158,29 @@ class Organization(models.Model):
             if bad:
                 errors["jit_email_domains"] = [f"Not an email domain: {', '.join(bad)}."]
             self.jit_email_domains = sorted(set(normalized))
+        domains = self.sign_in_domains if isinstance(self.sign_in_domains, list) else None
+        if domains is None or not all(isinstance(d, str) for d in domains):
+            errors["sign_in_domains"] = ["Give a list of email domains."]
+        else:
+            normalized = [normalize_domain(d) for d in domains]
+            bad = [domain for domain in normalized if not _is_domain(domain)]
+            if bad:
+                errors["sign_in_domains"] = [f"Not an email domain: {', '.join(bad)}."]
+            elif normalized and not self.sign_in_issuer:
+                errors["sign_in_domains"] = ["Set the sign-in issuer these addresses are sent to."]
+            self.sign_in_domains = sorted(set(normalized))
+        if self.sign_in_issuer and not self.sign_in_issuer.startswith("https://"):
+            errors["sign_in_issuer"] = ["Give the provider's https issuer URL."]
         if errors:
             raise ValidationError(errors)
+
+
+def _is_domain(domain: str) -> bool:
+    try:
+        DOMAIN_VALIDATOR(domain)
+    except ValidationError:
+        return False
+    return True
 
 
 class Membership(models.Model):

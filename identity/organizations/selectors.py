@@ -56,6 +56,8 @@ def organization_state(organization: Organization) -> dict[str, Any]:
         "secondary_color": organization.secondary_color,
         "jit_email_domains": sorted(organization.jit_email_domains or []),
         "jit_roles": sorted(role.name for role in organization.jit_roles.all()),
+        "sign_in_issuer": organization.sign_in_issuer,
+        "sign_in_domains": sorted(organization.sign_in_domains or []),
     }
 
 

@@ -30,6 +30,8 @@ ORGANIZATION_FIELDS = (
     "primary_color",
     "secondary_color",
     "jit_email_domains",
+    "sign_in_issuer",
+    "sign_in_domains",
 )
 
 
@@ -75,12 +77,16 @@ def _apply(organization: Organization, fields: dict[str, Any]) -> list[Organizat
     for name in ORGANIZATION_FIELDS:
         if name in fields:
             value = fields[name]
-            if name == "jit_email_domains":
+            if name in ("jit_email_domains", "sign_in_domains"):
                 value = list(value or [])
             elif isinstance(value, str):
                 value = value.strip()
             setattr(organization, name, value if value is not None else "")
     organization.full_clean()
+    if taken := sign_in.routed_domains_taken(organization):
+        raise ValidationError(
+            {"sign_in_domains": [f"Already sent to another organisation's sign-in: {', '.join(taken)}."]}
+        )
     return list(fields["jit_roles"]) if "jit_roles" in fields else None
 
 

@@ -149,3 +149,74 @@ def family_organization_id(token_family) -> uuid.UUID | None:
     from applications.models import Grant
 
     return Grant.objects.filter(token_family=token_family).values_list("organization_id", flat=True).first()
+
+
+# --- the organisation's own sign-in (item 6) ----------------------------------------------------------
+
+
+def _same_issuer(a: str, b: str) -> bool:
+    return bool(a) and a.rstrip("/") == (b or "").rstrip("/")
+
+
+def routed_domains_taken(organization: Organization) -> list[str]:
+    """The organisation's sign-in domains another organisation already routes (each domain goes to one)."""
+    mine = set(organization.sign_in_domains or [])
+    if not mine:
+        return []
+    others = Organization.objects.exclude(sign_in_domains=[]).exclude(pk=organization.pk)
+    return sorted(mine & {domain for other in others for domain in (other.sign_in_domains or [])})
+
+
+def organization_for_email(email: str) -> Organization | None:
+    """The organisation whose sign-in the address's domain is routed to, if any (a small table: read whole)."""
+    domain = (email or "").rpartition("@")[2].strip().lower()
+    if not domain:
+        return None
+    for organization in Organization.objects.exclude(sign_in_domains=[]).exclude(sign_in_issuer=""):
+        if domain in (organization.sign_in_domains or []):
+            return organization
+    return None
+
+
+def organization_provider(application, organization: Organization):
+    """The application's enabled sign-in provider for the organisation's issuer (None: it offers none)."""
+    if application is None or not organization.sign_in_issuer:
+        return None
+    from identity.federation.models import Provider
+    from identity.federation.sign_in import enabled_providers
+
+    for provider in enabled_providers(application):
+        if provider.type == Provider.Type.OIDC and _same_issuer(provider.issuer, organization.sign_in_issuer):
+            return provider
+    return None
+
+
+def sign_in_satisfies(organization: Organization | None, sign_in: dict | None) -> bool:
+    """Did the session sign in the way the organisation requires: through an OpenID Connect provider with its
+    issuer (any application's: single sign-on across the organisation's applications)? No requirement: yes."""
+    if organization is None or not organization.sign_in_issuer:
+        return True
+    provider_id = (sign_in or {}).get("provider_id")
+    if (sign_in or {}).get("method") != "provider" or not isinstance(provider_id, int):
+        return False
+    from identity.federation.models import Provider
+
+    issuer = Provider.objects.filter(pk=provider_id, type=Provider.Type.OIDC).values_list("issuer", flat=True).first()
+    return _same_issuer(issuer or "", organization.sign_in_issuer)
+
+
+def sign_in_route(*, user, application, requested: str | None, email: str = ""):
+    """The provider the sign-in page should send this person to for the organisation's own sign-in, if any:
+    the organisation the authorization request names (or, signed in, their only admitted one), else the one
+    the typed address's domain is routed to. None: the page's usual choices."""
+    organization = None
+    if requested or (user is not None and user.is_authenticated):
+        if user is not None and user.is_authenticated:
+            organization = organization_choice(user=user, requested=requested, application=application).organization
+        elif requested:
+            organization = _by_public_id_or_slug(Organization.objects.all(), requested)
+    if organization is None and email:
+        organization = organization_for_email(email)
+    if organization is None:
+        return None
+    return organization_provider(application, organization)

@@ -26,6 +26,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True, help_text="The organisation's public id.")
     jit_email_domains = serializers.ListField(child=serializers.CharField(), read_only=True)
     jit_roles = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    sign_in_domains = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Organization
@@ -39,6 +40,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "secondary_color",
             "jit_email_domains",
             "jit_roles",
+            "sign_in_issuer",
+            "sign_in_domains",
             "created_at",
         ]
         read_only_fields = fields
@@ -61,6 +64,18 @@ class OrganizationWriteSerializer(StrictSerializer):
         help_text="People with a verified address at one of these domains join automatically (e.g. example.com).",
     )
     jit_roles = RoleNamesField(required=False, help_text="Roles given to members who joined by email domain.")
+    sign_in_issuer = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        max_length=500,
+        help_text="https issuer of the organisation's OpenID Connect provider: members signing in to an application "
+        "as this organisation must sign in there (the application offers it as a sign-in provider). Blank: any.",
+    )
+    sign_in_domains = serializers.ListField(
+        child=serializers.CharField(max_length=253),
+        required=False,
+        help_text="Email domains the sign-in page sends to that provider (each domain at most one organisation).",
+    )
 
     def validate(self, attrs: dict) -> dict:
         for key, value in attrs.items():
