@@ -270,7 +270,8 @@ def test_organization_endpoint_reads_with_read_and_changes_only_with_the_write_r
     # A plain member of Globex reads it and its members, and may not change it.
     read = organization_api(server, tokens["globex"]["access_token"])
     assert read.status_code == 200 and (read.json()["id"], read.json()["slug"]) == (str(globex.public_id), "globex")
-    members = organization_api(server, tokens["globex"]["access_token"], path="/api/organization/members").json()
+    listed = organization_api(server, tokens["globex"]["access_token"], path="/api/organization/members").json()
+    members = listed["results"]
     assert [(m["email"], m["roles"]) for m in members] == [(user.email, ["member"])]
     refused = organization_api(server, tokens["globex"]["access_token"], "PATCH", json={"name": "Globex Corp"})
     assert refused.status_code == 403 and refused.json()["error"] == "permission_denied"

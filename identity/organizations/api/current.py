@@ -10,8 +10,8 @@ scope (identity.organizations.sign_in), checked on every request, whatever the t
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import generics, serializers
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -149,18 +149,23 @@ class CurrentOrganizationView(_TokenOrganizationView):
         return _rendered(organization)
 
 
-class CurrentOrganizationMembersView(_TokenOrganizationView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="organization_current_members_list",
         tags=TAGS,
         summary="List the members of the token's organisation",
-        responses={200: OrganizationMemberSerializer(many=True), **error_responses(401, 403)},
+        responses={200: OrganizationMemberSerializer(many=True), **error_responses(400, 401, 403)},
     )
-    def get(self, request: Request) -> Response:
-        members = (
-            Membership.objects.filter(organization=self.organization(request))
+)
+class CurrentOrganizationMembersView(_TokenOrganizationView, generics.ListAPIView):
+    """Paginated as every list of the API (`page`, `page_size`)."""
+
+    serializer_class = OrganizationMemberSerializer
+
+    def get_queryset(self):
+        return (
+            Membership.objects.filter(organization=self.organization(self.request))
             .select_related("user")
             .prefetch_related("roles")
             .order_by("user__email", "pk")
         )
-        return Response(OrganizationMemberSerializer(members, many=True).data)

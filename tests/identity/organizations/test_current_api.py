@@ -113,9 +113,19 @@ def test_members_lists_the_tokens_organization_only(admin_of_acme):
     MembershipFactory(organization=acme, user__email="bob@example.com", roles=[member_role()])
     MembershipFactory(organization=OrganizationFactory(slug="other"), user__email="eve@example.com")
 
-    members = call("get", MEMBERS_URL, token_in(acme, user)).json()
+    members = call("get", MEMBERS_URL, token_in(acme, user)).json()["results"]
 
     assert sorted((m["email"], m["roles"]) for m in members) == [
         ("bob@example.com", ["member"]),
         (user.email, ["admin"]),
     ]
+
+
+def test_members_are_paginated_like_every_list(admin_of_acme):
+    acme, user = admin_of_acme
+    token = token_in(acme, user)
+
+    first = call("get", MEMBERS_URL + "?page_size=1", token).json()
+    assert first["count"] == 1 and len(first["results"]) == 1
+    bad = call("get", MEMBERS_URL + "?page=0", token)
+    assert bad.status_code == 400 and list(bad.json()["fields"]) == ["page"]
