@@ -144,31 +144,14 @@ class Organization(models.Model):
             errors["logo_url"] = [problem]
         self.primary_color = (self.primary_color or "").upper()
         self.secondary_color = (self.secondary_color or "").upper()
-        domains = self.jit_email_domains if isinstance(self.jit_email_domains, list) else None
-        if domains is None or not all(isinstance(d, str) for d in domains):
-            errors["jit_email_domains"] = ["Give a list of email domains."]
-        else:
-            normalized = [normalize_domain(d) for d in domains]
-            bad = []
-            for domain in normalized:
-                try:
-                    DOMAIN_VALIDATOR(domain)
-                except ValidationError:
-                    bad.append(domain)
-            if bad:
-                errors["jit_email_domains"] = [f"Not an email domain: {', '.join(bad)}."]
-            self.jit_email_domains = sorted(set(normalized))
-        domains = self.sign_in_domains if isinstance(self.sign_in_domains, list) else None
-        if domains is None or not all(isinstance(d, str) for d in domains):
-            errors["sign_in_domains"] = ["Give a list of email domains."]
-        else:
-            normalized = [normalize_domain(d) for d in domains]
-            bad = [domain for domain in normalized if not _is_domain(domain)]
-            if bad:
-                errors["sign_in_domains"] = [f"Not an email domain: {', '.join(bad)}."]
-            elif normalized and not self.sign_in_issuer:
-                errors["sign_in_domains"] = ["Set the sign-in issuer these addresses are sent to."]
-            self.sign_in_domains = sorted(set(normalized))
+        for field in ("jit_email_domains", "sign_in_domains"):
+            domains, problem = _domains(getattr(self, field))
+            if problem:
+                errors[field] = [problem]
+            else:
+                setattr(self, field, domains)
+        if self.sign_in_domains and not self.sign_in_issuer and "sign_in_domains" not in errors:
+            errors["sign_in_domains"] = ["Set the sign-in issuer these addresses are sent to."]
         if self.sign_in_issuer and not self.sign_in_issuer.startswith("https://"):
             errors["sign_in_issuer"] = ["Give the provider's https issuer URL."]
         if errors:
@@ -181,6 +164,16 @@ def _is_domain(domain: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def _domains(value: object) -> tuple[list[str], str | None]:
+    """A list of email domains, normalised, sorted and without repeats; or what is wrong with it."""
+    if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
+        return [], "Give a list of email domains."
+    normalized = [normalize_domain(d) for d in value]
+    if bad := [domain for domain in normalized if not _is_domain(domain)]:
+        return [], f"Not an email domain: {', '.join(bad)}."
+    return sorted(set(normalized)), None
 
 
 class Membership(models.Model):

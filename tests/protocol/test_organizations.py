@@ -123,14 +123,10 @@ def test_person_in_two_organizations_picks_one_and_every_token_carries_it(
 def test_organization_parameter_chooses_without_the_picker_and_roles_narrow_the_scopes(
     server, browser, user, app, two_organizations
 ):
-    application, secret = app
+    application, _ = app
     _, globex = two_organizations
-    client = client_for(application, secret)
-    url, _ = client.create_authorization_url(server.url("/oauth/authorize"), organization="globex")
-    browser.sign_in(user.email)
 
-    response = browser.authorize(url)
-    tokens = client.fetch_token(server.url("/oauth/token"), authorization_response=response.headers["Location"])
+    tokens = tokens_in_each(server, browser, user, app, [globex])["globex"]
 
     # A plain member of Globex: organization:read, not organization:write.
     assert set(tokens["scope"].split()) == {"openid", "offline_access", "organization", "organization:read"}
@@ -199,12 +195,7 @@ def test_refresh_after_a_role_is_taken_away_narrows_the_organization_scopes(
 ):
     application, secret = app
     acme, _ = two_organizations
-    client = client_for(application, secret)
-    url, _ = client.create_authorization_url(server.url("/oauth/authorize"), organization="acme")
-    browser.sign_in(user.email)
-    tokens = client.fetch_token(
-        server.url("/oauth/token"), authorization_response=browser.authorize(url).headers["Location"]
-    )
+    tokens = tokens_in_each(server, browser, user, app, [acme])["acme"]
     assert "organization:write" in tokens["scope"].split()
 
     membership = Membership.objects.get(user=user, organization=acme)
