@@ -106,3 +106,21 @@ def cache_get_many(keys: list[str]) -> dict[str, Any]:
     """The cached values found, by key; empty when the cache is unreachable."""
     answered, values = _call("get_many", keys)
     return values if answered else {}
+
+
+def cache_count(key: str, *, timeout: float) -> int | None:
+    """Add one to a counter that lives `timeout` seconds from its first count; its new value, or None when
+    the cache is unreachable. Every server counts in the same place when the cache is shared (Redis)."""
+    try:
+        answered, value = _call("incr", key)
+    except ValueError:  # no such counter yet (or it just ended): start one
+        answered, added = _call("add", key, 1, timeout=timeout)
+        if not answered:
+            return None
+        if added:
+            return 1
+        try:
+            answered, value = _call("incr", key)  # another request started it meanwhile
+        except ValueError:
+            return 1
+    return value if answered else None

@@ -26,6 +26,16 @@ def _fresh_process_memo():
     memo.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """The per-process cache (LocMemCache) starts empty: rate-limit counters (config.ratelimit) of one test's
+    failed requests, all from 127.0.0.1, must not refuse the next test's."""
+    from django.core.cache import caches
+
+    if caches["default"].__class__.__name__ == "LocMemCache":
+        caches["default"].clear()
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(is_staff=True, is_superuser=True)

@@ -30,7 +30,7 @@ from oauthlib.oauth2.rfc6749.utils import scope_to_list
 from applications import policies
 from applications import secrets as client_secrets
 from applications.models import Grant
-from applications.oauth import access_tokens, keys, store
+from applications.oauth import access_tokens, client_limits, keys, store
 from applications.oauth import claims as oidc_claims
 from applications.oauth.cors import CorsRules
 from applications.oauth.device import DeviceGrantRules
@@ -167,7 +167,16 @@ def _presented_grant(code: str) -> Grant | None | bool:
 class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
     # --- clients -------------------------------------------------------------------------
     def authenticate_client(self, request, *args, **kwargs) -> bool:
-        """client_secret_basic or client_secret_post, checked against the hashed secrets (grace included)."""
+        """client_secret_basic or client_secret_post, checked against the hashed secrets (grace included).
+
+        A failure is counted (client_limits): past a limit the answer is 429 with Retry-After, not 401."""
+        if self._client_authenticated(request):
+            return True
+        basic = _basic_credentials(request)
+        client_limits.authentication_failed(request, basic[0] if basic else request.client_id)
+        return False
+
+    def _client_authenticated(self, request) -> bool:
         if _sends_basic(request) and getattr(request, "client_secret", None) is not None:
             # RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request".
             raise errors.InvalidRequestError(

@@ -156,6 +156,18 @@ LATCHKEY_DATABASE_STARTUP_WAIT_SECONDS = env.float("LATCHKEY_DATABASE_STARTUP_WA
 # Local memory per process by default; several app servers share Redis (redis://host:6379/1 selects
 # Django's built-in RedisCache, which needs the `redis` package).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Rate limits (config.ratelimit) count in this cache: shared by every app server with Redis. While it is
+# unreachable, "open" lets requests through uncounted, "closed" refuses what would be counted.
+LATCHKEY_RATE_LIMITS_WHEN_CACHE_DOWN = env.str("LATCHKEY_RATE_LIMITS_WHEN_CACHE_DOWN", default="open")
+if LATCHKEY_RATE_LIMITS_WHEN_CACHE_DOWN not in ("open", "closed"):
+    raise ImproperlyConfigured("LATCHKEY_RATE_LIMITS_WHEN_CACHE_DOWN must be open or closed.")
+# How many proxies stand in front of the app servers, each appending to X-Forwarded-For; 0: none, and the
+# header is ignored (anyone could send it).
+LATCHKEY_TRUSTED_PROXIES = env.int("LATCHKEY_TRUSTED_PROXIES", default=0)
+# Failed client authentications (token, introspection, revocation) per client_id and per address, per window.
+LATCHKEY_CLIENT_AUTH_FAILURES_PER_CLIENT = env.int("LATCHKEY_CLIENT_AUTH_FAILURES_PER_CLIENT", default=20)
+LATCHKEY_CLIENT_AUTH_FAILURES_PER_IP = env.int("LATCHKEY_CLIENT_AUTH_FAILURES_PER_IP", default=60)
+LATCHKEY_CLIENT_AUTH_FAILURE_WINDOW_SECONDS = env.int("LATCHKEY_CLIENT_AUTH_FAILURE_WINDOW_SECONDS", default=300)
 # Redis unreachable or silent costs a cache call at most these seconds (redis-py waits forever by
 # default); config.cache then serves from the database. Django's RedisCache passes OPTIONS to redis-py.
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
