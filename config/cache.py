@@ -102,6 +102,12 @@ def cache_delete(key: str, *, failure: str | None = None) -> bool:
     return answered
 
 
+def cache_get_many_answered(keys: list[str]) -> tuple[bool, dict[str, Any]]:
+    """(whether the cache answered, the values found by key): for callers that must tell "none" from "down"."""
+    answered, values = _call("get_many", keys)
+    return answered, (values or {}) if answered else {}
+
+
 def cache_get_many(keys: list[str]) -> dict[str, Any]:
     """The cached values found, by key; empty when the cache is unreachable."""
     answered, values = _call("get_many", keys)

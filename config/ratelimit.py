@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 
-from config.cache import cache_count
+from config.cache import cache_count, cache_get_many_answered
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,34 @@ def client_ip_of(meta: Mapping[str, str]) -> str:
     return meta.get("REMOTE_ADDR") or "unknown"
 
 
-def count(limit: Limit, value: str, *, now: float | None = None) -> int | None:
-    """Count one event for `value`; the seconds until its window ends when that is over the limit, else None."""
-    now = time.time() if now is None else now
+def _window(limit: Limit, value: str, now: float) -> tuple[str, int]:
+    """The counter's key in the current window, and the seconds until that window ends (at least 1)."""
     window_start = int(now // limit.window) * limit.window
     digest = hashlib.sha256(value.encode()).hexdigest()[:32]  # any value makes a short, safe key
-    counted = cache_count(f"latchkey:ratelimit:{limit.name}:{digest}:{window_start}", timeout=limit.window + 1)
-    retry_after = max(1, int(window_start + limit.window - now + 0.999))
+    wait = max(1, int(window_start + limit.window - now + 0.999))
+    return f"latchkey:ratelimit:{limit.name}:{digest}:{window_start}", wait
+
+
+def _closed() -> bool:
+    return getattr(settings, "LATCHKEY_RATE_LIMITS_WHEN_CACHE_DOWN", "open") == "closed"
+
+
+def count(limit: Limit, value: str, *, now: float | None = None) -> int | None:
+    """Count one event for `value`; the seconds until its window ends when that is over the limit, else None."""
+    key, retry_after = _window(limit, value, time.time() if now is None else now)
+    counted = cache_count(key, timeout=limit.window + 1)
     if counted is None:
-        return retry_after if getattr(settings, "LATCHKEY_RATE_LIMITS_WHEN_CACHE_DOWN", "open") == "closed" else None
+        return retry_after if _closed() else None
     return retry_after if counted > limit.limit else None
+
+
+def reached(checks: list[tuple[Limit, str]], *, now: float | None = None) -> int | None:
+    """Without counting: has any (limit, value) already had its `limit` events in this window? The longest
+    wait if so (seconds), else None. One cache round trip for all of them."""
+    now = time.time() if now is None else now
+    windows = [(_window(limit, value, now), limit) for limit, value in checks]
+    answered, counts = cache_get_many_answered([key for (key, _), _ in windows])
+    if not answered:
+        return max(wait for (_, wait), _ in windows) if _closed() and windows else None
+    waits = [wait for (key, wait), limit in windows if (counts.get(key) or 0) >= limit.limit]
+    return max(waits) if waits else None

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from applications import policies
 from branding.selectors import request_application
+from identity import sign_in_limits
 from identity.adapter import safe_next
 from identity.federation import selectors as federation_selectors
 from identity.federation import services as federation_services
@@ -55,7 +56,16 @@ class SignInView(account_views.LoginView):
         if not policies.password_sign_in_allowed(self.application):
             # The app the user is signing in for does not accept passwords: check nothing, sign in no one.
             return self.render_to_response(self.get_context_data(refused=True), status=403)
-        return super().post(request, *args, **kwargs)
+        email = request.POST.get("username", "")
+        if (wait := sign_in_limits.refused_for(request, email)) is not None:
+            # Too many failures: refused before the password is checked, the same for every address.
+            response = self.render_to_response(self.get_context_data(retry_minutes=-(-wait // 60)), status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        response = super().post(request, *args, **kwargs)
+        if email and not request.user.is_authenticated:
+            sign_in_limits.failed(request, email)
+        return response
 
     def _organization_route(self, *, next_url: str = "", email: str = ""):
         if self.application is None:

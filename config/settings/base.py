@@ -168,6 +168,13 @@ LATCHKEY_TRUSTED_PROXIES = env.int("LATCHKEY_TRUSTED_PROXIES", default=0)
 LATCHKEY_CLIENT_AUTH_FAILURES_PER_CLIENT = env.int("LATCHKEY_CLIENT_AUTH_FAILURES_PER_CLIENT", default=20)
 LATCHKEY_CLIENT_AUTH_FAILURES_PER_IP = env.int("LATCHKEY_CLIENT_AUTH_FAILURES_PER_IP", default=60)
 LATCHKEY_CLIENT_AUTH_FAILURE_WINDOW_SECONDS = env.int("LATCHKEY_CLIENT_AUTH_FAILURE_WINDOW_SECONDS", default=300)
+# Failed password sign-ins (identity.sign_in_limits): locked per (account, address), only slowed per account.
+LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP = env.int("LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP", default=5)
+LATCHKEY_SIGN_IN_LOCKOUT_SECONDS = env.int("LATCHKEY_SIGN_IN_LOCKOUT_SECONDS", default=900)
+LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_PER_MINUTE = env.int(
+    "LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_PER_MINUTE", default=10
+)
+LATCHKEY_SIGN_IN_FAILURES_PER_IP = env.int("LATCHKEY_SIGN_IN_FAILURES_PER_IP", default=100)
 # Redis unreachable or silent costs a cache call at most these seconds (redis-py waits forever by
 # default); config.cache then serves from the database. Django's RedisCache passes OPTIONS to redis-py.
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
@@ -202,6 +209,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_USER_MODEL_EMAIL_FIELD = "email"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
+# Failed sign-ins are limited by identity.sign_in_limits (locked per account and address, only slowed per
+# account): allauth's own rule locks an address out for everyone, which lets anyone lock a victim out.
+# Its other limits (password reset, registration, email confirmation) stay as allauth sets them.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # a reset for an unknown address sends nothing (no mail to strangers)
 ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False  # /login shows the form when signed in (switch account)
 ACCOUNT_SESSION_REMEMBER = True  # no "remember me" box: every session lasts SESSION_COOKIE_AGE, as before
