@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
@@ -41,6 +42,7 @@ from applications import policies
 from applications.models import Application
 from applications.policies import GRANT_DEVICE_CODE
 from config.cache import cache_get, cache_set
+from config.ratelimit import Limit, client_ip, count, reached
 from identity.services import user_signed_in
 
 log = logging.getLogger(__name__)
@@ -278,6 +280,26 @@ class PendingDevice:
     grant: AbstractDeviceGrant | None = None
     application: Application | None = None
     problem: str | None = None
+
+
+def _code_guess_limits(request) -> list[tuple[Limit, str]]:
+    window = settings.LATCHKEY_DEVICE_CODE_FAILURE_WINDOW_SECONDS
+    return [
+        (Limit("device-code-user", settings.LATCHKEY_DEVICE_CODE_FAILURES_PER_USER, window), str(request.user.pk)),
+        (Limit("device-code-ip", settings.LATCHKEY_DEVICE_CODE_FAILURES_PER_IP, window), client_ip(request)),
+    ]
+
+
+def code_guesses_refused(request) -> int | None:
+    """Seconds the signed-in user (or their address) must wait before typing another user code (RFC 8628
+    §5.1: user codes are short, so guessing them is limited); None when they may."""
+    return reached(_code_guess_limits(request))
+
+
+def code_guess_failed(request) -> None:
+    """Count a typed user code that names no grant."""
+    for limit, value in _code_guess_limits(request):
+        count(limit, value)
 
 
 def device_grant_pending(*, user_code: str) -> PendingDevice:

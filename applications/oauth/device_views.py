@@ -62,6 +62,25 @@ def _refused(request, application, decision: Decision, user_code: str) -> HttpRe
     return render(request, "oauth/no_access.html", {"application": application}, status=403)
 
 
+def _pending(request, typed: str) -> tuple[device.PendingDevice, HttpResponse | None]:
+    """The device grant the typed code names, or the page to answer with: the code's problem, or 429 once this
+    user or address has typed too many codes that name nothing (device.code_guesses_refused)."""
+    if (wait := device.code_guesses_refused(request)) is not None:
+        minutes = -(-wait // 60)
+        problem = (
+            f"Too many codes that did not match any device. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+        response = _code_page(request, user_code=typed, problem=problem, status=429)
+        response["Retry-After"] = str(wait)
+        return device.PendingDevice(problem=problem), response
+    pending = device.device_grant_pending(user_code=typed)
+    if pending.problem == device.CODE_INVALID:
+        device.code_guess_failed(request)
+    if pending.problem:
+        return pending, _code_page(request, user_code=typed, problem=pending.problem, status=400)
+    return pending, None
+
+
 def _code_page(request, *, user_code: str = "", problem: str | None = None, status: int = 200) -> HttpResponse:
     context = {"user_code": user_code[:32], "problem": problem}
     return render(request, "oauth/device_code.html", context, status=status)
@@ -75,9 +94,9 @@ class DeviceCodeView(LoginRequiredMixin, View):
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
         typed = request.POST.get("user_code", "")
-        pending = device.device_grant_pending(user_code=typed)
-        if pending.problem:
-            return _code_page(request, user_code=typed, problem=pending.problem, status=400)
+        pending, refused = _pending(request, typed)
+        if refused is not None:
+            return refused
         scopes = pending.grant.scope.split()
         decision = _device_decision(request, pending.application, scopes)
         if decision.outcome is not Outcome.CONSENT:
@@ -103,9 +122,9 @@ class DeviceConfirmView(LoginRequiredMixin, View):
         action = request.POST.get("action")
         if action not in ("approve", "deny"):
             return _code_page(request, user_code=typed, problem="Choose Allow or Deny.", status=400)
-        pending = device.device_grant_pending(user_code=typed)
-        if pending.problem:
-            return _code_page(request, user_code=typed, problem=pending.problem, status=400)
+        pending, refused = _pending(request, typed)
+        if refused is not None:
+            return refused
         approve = action == "approve"
         application = pending.application
         decision = _device_decision(request, application, pending.grant.scope.split())

@@ -175,6 +175,10 @@ LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_PER_MINUTE = env.int(
     "LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_PER_MINUTE", default=10
 )
 LATCHKEY_SIGN_IN_FAILURES_PER_IP = env.int("LATCHKEY_SIGN_IN_FAILURES_PER_IP", default=100)
+# User codes typed at /device that name no device (guessing): per signed-in user and per address, per window.
+LATCHKEY_DEVICE_CODE_FAILURES_PER_USER = env.int("LATCHKEY_DEVICE_CODE_FAILURES_PER_USER", default=10)
+LATCHKEY_DEVICE_CODE_FAILURES_PER_IP = env.int("LATCHKEY_DEVICE_CODE_FAILURES_PER_IP", default=30)
+LATCHKEY_DEVICE_CODE_FAILURE_WINDOW_SECONDS = env.int("LATCHKEY_DEVICE_CODE_FAILURE_WINDOW_SECONDS", default=900)
 # Redis unreachable or silent costs a cache call at most these seconds (redis-py waits forever by
 # default); config.cache then serves from the database. Django's RedisCache passes OPTIONS to redis-py.
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
