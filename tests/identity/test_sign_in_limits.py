@@ -69,3 +69,13 @@ def test_a_successful_sign_in_counts_no_failure(client):
     for _ in range(4):
         assert sign_in(Client(), user.email, PASSWORD).status_code == 302
     assert sign_in(client, user.email).status_code == 200  # a first failure, not a lockout
+
+
+def test_password_reset_past_allauths_limit_gets_the_branded_429_page(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"reset_password": "20/m/ip,2/m/key"}
+    answers = [client.post("/account/password/reset/", {"email": "ada@example.com"}) for _ in range(3)]
+
+    assert [a.status_code for a in answers[:2]] == [302, 302]
+    assert answers[2].status_code == 429
+    page = answers[2].content.decode()
+    assert 'data-testid="too-many-requests"' in page and "wait a minute" in page
