@@ -57,11 +57,16 @@ def _closed() -> bool:
 
 def count(limit: Limit, value: str, *, now: float | None = None) -> int | None:
     """Count one event for `value`; the seconds until its window ends when that is over the limit, else None."""
-    key, retry_after = _window(limit, value, time.time() if now is None else now)
-    counted = cache_count(key, timeout=limit.window + 1)
+    counted, retry_after = count_and_wait(limit, value, now=now)
     if counted is None:
         return retry_after if _closed() else None
     return retry_after if counted > limit.limit else None
+
+
+def count_and_wait(limit: Limit, value: str, *, now: float | None = None) -> tuple[int | None, int]:
+    """Count one event for `value`: its count in this window (None: the cache is down) and the seconds left."""
+    key, retry_after = _window(limit, value, time.time() if now is None else now)
+    return cache_count(key, timeout=limit.window + 1), retry_after
 
 
 def reached(checks: list[tuple[Limit, str]], *, now: float | None = None) -> int | None:

@@ -13,11 +13,16 @@ address typed, whether or not an account has it: known and unknown addresses are
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
-from config.ratelimit import Limit, client_ip, count, reached
+from config.ratelimit import Limit, client_ip, count, count_and_wait, reached
 from identity.models import normalize_email
+
+ACCOUNT_AND_ADDRESS = "sign-in-account-ip"
 
 
 def _checks(request: HttpRequest, email: str) -> list[tuple[Limit, str]]:
@@ -28,7 +33,7 @@ def _checks(request: HttpRequest, email: str) -> list[tuple[Limit, str]]:
     if account:
         checks += [
             (
-                Limit("sign-in-account-ip", settings.LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP, lockout),
+                Limit(ACCOUNT_AND_ADDRESS, settings.LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP, lockout),
                 f"{account} {address}",
             ),
             (Limit("sign-in-account", settings.LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_PER_MINUTE, 60), account),
@@ -42,6 +47,23 @@ def refused_for(request: HttpRequest, email: str) -> int | None:
 
 
 def failed(request: HttpRequest, email: str) -> None:
-    """Count a failed attempt against every limit it falls under."""
-    for limit, value in _checks(request, email):
-        count(limit, value)
+    """Count a failed attempt against every limit it falls under. The failure that locks an existing account
+    for this address records one `user.sign_in_locked` event (for webhooks)."""
+    checks = _checks(request, email)
+    for limit, value in checks:
+        if limit.name != ACCOUNT_AND_ADDRESS:
+            count(limit, value)
+            continue
+        counted, wait = count_and_wait(limit, value)
+        if counted == limit.limit:
+            _locked(email, wait)
+
+
+def _locked(email: str, wait: int) -> None:
+    from applications.events.services import event_record
+    from identity.models import User
+
+    user = User.objects.filter(email__iexact=normalize_email(email)).only("public_id").first()
+    if user is not None:
+        until = timezone.now() + timedelta(seconds=wait)
+        event_record(type="user.sign_in_locked", payload={"user_id": str(user.public_id), "until": until.isoformat()})

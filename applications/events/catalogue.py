@@ -75,6 +75,14 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType("user.deleted", "A user was deleted.", required=("user_id",), application=False),
         EventType(
+            "user.sign_in_locked",
+            "Repeated failed password sign-ins locked a user's account for one address until `until` (an ISO "
+            "8601 time); the account stays open from elsewhere. Sent once per lockout, never for an address that "
+            "has no account.",
+            required=("user_id", "until"),
+            application=False,
+        ),
+        EventType(
             "application.secret_rotated",
             "The application's client secret was rotated (previous_secret_expires_at: when the old one stops "
             "working, or null when it stopped at once).",

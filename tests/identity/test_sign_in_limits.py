@@ -79,3 +79,17 @@ def test_password_reset_past_allauths_limit_gets_the_branded_429_page(client, se
     assert answers[2].status_code == 429
     page = answers[2].content.decode()
     assert 'data-testid="too-many-requests"' in page and "wait a minute" in page
+
+
+def test_the_lockout_of_an_account_is_one_event_for_webhooks(client):
+    from applications.events.models import Event
+
+    user = UserFactory(email="target@example.com")
+    for _ in range(5):  # three failures lock; the refused attempts after that count nothing
+        sign_in(client, user.email)
+    for _ in range(3):
+        sign_in(client, "nobody@example.com", ip="198.51.100.2")
+
+    (event,) = Event.objects.filter(type="user.sign_in_locked")
+    assert event.payload["user_id"] == str(user.public_id)
+    assert event.payload["until"] > event.occurred_at.isoformat()
