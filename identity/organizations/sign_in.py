@@ -16,7 +16,7 @@ from typing import Any
 from applications.policies import organizations_admitted
 from identity.organizations.constants import GRANTABLE_SCOPES, ORGANIZATION_SCOPE
 from identity.organizations.models import Membership, Organization
-from identity.organizations.selectors import organizations_of
+from identity.organizations.selectors import membership_for, organization_scopes_granted, organizations_of
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,7 @@ def scopes_for(*, user, organization: Organization | None, scopes: list[str]) ->
     asked = [scope for scope in scopes if scope in GRANTABLE_SCOPES]
     if not asked:
         return list(scopes)
-    granted: set[str] = set()
-    if organization is not None:
-        membership = Membership.objects.filter(user=user, organization=organization).prefetch_related("roles").first()
-        if membership is not None:
-            granted = {scope for role in membership.roles.all() for scope in role.scopes}
+    granted = organization_scopes_granted(membership_for(user, organization)) if organization is not None else set()
     return [scope for scope in scopes if scope not in GRANTABLE_SCOPES or scope in granted]
 
 

@@ -24,6 +24,7 @@ from identity.organizations import services, sign_in
 from identity.organizations.api.serializers import OrganizationSerializer
 from identity.organizations.constants import ORGANIZATION_READ, ORGANIZATION_WRITE
 from identity.organizations.models import Membership, Organization
+from identity.organizations.selectors import membership_for, organization_scopes_granted
 
 TAGS = ["Organisation of a user's token"]
 
@@ -69,15 +70,15 @@ class OrganizationTokenPermission(BasePermission):
         token = request.auth
         if token is None or getattr(token, "user", None) is None or not token.user.is_active:
             return False
-        needed = ORGANIZATION_READ if request.method in SAFE_METHODS else ORGANIZATION_WRITE
-        if not (token.is_valid([needed]) or (needed == ORGANIZATION_READ and token.is_valid([ORGANIZATION_WRITE]))):
+        # Reading is allowed by organization:read or by organization:write; changing only by write.
+        enough = {ORGANIZATION_READ, ORGANIZATION_WRITE} if request.method in SAFE_METHODS else {ORGANIZATION_WRITE}
+        if not any(token.is_valid([scope]) for scope in enough):
             return False
         organization_id = sign_in.token_organization_id(token)
         organization = Organization.objects.filter(public_id=organization_id).first() if organization_id else None
         if organization is None:
             return False
-        granted = sign_in.scopes_for(user=token.user, organization=organization, scopes=[needed, ORGANIZATION_WRITE])
-        if needed not in granted and not (needed == ORGANIZATION_READ and ORGANIZATION_WRITE in granted):
+        if not enough & organization_scopes_granted(membership_for(token.user, organization)):
             return False  # no longer a member, or a role that granted it was taken away
         request.latchkey_token_organization = organization
         return True
