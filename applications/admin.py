@@ -24,16 +24,18 @@ from identity.federation.admin import ProviderInline
 
 URI_LIST_HELP = "One per line; matched exactly, character for character."
 SECRET_TEMPLATE = "admin/applications/application/secret_once.html"
+MFA_CHOICE = "mfa (require a second factor)"
 
 
 class ApplicationAdminForm(forms.ModelForm):
     auth_methods = forms.MultipleChoiceField(
         label="Sign-in methods",
-        choices=[(m, m) for m in policies.AUTH_METHODS],
+        choices=[(m, m) for m in policies.AUTH_METHODS] + [(policies.AUTH_METHOD_MFA, MFA_CHOICE)],
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="Sign-in methods this application accepts. None checked: every method it has enabled "
-        "(password and its enabled sign-in providers). Save a new provider first to list it here.",
+        "(password and its enabled sign-in providers). Save a new provider first to list it here. "
+        "Check mfa to require a second factor as well (alone: every enabled method, with a second factor).",
     )
 
     class Meta:
@@ -60,10 +62,14 @@ class ApplicationAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "auth_methods" in self.fields and self.instance.pk is not None:
             # Password and this application's own providers, by their provider_id.
-            self.fields["auth_methods"].choices = [(m, m) for m in policies.AUTH_METHODS] + [
-                (str(provider.pk), f"{provider.label} (provider {provider.pk})")
-                for provider in self.instance.providers.order_by("type", "pk")
-            ]
+            self.fields["auth_methods"].choices = (
+                [(m, m) for m in policies.AUTH_METHODS]
+                + [
+                    (str(provider.pk), f"{provider.label} (provider {provider.pk})")
+                    for provider in self.instance.providers.order_by("type", "pk")
+                ]
+                + [(policies.AUTH_METHOD_MFA, MFA_CHOICE)]
+            )
         if "algorithm" in self.fields:
             # Name the deployment default the blank choice stands for today.
             field = self.fields["algorithm"]

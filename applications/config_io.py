@@ -406,7 +406,7 @@ def _import_application(entry: dict, client_id: str) -> Change:
         return change
     if "auth_methods" in data:
         now = federation_config.auth_methods_resolve(application, data["auth_methods"], partial=with_providers)
-        listed = [m for m in application.auth_methods if m not in policies.AUTH_METHODS]
+        listed = [m for m in application.auth_methods if m not in policies.AUTH_METHOD_NAMES]
         # A provider the app lists cannot be removed; one the file no longer lists stops being listed first.
         if not with_providers or any(m not in now for m in listed):
             columns["auth_methods"] = now

@@ -46,6 +46,11 @@ MAX_URI_LENGTH = 2000
 # app has enabled: password and its enabled providers.
 AUTH_METHOD_PASSWORD = "password"
 AUTH_METHODS = (AUTH_METHOD_PASSWORD,)
+# Not a method but a requirement beside them: "mfa" listed means a second factor as well, whichever method
+# signed the person in (identity.mfa); listed alone, every enabled method with a second factor.
+AUTH_METHOD_MFA = "mfa"
+# The names auth_methods may list besides provider ids.
+AUTH_METHOD_NAMES = (AUTH_METHOD_PASSWORD, AUTH_METHOD_MFA)
 PROVIDER_ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
 
 # Scopes that describe a signed-in user; meaningless for a machine-to-machine client.
@@ -356,11 +361,12 @@ def application_errors(app: Application) -> FieldErrors:
     if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
         errors["auth_methods"].append("Give a list of sign-in method names.")
     else:
-        unknown = [m for m in methods if m not in AUTH_METHODS and not PROVIDER_ID_PATTERN.fullmatch(m)]
+        unknown = [m for m in methods if m not in AUTH_METHOD_NAMES and not PROVIDER_ID_PATTERN.fullmatch(m)]
         if unknown:
             errors["auth_methods"].append(
-                f"Unknown sign-in method(s): {', '.join(unknown)}. Give {AUTH_METHOD_PASSWORD!r} or the "
-                "provider_id of one of this application's sign-in providers; leave empty for every enabled method."
+                f"Unknown sign-in method(s): {', '.join(unknown)}. Give {AUTH_METHOD_PASSWORD!r}, the "
+                "provider_id of one of this application's sign-in providers, or "
+                f"{AUTH_METHOD_MFA!r} to require a second factor too; leave empty for every enabled method."
             )
         if len(set(methods)) != len(methods):
             errors["auth_methods"].append("A sign-in method is listed twice.")
@@ -703,7 +709,13 @@ def auth_methods_listed(application: Application) -> list[str] | None:
     methods = application.auth_methods
     if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
         return []
-    return list(methods) or None
+    return [m for m in methods if m != AUTH_METHOD_MFA] or None
+
+
+def second_factor_required(application: Application) -> bool:
+    """Does every sign-in to this application need a second factor (it lists "mfa" in auth_methods)?"""
+    methods = application.auth_methods
+    return isinstance(methods, list) and AUTH_METHOD_MFA in methods
 
 
 def sign_in_methods(application: Application | None) -> list[str]:
@@ -743,7 +755,8 @@ def sign_in_method_accepted(application: Application, sign_in: dict | None) -> b
     only for a provider session.
     """
     method = (sign_in or {}).get("method") or AUTH_METHOD_PASSWORD
-    if method == AUTH_METHOD_PASSWORD:
+    if method in (AUTH_METHOD_PASSWORD, "passkey"):
+        # A passkey is a credential of the Latchkey account, like its password (identity.mfa.factors).
         return password_sign_in_allowed(application)
     provider_id = (sign_in or {}).get("provider_id")
     if method != "provider" or not isinstance(provider_id, int) or isinstance(provider_id, bool):

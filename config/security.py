@@ -1,6 +1,7 @@
 """Headers for the end-user pages (sign-in, consent, no-access, errors, device, sign-out, account).
 
-A strict Content-Security-Policy: no script at all, styles only from the one inline <style>
+A strict Content-Security-Policy: no script (but on the passkey pages, which ask for scripts carrying
+the nonce: WebAuthn is a browser API), styles only from the one inline <style>
 block that carries the nonce of this request (the brand colours live there as CSS custom
 properties, so no style="" attribute and no 'unsafe-inline'), images from here or https, no
 framing, no <base>. The admin and the JSON endpoints are left alone: the admin ships its own
@@ -49,6 +50,12 @@ def nonce(request: HttpRequest) -> str:
     return value
 
 
+def allow_scripts(request: HttpRequest) -> str:
+    """This page runs scripts carrying its nonce (the passkey pages): returns the nonce for them."""
+    request.csp_scripts = True
+    return nonce(request)
+
+
 def csp_nonce(request: HttpRequest) -> dict:
     """Context processor: `csp_nonce` for the page's <style> block, even where a view shadows `request`."""
     return {"csp_nonce": nonce(request)}
@@ -69,7 +76,7 @@ def page_policy(request: HttpRequest) -> str:
     return "; ".join(
         [
             "default-src 'none'",
-            "script-src 'none'",
+            f"script-src 'nonce-{nonce(request)}'" if getattr(request, "csp_scripts", False) else "script-src 'none'",
             f"style-src 'nonce-{nonce(request)}'",
             f"img-src {' '.join(images)}",
             f"form-action {' '.join(form_action)}",

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from config import health, metrics
 from identity import views as identity_views
+from identity.mfa import views as mfa_views
 
 # An uncaught exception: JSON on the OAuth and API endpoints, a branded page elsewhere (config.errors).
 handler500 = "config.errors.server_error"
@@ -34,6 +35,10 @@ urlpatterns = [
     path("account/password/reset/", identity_views.PasswordResetView.as_view()),
     # Connected identities are listed and disconnected on the account page (never the last way to sign in).
     path("account/3rdparty/", RedirectView.as_view(pattern_name="identity:account")),
+    # Second factors: allauth's pages, but enrolment and passkey sign-in come back to `next` (identity.mfa).
+    path("account/2fa/totp/activate/", mfa_views.activate_totp, name="mfa_activate_totp"),
+    path("account/2fa/webauthn/add/", mfa_views.add_webauthn, name="mfa_add_webauthn"),
+    path("account/2fa/webauthn/login/", mfa_views.passkey_sign_in, name="mfa_login_webauthn"),
     path("account/", include("allauth.urls")),
     # allauth's flows reverse these names (Django's reverse takes the last pattern of a name).
     path("login", identity_views.SignInView.as_view(), name="account_login"),

@@ -48,6 +48,11 @@ def with_next(url: str, request: HttpRequest | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode({'next': next_url})}" if next_url else url
 
 
+def _current_application():
+    request = context.request
+    return request_application(request) if request is not None else None
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Open registration creates password accounts, so not for an app (in `next`) that refuses passwords."""
@@ -66,13 +71,20 @@ class AccountAdapter(DefaultAccountAdapter):
         )
 
     def send_mail(self, template_prefix: str, email: str, context_data: dict) -> None:
-        """Every email wears the brand of the application whose sign-in page the person came from."""
-        brand = branding_for(request_application(context.request))
+        """Every email wears the brand of the application whose sign-in page the person came from (the
+        deployment's outside a request, e.g. a notice sent by a command)."""
+        brand = branding_for(_current_application())
         super().send_mail(template_prefix, email, {"brand": brand, **context_data})
 
     def format_email_subject(self, subject: str) -> str:
-        brand = branding_for(request_application(context.request))
+        brand = branding_for(_current_application())
         return f"[{brand.name}] {subject}"
+
+    def send_notification_mail(self, template_prefix: str, user, context=None, email=None) -> None:
+        """Security notices (password, second factors) go to the user's address, with or without allauth's
+        EmailAddress row (users an admin created have none)."""
+        email = email or EmailAddress.objects.get_primary_email(user) or user.email
+        super().send_notification_mail(template_prefix, user, context=context, email=email)
 
     def send_password_reset_mail(self, user, email: str, context_data: dict) -> None:
         """A user an admin created without a password gets none by "Forgot your password?", except an

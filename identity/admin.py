@@ -11,6 +11,7 @@ from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit, selectors, services
 from identity.admin_audit import AuditedAdminMixin
 from identity.constants import REGISTRATION_INVITE
+from identity.mfa import services as mfa_services
 from identity.models import AuditEvent, Role, RoleAssignment, User
 
 
@@ -92,7 +93,16 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             services.user_invite(actor=request.user, user=user)
         self.message_user(request, f"Sent {len(users)} link(s) to choose a password.", messages.SUCCESS)
 
-    actions = ["invite"]
+    @admin.action(description="Reset second factors (remove authenticator apps, passkeys, recovery codes)")
+    def second_factors_reset(self, request, queryset) -> None:
+        reset = [user for user in queryset if mfa_services.second_factors_reset(actor=request.user, user=user)]
+        self.message_user(
+            request,
+            f"Removed the second factors of {len(reset)} user(s); each was sent a notice.",
+            messages.SUCCESS,
+        )
+
+    actions = ["invite", "second_factors_reset"]
     add_form = UserCreationForm
     form = UserEditForm
     list_display = ["email", "name", "is_active", "is_staff", "date_joined"]

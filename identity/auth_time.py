@@ -12,15 +12,18 @@ AUTH_TIME_SESSION_KEY = "latchkey_auth_time"
 
 
 def record_sign_in(sender, request, user, **kwargs) -> None:
-    """Django's user_logged_in receiver: every sign-in (ours or the admin's) stamps the session.
+    """Django's user_logged_in receiver: every sign-in stamps the session with its time and method.
 
-    The method defaults to password (the sign-in page, the admin's login). A social login is
-    recorded as "provider" afterwards, by the receiver of allauth's own `user_logged_in` (sent after
-    Django's, with a `sociallogin` kwarg), which overwrites this default.
+    The method is password, or a passkey alone, with the second factors shown on the way
+    (identity.mfa.factors). A social login is recorded as "provider" afterwards, by the receiver of
+    allauth's own `user_logged_in` (sent after Django's, with a `sociallogin` kwarg), which replaces
+    the method and keeps the factors.
     """
+    from identity.mfa.factors import sign_in_record
+
     if request is not None and hasattr(request, "session"):
         request.session[AUTH_TIME_SESSION_KEY] = int(time.time())
-        record_sign_in_method(request, method=SIGN_IN_METHOD_PASSWORD)
+        request.session[SIGN_IN_METHOD_SESSION_KEY] = sign_in_record(request, user)
 
 
 def session_auth_time(request) -> datetime | None:
@@ -30,15 +33,19 @@ def session_auth_time(request) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
-# How this session signed in: {"method": "password"} or {"method": "provider", "provider_id": <Provider pk>}.
-# Read by the authorization decision (an application's auth_methods) and for the ID token's `amr`.
+# How this session signed in: {"method": "password"}, {"method": "provider", "provider_id": <Provider pk>}
+# or {"method": "passkey", "key": "hwk"|"swk", "user_verified": bool}, each with "factors": the second
+# factors shown since (identity.mfa.factors). Read by the authorization decision (an application's
+# auth_methods, its second-factor requirement) and for the ID token's `amr`.
 SIGN_IN_METHOD_SESSION_KEY = "latchkey_sign_in_method"
 SIGN_IN_METHOD_PASSWORD = "password"
 SIGN_IN_METHOD_PROVIDER = "provider"
 
 
 def record_sign_in_method(request, *, method: str, provider_id: int | None = None) -> None:
-    request.session[SIGN_IN_METHOD_SESSION_KEY] = {"method": method, "provider_id": provider_id}
+    """The first factor of this sign-in; the second factors it showed stay."""
+    factors = (session_sign_in_method(request) or {}).get("factors") or []
+    request.session[SIGN_IN_METHOD_SESSION_KEY] = {"method": method, "provider_id": provider_id, "factors": factors}
 
 
 def session_sign_in_method(request) -> dict | None:

@@ -20,6 +20,7 @@ from identity.adapter import safe_next
 from identity.federation import selectors as federation_selectors
 from identity.federation import services as federation_services
 from identity.federation import sign_in as federation_sign_in
+from identity.mfa import selectors as mfa_selectors
 from identity.organizations import sign_in as organization_sign_in
 
 
@@ -121,6 +122,7 @@ def account_context(request: HttpRequest, **extra) -> dict:
     return {
         "account": request.user,
         "identities": federation_selectors.connected_identities(request.user),
+        "factors": mfa_selectors.second_factors_of(request.user),
         "connectable": connectable,
         "client_id": client_id,
         **extra,

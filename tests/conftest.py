@@ -41,9 +41,20 @@ def admin_user(db):
     return UserFactory(is_staff=True, is_superuser=True)
 
 
+def staff_sign_in(client, user) -> None:
+    """Sign `user` in as the admin console requires by default: password and a second factor in this session
+    (identity.mfa). The journeys that show the factor are tested in tests/identity/mfa/."""
+    from identity.auth_time import SIGN_IN_METHOD_SESSION_KEY
+
+    client.force_login(user)
+    session = client.session
+    session[SIGN_IN_METHOD_SESSION_KEY] = {"method": "password", "provider_id": None, "factors": ["otp"]}
+    session.save()
+
+
 @pytest.fixture
 def admin_client(client, admin_user):
-    client.force_login(admin_user)
+    staff_sign_in(client, admin_user)
     return client
 
 

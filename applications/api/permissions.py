@@ -9,6 +9,7 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from applications.policies import MANAGEMENT_READ, MANAGEMENT_WRITE
+from identity.mfa.policies import staff_session_allowed
 
 
 class ManagementScopePermission(BasePermission):
@@ -19,8 +20,8 @@ class ManagementScopePermission(BasePermission):
     def has_permission(self, request, view) -> bool:
         token = request.auth
         if token is None:
-            user = request.user
-            return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+            # Staff, with the second factor the admin console asks for (identity.mfa.policies).
+            return staff_session_allowed(request)
         if not hasattr(token, "scope") or token.application is None or token.application.type != "m2m":
             return False
         needed = [MANAGEMENT_READ, MANAGEMENT_WRITE] if request.method in SAFE_METHODS else [MANAGEMENT_WRITE]

@@ -83,6 +83,27 @@ EVENT_TYPES: dict[str, EventType] = {
             application=False,
         ),
         EventType(
+            "user.second_factor_added",
+            "A user set up a second factor on their account page (factor: totp, passkey or recovery_codes; new "
+            "recovery codes count as added).",
+            required=("user_id", "factor"),
+            application=False,
+        ),
+        EventType(
+            "user.second_factor_removed",
+            "A user removed a second factor (factor: totp, passkey or recovery_codes; recovery codes go with the "
+            "last other factor).",
+            required=("user_id", "factor"),
+            application=False,
+        ),
+        EventType(
+            "user.second_factors_reset",
+            "An admin removed every second factor of a user (factors: the kinds removed); the user signs in with "
+            "a password alone until they set up a new one.",
+            required=("user_id", "factors"),
+            application=False,
+        ),
+        EventType(
             "application.secret_rotated",
             "The application's client secret was rotated (previous_secret_expires_at: when the old one stops "
             "working, or null when it stopped at once).",

@@ -17,7 +17,9 @@ from typing import Any
 
 from applications import policies
 from applications.models import Application
+from applications.oauth.claims import ACR_MFA
 from consent.services import consent_new_scopes, consent_required
+from identity.mfa.factors import second_factor_shown
 from identity.organizations.constants import ORGANIZATION_SCOPE
 from identity.organizations.sign_in import organization_choice, organization_provider, scopes_for, sign_in_satisfies
 
@@ -29,6 +31,7 @@ ORGANIZATION_PROVIDER_MISSING = (
 class Outcome(enum.Enum):
     ISSUE = "issue"  # answer the client now (a code; the device approved)
     SIGN_IN = "sign_in"  # to the sign-in page, then back to the same request without `login` in prompt
+    SECOND_FACTOR = "second_factor"  # show a second factor (or enrol one), then back to the same request
     ERROR = "error"  # an OAuth error at the redirect URI: prompt=none must not show a page
     NO_ACCESS = "no_access"  # the no-access page: the user may not use this application
     CONSENT = "consent"  # ask the user, the scopes not yet granted marked as new
@@ -49,6 +52,7 @@ class Decision:
 
 
 SIGN_IN = Decision(Outcome.SIGN_IN)
+SECOND_FACTOR = Decision(Outcome.SECOND_FACTOR)
 NO_ACCESS = Decision(Outcome.NO_ACCESS)
 
 
@@ -65,6 +69,7 @@ def decide(
     now: datetime,
     organization: str | None = None,
     with_organization: bool = True,
+    acr_values: Sequence[str] = (),
 ) -> Decision:
     """Signed in, as the hinted user, recently enough, by a method the app accepts, allowed, consented:
     the first that fails decides.
@@ -75,7 +80,8 @@ def decide(
     (OIDC Core §3.1.2.6). With scope `organization` the sign-in has a current organisation
     (identity.organizations.sign_in): the one `organization` (the request's parameter) names, the user's
     only one, or the user's choice on the picker; `with_organization=False` (the device flow, which has
-    no authorization code to carry one) leaves it out.
+    no authorization code to carry one) leaves it out. An application that requires a second factor (or
+    `acr_values` naming the multi-factor policy) steps up a sign-in that has shown only one.
     """
     prompt = set(prompt)
     silent = "none" in prompt
@@ -92,6 +98,8 @@ def decide(
         return _ask_or_fail(
             silent, SIGN_IN, "login_required", "The user signed in with a method this application does not accept."
         )
+    if (policies.second_factor_required(application) or ACR_MFA in acr_values) and not second_factor_shown(sign_in):
+        return _ask_or_fail(silent, SECOND_FACTOR, "interaction_required", "The application requires a second factor.")
     if not policies.access_allowed(user, application):
         return _ask_or_fail(silent, NO_ACCESS, "access_denied", "The user may not use this application.")
     current = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from identity.mfa.factors import PASSKEY, amr_values
 from identity.models import User
 
 CLAIMS_BY_SCOPE = {
@@ -11,7 +12,7 @@ CLAIMS_BY_SCOPE = {
     "roles": ("roles",),
 }
 SUPPORTED_CLAIMS = (
-    ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "at_hash"]
+    ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "acr", "nonce", "at_hash"]
     + [claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims]
     + ["organization_id", "organization"]
 )  # scope `organization` (identity.organizations.sign_in)
@@ -24,13 +25,30 @@ AMR_PASSWORD = "pwd"  # RFC 8176 §2: a password (the sign-in page, or the admin
 AMR_FEDERATED = "fed"
 
 
-def amr_for(sign_in: dict | None) -> str:
-    """The `amr` values (space-separated, as the Grant keeps them) for a session's sign-in method.
+# OpenID's multi-factor policy URI (PAPE), the `acr` value Auth0, Okta and others use for "a second factor":
+# asked for in `acr_values`, it requires one; the ID token says it when the sign-in showed two factors.
+ACR_MFA = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 
-    A session with no recorded method signed in before methods were recorded: by password.
+
+def amr_for(sign_in: dict | None) -> str:
+    """The `amr` values (space-separated, as the Grant keeps them) for a session's sign-in.
+
+    The first factor (a password, another identity provider, or a passkey alone: "hwk"/"swk"), the second
+    factors shown since ("otp", "hwk", "swk"), and "mfa" when there were two (identity.mfa.factors). A session
+    with no recorded method signed in before methods were recorded: by password.
     """
-    method = (sign_in or {}).get("method") or "password"
-    return AMR_FEDERATED if method == "provider" else AMR_PASSWORD
+    sign_in = sign_in or {}
+    method = sign_in.get("method") or "password"
+    if method == PASSKEY:
+        first = sign_in.get("key") or "hwk"
+    else:
+        first = AMR_FEDERATED if method == "provider" else AMR_PASSWORD
+    return " ".join(amr_values(sign_in, first))
+
+
+def acr_for(amr: str | None) -> str | None:
+    """The ID token's `acr`: the multi-factor policy when the sign-in showed two factors; None otherwise."""
+    return ACR_MFA if amr and "mfa" in amr.split() else None
 
 
 def user_claims(user: User, scopes: list[str] | set[str]) -> dict:

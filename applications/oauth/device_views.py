@@ -56,9 +56,13 @@ def _device_decision(request, application, scopes: list[str]) -> Decision:
 
 
 def _refused(request, application, decision: Decision, user_code: str) -> HttpResponse:
-    """Sign in again (with a method the app accepts), back to this code; or the no-access page."""
+    """Sign in again (with a method the app accepts) or show a second factor, back to this code; or the
+    no-access page."""
+    back = f"{reverse('oauth:device')}?{urlencode({'user_code': user_code[:32]})}"
     if decision.outcome is Outcome.SIGN_IN:
-        return redirect_to_login(f"{reverse('oauth:device')}?{urlencode({'user_code': user_code[:32]})}")
+        return redirect_to_login(back)
+    if decision.outcome is Outcome.SECOND_FACTOR:
+        return redirect(f"{reverse('identity:second-factor')}?{urlencode({'next': back})}")
     return render(request, "oauth/no_access.html", {"application": application}, status=403)
 
 

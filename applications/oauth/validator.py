@@ -558,6 +558,8 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
             claims["auth_time"] = int(auth_time.timestamp())
         if amr := getattr(request, "latchkey_amr", None):
             claims["amr"] = amr.split()
+            if acr := oidc_claims.acr_for(amr):
+                claims["acr"] = acr
         return claims, expires
 
     def finalize_id_token(self, id_token, token, token_handler, request) -> str:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -219,6 +219,7 @@ class AuthorizeView(dot_views.AuthorizationView):
             hint_subject=hint_subject,
             now=timezone.now(),
             organization=params.get("organization") or None,
+            acr_values=params.get("acr_values", "").split(),
         )
         here = request.get_full_path() if request.method == "GET" else sign_in_target(params)
         if decision.scopes is not None:
@@ -237,6 +238,8 @@ class AuthorizeView(dot_views.AuthorizationView):
                 return self.redirect(uri, application)
             case Outcome.SIGN_IN:
                 return redirect_to_login(sign_in_target(params))
+            case Outcome.SECOND_FACTOR:
+                return redirect(f"{reverse('identity:second-factor')}?{urlencode({'next': sign_in_target(params)})}")
             case Outcome.ERROR:
                 return self._error_redirect(credentials, application, decision.error, decision.description)
             case Outcome.NO_ACCESS:

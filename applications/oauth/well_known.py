@@ -67,6 +67,7 @@ def discovery_document(scopes: list[str]) -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": oidc_claims.SUPPORTED_CLAIMS,
+        "acr_values_supported": [oidc_claims.ACR_MFA],
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
         "claims_parameter_supported": False,

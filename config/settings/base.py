@@ -33,7 +33,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 LATCHKEY_ISSUER = env.str("LATCHKEY_ISSUER", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin console's site signs in through our sign-in page and asks staff for a second factor
+    # (identity.mfa.admin_site); Django's documented way to replace the default site.
+    "identity.mfa.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,6 +61,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.microsoft",
     "allauth.socialaccount.providers.openid_connect",
+    # Second factors (TOTP, recovery codes, passkeys); identity.mfa is our seam.
+    "allauth.mfa",
     # Before oauth2_provider: Django runs the first app's command of a name, and our cleartokens
     # (per-app lifetimes, device codes, redeemed codes) replaces the toolkit's.
     "applications",
@@ -175,6 +179,10 @@ LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_PER_MINUTE = env.int(
     "LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_PER_MINUTE", default=10
 )
 LATCHKEY_SIGN_IN_FAILURES_PER_IP = env.int("LATCHKEY_SIGN_IN_FAILURES_PER_IP", default=100)
+# Wrong second-factor codes (TOTP, recovery codes) per account, per window: then refused until it ends. Only
+# someone who has the password (or the session) reaches that form.
+LATCHKEY_SECOND_FACTOR_FAILURES_PER_USER = env.int("LATCHKEY_SECOND_FACTOR_FAILURES_PER_USER", default=5)
+LATCHKEY_SECOND_FACTOR_FAILURE_WINDOW_SECONDS = env.int("LATCHKEY_SECOND_FACTOR_FAILURE_WINDOW_SECONDS", default=300)
 # User codes typed at /device that name no device (guessing): per signed-in user and per address, per window.
 LATCHKEY_DEVICE_CODE_FAILURES_PER_USER = env.int("LATCHKEY_DEVICE_CODE_FAILURES_PER_USER", default=10)
 LATCHKEY_DEVICE_CODE_FAILURES_PER_IP = env.int("LATCHKEY_DEVICE_CODE_FAILURES_PER_IP", default=30)
@@ -226,6 +234,28 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # the link shows a button: mail scanners that fetch links confirm nothing
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if LATCHKEY_ISSUER.startswith("https:") else "http"
+# A notice by email when the password or a second factor changes (allauth's security notifications).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+
+# Second factors (allauth.mfa, identity.mfa): TOTP apps, recovery codes, and passkeys, which also sign in
+# alone (passwordless). TOTP secrets and recovery-code seeds are encrypted at rest (identity.mfa.adapter).
+# WebAuthn's relying party is the host the page is served on: https, or http://localhost in development.
+MFA_ADAPTER = "identity.mfa.adapter.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env.str("LATCHKEY_TOTP_ISSUER", default="Latchkey")
+MFA_FORMS = {
+    "authenticate": "identity.mfa.forms.AuthenticateForm",
+    "reauthenticate": "identity.mfa.forms.ReauthenticateForm",
+}
+# The admin console (and staff sessions on the management API): "required" asks staff for a second factor
+# in this session (enrolling one first if they have none); "optional" accepts a password alone.
+LATCHKEY_ADMIN_SECOND_FACTOR = env.str("LATCHKEY_ADMIN_SECOND_FACTOR", default="required")
+if LATCHKEY_ADMIN_SECOND_FACTOR not in ("required", "optional"):
+    raise ImproperlyConfigured(
+        f"LATCHKEY_ADMIN_SECOND_FACTOR={LATCHKEY_ADMIN_SECOND_FACTOR!r}: use required or optional."
+    )
+
 # Who may create an account on the sign-in page: open (anyone), closed (admins create users) or
 # invite (closed to the public; an admin-created user is sent a link to choose a password).
 LATCHKEY_REGISTRATION = env.str("LATCHKEY_REGISTRATION", default="closed")

@@ -24,7 +24,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from applications.policies import AUTH_METHODS, PROVIDER_ID_PATTERN
+from applications.policies import AUTH_METHOD_NAMES, AUTH_METHODS, PROVIDER_ID_PATTERN
 from identity.federation import policies, selectors, services
 from identity.federation.api.serializers import ProviderWriteSerializer
 from identity.federation.models import Provider
@@ -78,7 +78,7 @@ def auth_methods_resolve(application, methods: Any, *, partial: bool = False) ->
     ids |= {str(p.pk): str(p.pk) for p in providers}  # a file written before references
     resolved, unknown = [], []
     for method in methods:
-        if method in AUTH_METHODS:
+        if method in AUTH_METHOD_NAMES:
             resolved.append(method)
         elif (found := ids.get(_reference_key(method))) is not None:
             resolved.append(found)

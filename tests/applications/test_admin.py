@@ -30,6 +30,7 @@ from tests.applications.factories import (
     make_application,
     not_before_entries,
 )
+from tests.conftest import staff_sign_in
 from tests.identity.factories import RoleFactory, UserFactory
 from tests.identity.federation.factories import make_provider
 
@@ -1042,12 +1043,12 @@ def view_only_client(client):
     """A staff member who may look at applications but not change them."""
     user = UserFactory(is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_application"))
-    client.force_login(user)
+    staff_sign_in(client, user)
     return client
 
 
 def test_application_changelist_staff_without_permission_forbidden(client):
-    client.force_login(UserFactory(is_staff=True))
+    staff_sign_in(client, UserFactory(is_staff=True))
 
     response = client.get(CHANGELIST_URL)
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from applications.models import Application, PreviousClientSecret, Scope
 from branding.models import Branding
 from tests.applications.factories import ScopeFactory, make_application, not_before_entries
+from tests.conftest import staff_sign_in
 from tests.identity.factories import RoleFactory, UserFactory
 from tests.identity.federation.factories import make_provider
 
@@ -134,7 +135,7 @@ def test_create_owner_is_the_token_applications_owner(management_api):
 def test_create_by_staff_session_with_csrf_owner_is_staff(db):
     staff = UserFactory(is_staff=True, email="admin@example.com")
     api = APIClient(enforce_csrf_checks=True)
-    api.force_login(staff)
+    staff_sign_in(api, staff)
     refused = api.post(URL, web_body(), format="json")
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]

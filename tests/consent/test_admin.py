@@ -16,6 +16,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from consent.models import Consent
 from consent.services import consent_grant
 from tests.applications.factories import make_application
+from tests.conftest import staff_sign_in
 from tests.identity.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +83,7 @@ def billing():
 def view_only_client(client):
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_consent"))
-    client.force_login(staff)
+    staff_sign_in(client, staff)
     return client
 
 

@@ -103,7 +103,7 @@ def test_account_post_is_not_allowed(signed_in):
 
 
 def test_account_page_costs_few_queries(signed_in, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):  # + 1: the providers it offers to connect
+    with django_assert_max_num_queries(5):  # + 1: the providers it offers to connect; + 1: its second factors
         assert signed_in.get(ACCOUNT).status_code == 200
 
 

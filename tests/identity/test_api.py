@@ -14,6 +14,7 @@ from applications.models import Scope
 from applications.oauth.revocations import token_revoked
 from identity.models import Role, RoleAssignment, User
 from tests.applications.factories import ScopeFactory, make_application, not_before_entries
+from tests.conftest import staff_sign_in
 from tests.identity.factories import RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +88,7 @@ def test_non_m2m_app_token_with_management_scope_is_403():
 
 def test_staff_session_reads_and_writes_with_csrf(admin_user):
     api = APIClient(enforce_csrf_checks=True)
-    api.force_login(admin_user)
+    staff_sign_in(api, admin_user)
     assert api.get("/api/users").status_code == 200
     response = api.post("/api/roles", {"name": "team:x"}, format="json")
     assert response.status_code == 403

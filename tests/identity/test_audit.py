@@ -16,6 +16,7 @@ from consent.models import Consent
 from identity import services as identity_services
 from identity.models import AuditEvent
 from tests.applications.factories import ScopeFactory, make_application
+from tests.conftest import staff_sign_in
 from tests.identity.factories import RoleFactory, UserFactory
 from tests.identity.test_admin import page_form_data
 
@@ -61,7 +62,7 @@ def test_api_write_by_machine_token_is_recorded_as_that_client(writer):
 
 def test_api_write_by_staff_session_is_recorded_as_that_user(admin_user):
     api = APIClient()
-    api.force_login(admin_user)
+    staff_sign_in(api, admin_user)
     role = RoleFactory(name="team:ops", description="Ops")
 
     response = api.patch(f"/api/roles/{role.pk}", {"description": "Operations"}, format="json")

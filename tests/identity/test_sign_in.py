@@ -33,16 +33,17 @@ def test_password_sign_in_records_the_password_method_over_an_earlier_provider_o
     response = client.post("/login", {"username": user.email, "password": PASSWORD})
 
     assert response.status_code == 302
-    assert client.session[SIGN_IN_METHOD_SESSION_KEY] == {"method": "password", "provider_id": None}
+    assert client.session[SIGN_IN_METHOD_SESSION_KEY] == {"method": "password", "provider_id": None, "factors": []}
 
 
-def test_admin_sign_in_counts_as_a_password_sign_in(client):
+def test_admin_login_is_our_sign_in_page_and_takes_no_password(client):
     UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
 
-    response = client.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
+    response = client.post("/admin/login/?next=/admin/auth/", {"username": "root@example.com", "password": PASSWORD})
 
     assert response.status_code == 302
-    assert client.session[SIGN_IN_METHOD_SESSION_KEY] == {"method": "password", "provider_id": None}
+    assert response["Location"] == "/login?next=%2Fadmin%2Fauth%2F"
+    assert "_auth_user_id" not in client.session
 
 
 def test_sign_in_inactive_user_is_refused(client):

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from applications.usage.models import ActiveUser, UsageCount
 from tests.applications.factories import make_application
+from tests.conftest import staff_sign_in
 from tests.identity.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,7 @@ def test_usage_for_a_staff_session_is_shown_and_for_another_user_refused(client,
     client.force_login(UserFactory())
     assert client.get(usage_path(app)).status_code == 403
 
-    client.force_login(admin_user)
+    staff_sign_in(client, admin_user)
     assert client.get(usage_path(app)).status_code == 200
 
 

@@ -22,6 +22,7 @@ from tests.applications.usage.dashboard_data import (
     make_event,
     usage_counts,
 )
+from tests.conftest import staff_sign_in
 from tests.identity.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +126,7 @@ def test_admin_index_staff_who_may_not_view_applications_sees_no_usage(client, t
     usage_counts(app, today, sign_ins=9)
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_user"))
-    client.force_login(staff)
+    staff_sign_in(client, staff)
 
     response = client.get(INDEX_URL)
 
@@ -139,7 +140,7 @@ def test_admin_index_viewer_of_applications_sees_usage(client, today):
     usage_counts(app, today, sign_ins=9)
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_application"))
-    client.force_login(staff)
+    staff_sign_in(client, staff)
 
     html = client.get(INDEX_URL).content.decode()
 
