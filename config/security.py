@@ -73,10 +73,12 @@ def page_policy(request: HttpRequest) -> str:
     if settings.DEBUG:  # logos served by a developer's machine (branding.models allows loopback http)
         images += ["http://localhost:*", "http://127.0.0.1:*"]
     form_action = ["'self'", *page_form_action_sources(request)]
+    scripts = getattr(request, "csp_scripts", False)
     return "; ".join(
         [
             "default-src 'none'",
-            f"script-src 'nonce-{nonce(request)}'" if getattr(request, "csp_scripts", False) else "script-src 'none'",
+            # The passkey script asks this server for its challenge (connect-src), nothing else.
+            *([f"script-src 'nonce-{nonce(request)}'", "connect-src 'self'"] if scripts else ["script-src 'none'"]),
             f"style-src 'nonce-{nonce(request)}'",
             f"img-src {' '.join(images)}",
             f"form-action {' '.join(form_action)}",

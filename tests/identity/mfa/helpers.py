@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
 
@@ -25,7 +26,7 @@ def sign_in(client, user, next_url: str = ""):
 
 def enrol_totp(client, user, next_url: str = "") -> str:
     """Signed in (by password, just now), turn on an authenticator app from the account page: its secret."""
-    query = f"?next={next_url}" if next_url else ""
+    query = f"?{urlencode({'next': next_url})}" if next_url else ""
     page = client.get(f"/account/2fa/totp/activate/{query}")
     assert page.status_code == 200, page.get("Location")
     secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page.content.decode()).group(1)
