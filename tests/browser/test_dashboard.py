@@ -25,6 +25,7 @@ from tests.applications.usage.dashboard_data import (
 )
 from tests.browser.conftest import SCREENSHOTS
 from tests.identity.factories import UserFactory
+from tests.identity.mfa.helpers import totp_code
 from tests.protocol.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,10 +103,18 @@ def strict_csp(page):
 
 
 def admin_sign_in(page, email: str) -> None:
-    page.goto("/admin/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("input[type=submit]").click()
+    """As a staff member meets the console the first time: our sign-in page, then setting up the second factor
+    it requires (an authenticator app), then the console."""
+    page.goto("/admin/")
+    form = page.get_by_test_id("login-form")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("second-factor-totp").click()
+    secret = page.get_by_test_id("totp-secret").inner_text()
+    page.get_by_label("Code from the app").fill(totp_code(secret))
+    page.get_by_test_id("totp-activate-submit").click()
+    page.get_by_test_id("second-factor-continue").click()
     page.wait_for_url("**/admin/", wait_until="domcontentloaded")
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
-from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -106,29 +104,6 @@ def test_acr_values_asking_for_mfa_steps_up_an_app_that_does_not_require_it(clie
     assert client.get(authorize_url(plain, acr_values="urn:example:other"))["Location"].startswith(CALLBACK)
 
 
-@pytest.mark.django_db(transaction=True)  # allauth tells of the new factor once it has committed
-def test_a_person_with_no_second_factor_is_led_through_enrolment_and_back(client, person):
-    strict, strict_secret = app(auth_methods=["mfa"])
-    sign_in(client, person)
-    stepped = client.get(authorize_url(strict))
-    back = parse_qs(urlsplit(stepped["Location"]).query)["next"][0]
-
-    page = client.get(stepped["Location"])
-
-    html = page.content.decode()
-    assert page.status_code == 200
-    assert 'data-testid="second-factor-required"' in html
-    link = re.search(r'href="([^"]+)" data-testid="second-factor-totp"', html).group(1)
-    assert urlsplit(link).path == "/account/2fa/totp/activate/"
-    assert parse_qs(urlsplit(unescape(link)).query)["next"] == [back]
-    enrol_totp(client, person, next_url=back)
-    codes_page = client.get(f"/account/2fa/recovery-codes/?{urlencode({'next': back})}")
-    assert 'data-testid="second-factor-continue"' in codes_page.content.decode()
-    issued = client.get(back)
-    assert issued["Location"].startswith(CALLBACK)
-    assert id_token_claims(client, strict, strict_secret, issued["Location"])["amr"] == ["pwd", "otp", "mfa"]
-
-
 def test_the_recovery_codes_page_continues_only_to_this_host(client, person):
     sign_in(client, person)
     enrol_totp(client, person)
@@ -162,3 +137,25 @@ def test_discovery_names_the_multi_factor_acr(client):
 
     assert document["acr_values_supported"] == [ACR_MFA]
     assert "acr" in document["claims_supported"]
+
+
+def test_device_approval_for_an_app_that_requires_mfa_steps_up_and_comes_back_to_the_code(client, person):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import get_device_grant_model
+
+    device_app, _ = make_application(type="native", auth_methods=["mfa"])
+    get_device_grant_model().objects.create(
+        client_id=device_app.client_id,
+        device_code="d" * 40,
+        user_code="BCDFGHJK",
+        scope="openid",
+        expires=timezone.now() + timedelta(minutes=10),
+    )
+    client.force_login(person)
+
+    response = client.post("/device", {"user_code": "BCDF-GHJK"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/account/second-factor?" + urlencode({"next": "/device?user_code=BCDF-GHJK"})

@@ -139,3 +139,30 @@ def test_turning_the_app_off_needs_a_recent_sign_in_and_is_recorded(client, pers
     assert not Authenticator.objects.filter(user=person).exists()  # recovery codes went with the last factor
     removed = set(Event.objects.filter(type="user.second_factor_removed").values_list("payload__factor", flat=True))
     assert removed == {"totp", "recovery_codes"}
+
+
+def test_setting_up_a_factor_long_after_signing_in_asks_for_the_password_again(client, person):
+    client.force_login(person)  # a session with no recent sign-in on record
+
+    response = client.get("/account/2fa/totp/activate/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/reauthenticate/?next=")
+
+
+def test_changing_the_password_emails_a_notice(client, person):
+    sign_in(client, person)
+    mail.outbox.clear()
+
+    response = client.post(
+        "/account/password/change/",
+        {
+            "oldpassword": "correct horse battery staple",
+            "password1": "a new long passphrase 7",
+            "password2": "a new long passphrase 7",
+        },
+    )
+
+    assert response.status_code == 302
+    assert [m.to for m in mail.outbox] == [[person.email]]
+    assert "password" in mail.outbox[0].subject.lower()
