@@ -374,6 +374,11 @@ class Grant(AbstractGrant):
     organization_id = models.UUIDField(
         null=True, blank=True, help_text="The current organisation of this sign-in (its public id), if any."
     )
+    # The sign-in session that issued the code (identity.auth_time's random id, never the session key):
+    # ending that session revokes this code's tokens and its refresh family. Read by user, so no index.
+    sign_in_id = models.CharField(
+        max_length=32, blank=True, default="", help_text="The sign-in session that issued this code."
+    )
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

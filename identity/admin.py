@@ -6,6 +6,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit, selectors, services
@@ -13,6 +15,8 @@ from identity.admin_audit import AuditedAdminMixin
 from identity.constants import REGISTRATION_INVITE
 from identity.mfa import services as mfa_services
 from identity.models import AuditEvent, Role, RoleAssignment, User
+from identity.user_sessions import selectors as session_selectors
+from identity.user_sessions import services as session_services
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -102,14 +106,43 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             messages.SUCCESS,
         )
 
-    actions = ["invite", "second_factors_reset"]
+    @admin.action(description="Sign out everywhere (end every session, revoke every token)")
+    def sign_out_everywhere(self, request, queryset) -> None:
+        ended = sum(session_services.sessions_end_all(actor=request.user, user=user) for user in queryset)
+        self.message_user(
+            request,
+            f"Signed {queryset.count()} user(s) out everywhere: {ended} session(s) ended, their tokens revoked.",
+            messages.SUCCESS,
+        )
+
+    @admin.display(description="Signed in")
+    def signed_in_sessions(self, user) -> str:
+        """Where the user is signed in now (end them with the "Sign out everywhere" action)."""
+        sessions = session_selectors.sessions_of(user) if user.pk else []
+        if not sessions:
+            return "No session."
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} from {}, since {} UTC{}",
+            (
+                (
+                    s.device,
+                    s.address,
+                    s.signed_in_at.strftime("%Y-%m-%d %H:%M"),
+                    f" ({', '.join(s.applications)})" if s.applications else "",
+                )
+                for s in sessions
+            ),
+        )
+
+    actions = ["invite", "second_factors_reset", "sign_out_everywhere"]
     add_form = UserCreationForm
     form = UserEditForm
     list_display = ["email", "name", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_active", "is_staff", "is_superuser", "roles"]
     search_fields = ["email", "name", "given_name", "family_name", "public_id"]
     ordering = ["email"]
-    readonly_fields = ["public_id", "last_login", "date_joined"]
+    readonly_fields = ["public_id", "last_login", "date_joined", "signed_in_sessions"]
     inlines = [RoleAssignmentInline]
     fieldsets = [
         (None, {"fields": ["email", "password", "public_id"]}),
@@ -128,7 +161,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             },
         ),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        ("Dates", {"fields": ["last_login", "date_joined", "signed_in_sessions"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]}),

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -23,7 +24,9 @@ def record_sign_in(sender, request, user, **kwargs) -> None:
 
     if request is not None and hasattr(request, "session"):
         request.session[AUTH_TIME_SESSION_KEY] = int(time.time())
-        request.session[SIGN_IN_METHOD_SESSION_KEY] = sign_in_record(request, user)
+        # `id` names this sign-in on the codes it issues (Grant.sign_in_id), so ending the session can revoke
+        # what it handed out (identity.user_sessions); the session key itself changes with a password change.
+        request.session[SIGN_IN_METHOD_SESSION_KEY] = {**sign_in_record(request, user), "id": secrets.token_hex(16)}
 
 
 def session_auth_time(request) -> datetime | None:
@@ -35,17 +38,18 @@ def session_auth_time(request) -> datetime | None:
 
 # How this session signed in: {"method": "password"}, {"method": "provider", "provider_id": <Provider pk>}
 # or {"method": "passkey", "key": "hwk"|"swk", "user_verified": bool}, each with "factors": the second
-# factors shown since (identity.mfa.factors). Read by the authorization decision (an application's
-# auth_methods, its second-factor requirement) and for the ID token's `amr`.
+# factors shown since (identity.mfa.factors), and "id": this sign-in's random id (Grant.sign_in_id).
+# Read by the authorization decision (an application's auth_methods, its second-factor requirement) and
+# for the ID token's `amr`.
 SIGN_IN_METHOD_SESSION_KEY = "latchkey_sign_in_method"
 SIGN_IN_METHOD_PASSWORD = "password"
 SIGN_IN_METHOD_PROVIDER = "provider"
 
 
 def record_sign_in_method(request, *, method: str, provider_id: int | None = None) -> None:
-    """The first factor of this sign-in; the second factors it showed stay."""
-    factors = (session_sign_in_method(request) or {}).get("factors") or []
-    request.session[SIGN_IN_METHOD_SESSION_KEY] = {"method": method, "provider_id": provider_id, "factors": factors}
+    """The first factor of this sign-in; its id and the second factors it showed stay."""
+    current = session_sign_in_method(request) or {"factors": []}
+    request.session[SIGN_IN_METHOD_SESSION_KEY] = {**current, "method": method, "provider_id": provider_id}
 
 
 def session_sign_in_method(request) -> dict | None:

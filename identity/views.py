@@ -22,6 +22,7 @@ from identity.federation import services as federation_services
 from identity.federation import sign_in as federation_sign_in
 from identity.mfa import selectors as mfa_selectors
 from identity.organizations import sign_in as organization_sign_in
+from identity.user_sessions import selectors as session_selectors
 
 
 class SignInView(account_views.LoginView):
@@ -123,6 +124,7 @@ def account_context(request: HttpRequest, **extra) -> dict:
         "account": request.user,
         "identities": federation_selectors.connected_identities(request.user),
         "factors": mfa_selectors.second_factors_of(request.user),
+        "sessions": session_selectors.sessions_of(request.user, current_key=request.session.session_key),
         "connectable": connectable,
         "client_id": client_id,
         **extra,

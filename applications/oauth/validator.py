@@ -336,6 +336,7 @@ class LatchkeyValidator(DeviceGrantRules, CorsRules, OAuth2Validator):
                 "auth_time": getattr(request, "auth_time", None),
                 "amr": getattr(request, "latchkey_amr", None),
                 "organization_id": getattr(request, "latchkey_organization_id", None),
+                "sign_in_id": (getattr(request, "latchkey_sign_in", None) or {}).get("id"),
             }
             sign_in = {field: value for field, value in sign_in.items() if value}
             if sign_in:

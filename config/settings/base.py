@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     # Second factors (TOTP, recovery codes, passkeys); identity.mfa is our seam.
     "allauth.mfa",
+    # Each signed-in session of a person, listed and ended on the account page (identity.user_sessions).
+    "allauth.usersessions",
     # Before oauth2_provider: Django runs the first app's command of a name, and our cleartokens
     # (per-app lifetimes, device codes, redeemed codes) replaces the toolkit's.
     "applications",

@@ -134,3 +134,23 @@ class AuditQuerySerializer(serializers.Serializer):
             if "\x00" in attrs.get(field, ""):
                 raise serializers.ValidationError({field: ["Null characters are not allowed."]})
         return attrs
+
+
+class UserSessionSerializer(serializers.Serializer):
+    """One signed-in session of a user (identity.user_sessions.selectors.SignInSession)."""
+
+    id = serializers.IntegerField(source="pk")
+    device = serializers.CharField(help_text='From the browser\'s User-Agent, e.g. "Firefox on Linux".')
+    ip = serializers.CharField(source="address")
+    signed_in_at = serializers.DateTimeField()
+    applications = serializers.ListField(
+        child=serializers.CharField(), help_text="Names of the applications this session signed in to."
+    )
+
+
+class SessionsEndedSerializer(serializers.Serializer):
+    sessions_ended = serializers.IntegerField()
+
+
+class SecondFactorsResetSerializer(serializers.Serializer):
+    second_factors_removed = serializers.IntegerField(help_text="0: the user had none.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -18,12 +19,18 @@ from identity.api.serializers import (
     RoleAssignSerializer,
     RoleSerializer,
     RoleWriteSerializer,
+    SecondFactorsResetSerializer,
+    SessionsEndedSerializer,
     UserSerializer,
+    UserSessionSerializer,
     UserUpdateSerializer,
     UserWriteSerializer,
 )
+from identity.mfa import services as mfa_services
 from identity.models import Role, User
 from identity.selectors import roles_by_name
+from identity.user_sessions import selectors as session_selectors
+from identity.user_sessions import services as session_services
 
 ROLE_TAGS = ["Roles"]
 USER_TAGS = ["Users"]
@@ -179,6 +186,64 @@ class UserViewSet(mixins.ListModelMixin, ManagementViewSet):
         with self.locked_if_match(user) as user:
             services.user_deactivate(actor=request_actor(request), user=user)
         return self.render(user)
+
+    @extend_schema(
+        operation_id="users_sessions_list",
+        tags=USER_TAGS,
+        summary="A user's signed-in sessions",
+        description="Each session's device, address, sign-in time and the applications it signed in to, newest first.",
+        request=None,
+        responses={200: UserSessionSerializer(many=True), **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], url_path="sessions")
+    def sessions(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        return Response(UserSessionSerializer(session_selectors.sessions_of(user), many=True).data)
+
+    @extend_schema(
+        operation_id="users_sessions_destroy",
+        tags=USER_TAGS,
+        summary="End one of a user's sessions",
+        description="The session is signed out; the codes it issued stop working and the tokens they gave "
+        "(refresh families included) are revoked.",
+        request=None,
+        responses={204: None, **error_responses(404)},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"sessions/(?P<session_id>[0-9]+)")
+    def end_session(self, request: Request, pk: str, session_id: str) -> Response:
+        user = self.get_object()
+        if not session_services.session_end(actor=request_actor(request), user=user, session_id=int(session_id)):
+            raise Http404
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="users_sign_out_everywhere",
+        tags=USER_TAGS,
+        summary="Sign a user out everywhere",
+        description="Every session ends and every token the user holds, at every application, is revoked.",
+        request=None,
+        responses={200: SessionsEndedSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["post"], url_path="sign-out-everywhere")
+    def sign_out_everywhere(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        ended = session_services.sessions_end_all(actor=request_actor(request), user=user)
+        return Response({"sessions_ended": ended})
+
+    @extend_schema(
+        operation_id="users_second_factors_reset",
+        tags=USER_TAGS,
+        summary="Remove every second factor of a user",
+        description="Authenticator app, passkeys and recovery codes: the user signs in with a password alone "
+        "until they set up a new one, and is sent a notice. Audited; a user.second_factors_reset event.",
+        request=None,
+        responses={200: SecondFactorsResetSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["post"], url_path="second-factors/reset")
+    def second_factors_reset(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        removed = mfa_services.second_factors_reset(actor=request_actor(request), user=user)
+        return Response({"second_factors_removed": removed})
 
     @extend_schema(
         operation_id="users_roles_create",

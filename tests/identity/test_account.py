@@ -57,8 +57,8 @@ def test_account_links_to_the_authorised_apps(signed_in):
 def test_account_signs_out_with_a_post_form_carrying_csrf(signed_in):
     page = signed_in.get(ACCOUNT).content.decode()
 
-    form = re.search(r'<form method="post" action="([^"]+)">\s*<input type="hidden" name="csrfmiddlewaretoken"', page)
-    assert form is not None and form.group(1) == "/logout"
+    form = re.search(r'<form method="post" action="/logout">\s*<input type="hidden" name="csrfmiddlewaretoken"', page)
+    assert form is not None
     assert re.search(r'<button type="submit"[^>]*>Sign out</button>', page)
 
 
@@ -103,7 +103,9 @@ def test_account_post_is_not_allowed(signed_in):
 
 
 def test_account_page_costs_few_queries(signed_in, django_assert_max_num_queries):
-    with django_assert_max_num_queries(5):  # + 1: the providers it offers to connect; + 1: its second factors
+    # + 1: the providers it offers to connect; + 1: its second factors; + 1: its sessions (and, per session, a
+    # read of its store and one of the applications it signed in to, none here: force_login tracks none)
+    with django_assert_max_num_queries(6):
         assert signed_in.get(ACCOUNT).status_code == 200
 
 

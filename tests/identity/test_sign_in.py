@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from identity.auth_time import AUTH_TIME_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
@@ -33,7 +35,9 @@ def test_password_sign_in_records_the_password_method_over_an_earlier_provider_o
     response = client.post("/login", {"username": user.email, "password": PASSWORD})
 
     assert response.status_code == 302
-    assert client.session[SIGN_IN_METHOD_SESSION_KEY] == {"method": "password", "provider_id": None, "factors": []}
+    recorded = client.session[SIGN_IN_METHOD_SESSION_KEY]
+    assert recorded == {"method": "password", "provider_id": None, "factors": [], "id": recorded["id"]}
+    assert re.fullmatch(r"[0-9a-f]{32}", recorded["id"])  # this sign-in's own id, for the codes it issues
 
 
 def test_admin_login_is_our_sign_in_page_and_takes_no_password(client):

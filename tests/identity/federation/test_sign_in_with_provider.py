@@ -174,10 +174,11 @@ def test_callback_uses_the_credentials_of_the_login_it_finishes_not_the_latest_a
     assert response["Location"] == next_for(app_a)
     form = upstream.form_of(GITHUB_TOKEN)
     assert (form["client_id"], form["client_secret"]) == ("a-client", SECRET)
-    assert client.session[SIGN_IN_METHOD_SESSION_KEY] == {
+    assert client.session[SIGN_IN_METHOD_SESSION_KEY] | {"id": "…"} == {
         "method": "provider",
         "provider_id": provider_a.pk,
         "factors": [],
+        "id": "…",
     }
 
 
