@@ -1,4 +1,4 @@
-"""System checks of the account emails' settings (registered by IdentityConfig.ready)."""
+"""System checks of the account settings: emails, the admin's second factor (registered by IdentityConfig.ready)."""
 
 from __future__ import annotations
 
@@ -19,5 +19,20 @@ def check_email_backend(app_configs, **kwargs) -> list[checks.CheckMessage]:
             "to stdout (your logs), and never reach anyone.",
             hint="Set EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587.",
             id="latchkey.W002",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_admin_second_factor(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """A staff session reaches every setting and the management API: a password alone should not open it."""
+    if settings.LATCHKEY_ADMIN_SECOND_FACTOR == "required":
+        return []
+    return [
+        checks.Warning(
+            "Staff sign in to the admin console (and use the management API with their session) with a password "
+            "alone: LATCHKEY_ADMIN_SECOND_FACTOR=optional.",
+            hint="Unset LATCHKEY_ADMIN_SECOND_FACTOR (or set it to required): staff then show a second factor.",
+            id="latchkey.W004",
         )
     ]

@@ -105,3 +105,15 @@ def test_admin_resets_a_users_factors_audited_with_an_event_and_a_notice(client)
 
 def test_allauths_own_authenticator_admin_is_not_offered(admin_client):
     assert admin_client.get("/admin/mfa/authenticator/").status_code == 404
+
+
+def test_optional_admin_second_factor_is_flagged_by_check_deploy(settings):
+    from django.core import checks  # noqa: PLC0415
+
+    settings.LATCHKEY_ADMIN_SECOND_FACTOR = "optional"
+    flagged = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    settings.LATCHKEY_ADMIN_SECOND_FACTOR = "required"
+    clean = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+
+    assert "latchkey.W004" in flagged
+    assert "latchkey.W004" not in clean
