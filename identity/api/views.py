@@ -188,7 +188,7 @@ class UserViewSet(mixins.ListModelMixin, ManagementViewSet):
         return self.render(user)
 
     @extend_schema(
-        operation_id="users_sessions_list",
+        operation_id="users_sessions_read",
         tags=USER_TAGS,
         summary="A user's signed-in sessions",
         description="Each session's device, address, sign-in time and the applications it signed in to, newest first.",
