@@ -13,6 +13,7 @@ from config.admin_helpers import ReadOnlyAdminMixin, ServiceDeleteMixin
 from identity import audit, selectors, services
 from identity.admin_audit import AuditedAdminMixin
 from identity.constants import REGISTRATION_INVITE
+from identity.mfa import selectors as mfa_selectors
 from identity.mfa import services as mfa_services
 from identity.models import AuditEvent, Role, RoleAssignment, User
 from identity.user_sessions import selectors as session_selectors
@@ -115,6 +116,17 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             messages.SUCCESS,
         )
 
+    @admin.display(description="Second factors")
+    def second_factors(self, user) -> str:
+        """What the user has set up (reset them with the "Reset second factors" action)."""
+        factors = mfa_selectors.second_factors_of(user) if user.pk else {}
+        parts = ["authenticator app"] if factors.get("totp") else []
+        if factors.get("passkeys"):
+            parts.append(f"{factors['passkeys']} passkey(s)")
+        if factors.get("recovery_codes") is not None:
+            parts.append(f"{factors['recovery_codes']} unused recovery code(s)")
+        return ", ".join(parts) or "None: signs in with a password alone."
+
     @admin.display(description="Signed in")
     def signed_in_sessions(self, user) -> str:
         """Where the user is signed in now (end them with the "Sign out everywhere" action)."""
@@ -142,7 +154,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "is_superuser", "roles"]
     search_fields = ["email", "name", "given_name", "family_name", "public_id"]
     ordering = ["email"]
-    readonly_fields = ["public_id", "last_login", "date_joined", "signed_in_sessions"]
+    readonly_fields = ["public_id", "last_login", "date_joined", "second_factors", "signed_in_sessions"]
     inlines = [RoleAssignmentInline]
     fieldsets = [
         (None, {"fields": ["email", "password", "public_id"]}),
@@ -161,7 +173,8 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             },
         ),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined", "signed_in_sessions"]}),
+        ("Account protection", {"fields": ["second_factors", "signed_in_sessions"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]}),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout", views.SignOutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),
     path("account/second-factor", mfa_views.second_factor, name="second-factor"),
+    path("account/verify-email", mfa_views.verification_send, name="verification-send"),
     path("account/sessions/<int:session_id>/end", session_views.session_end, name="session-end"),
     path("account/sessions/end-all", session_views.sessions_end_all, name="sessions-end-all"),
     # allauth's own sessions page signs sessions out without revoking what they handed out: the account page's.

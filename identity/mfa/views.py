@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from allauth.account.models import Login
+from allauth.account.models import EmailAddress, Login
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp import views as totp_views
 from allauth.mfa.webauthn import views as webauthn_views
@@ -20,14 +20,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from applications import policies as application_policies
 from branding.selectors import request_application
+from config.ratelimit import Limit, count
 from identity.adapter import safe_next, with_next
 from identity.auth_time import session_sign_in_method
 from identity.mfa.factors import second_factor_shown
 from identity.mfa.policies import second_factor_types
+from identity.mfa.selectors import second_factor_blocked
+
+VERIFICATION_RESEND_SECONDS = 180
 
 
 @require_safe
@@ -42,8 +46,26 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(with_next(reverse("mfa_reauthenticate"), request))
     if Authenticator.Type.WEBAUTHN in kinds:
         return HttpResponseRedirect(with_next(reverse("mfa_reauthenticate_webauthn"), request))
-    context = {"next": safe_next(request), "application": request_application(request)}
+    context = {
+        "next": safe_next(request),
+        "application": request_application(request),
+        "blocked": second_factor_blocked(request.user),
+    }
     return render(request, "identity/second_factor.html", context)
+
+
+@require_POST
+@login_required
+def verification_send(request: HttpRequest) -> HttpResponse:
+    """Send the link that verifies the person's address again (a factor waits for it): at most one a few
+    minutes, per account; the page says to check the inbox either way."""
+    address = EmailAddress.objects.filter(user_id=request.user.pk, verified=False).order_by("-primary").first()
+    if (
+        address is not None
+        and count(Limit("verification-send", 1, VERIFICATION_RESEND_SECONDS), str(request.user.pk)) is None
+    ):
+        address.send_confirmation(request)
+    return render(request, "account/verification_sent.html")
 
 
 def _continue_url(request: HttpRequest, url: str) -> str:

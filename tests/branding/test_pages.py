@@ -239,6 +239,28 @@ def test_login_post_for_app_without_password_refuses_and_signs_no_one_in(client,
     assert "Social only does not accept sign-in with a password." in response.content.decode()
 
 
+def test_passkey_sign_in_for_app_without_password_refuses_like_the_password(client, user):
+    application = no_password_app()
+
+    response = client.post("/account/2fa/webauthn/login/", {"credential": "{}", "next": authorize_path(application)})
+
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
+    assert 'data-testid="login-refused"' in response.content.decode()
+    assert 'data-testid="passkey-login"' not in response.content.decode()
+
+
+def test_passkey_sign_in_with_an_unknown_passkey_says_so_on_the_sign_in_page(client):
+    application = web_app(name="Password app")
+
+    response = client.post("/account/2fa/webauthn/login/", {"credential": "{}", "next": authorize_path(application)})
+
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+    assert 'data-testid="passkey-error"' in response.content.decode()
+    assert 'data-testid="brand-name">Password app</p>' in response.content.decode()
+
+
 def test_login_post_stray_client_id_cannot_lend_password_to_app_without_it(client, user):
     application = no_password_app()
     with_password = web_app(name="Password app")

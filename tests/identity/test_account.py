@@ -103,9 +103,9 @@ def test_account_post_is_not_allowed(signed_in):
 
 
 def test_account_page_costs_few_queries(signed_in, django_assert_max_num_queries):
-    # + 1: the providers it offers to connect; + 1: its second factors; + 1: its sessions (and, per session, a
-    # read of its store and one of the applications it signed in to, none here: force_login tracks none)
-    with django_assert_max_num_queries(6):
+    # + 1: the providers it offers to connect; + 2: its second factors (and whether it may add one); + 1: its
+    # sessions (and, per session, a read of its store; then the applications they signed in to: none here)
+    with django_assert_max_num_queries(7):
         assert signed_in.get(ACCOUNT).status_code == 200
 
 

@@ -117,3 +117,15 @@ def test_optional_admin_second_factor_is_flagged_by_check_deploy(settings):
 
     assert "latchkey.W004" in flagged
     assert "latchkey.W004" not in clean
+
+
+def test_the_users_page_shows_their_second_factors(admin_client):
+    from django.test import Client
+
+    person, browser = UserFactory(email="ada@example.com"), Client()
+    sign_in(browser, person)
+    enrol_totp(browser, person)
+
+    page = admin_client.get(f"/admin/identity/user/{person.pk}/change/").content.decode()
+
+    assert "authenticator app, 10 unused recovery code(s)" in page

@@ -171,3 +171,22 @@ def test_changing_the_password_emails_a_notice(client, person):
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [[person.email]]
     assert "password" in mail.outbox[0].subject.lower()
+
+
+def test_an_unverified_address_must_be_confirmed_before_a_factor_and_the_link_can_be_sent_again(client, person):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=person, email=person.email, verified=False, primary=True)
+    sign_in(client, person)
+
+    page = client.get("/account/").content.decode()
+    assert 'data-testid="verify-email-first"' in page and 'data-testid="account-totp-add"' not in page
+    assert 'data-testid="verify-email-first"' in client.get("/account/second-factor").content.decode()
+    mail.outbox.clear()
+    sent = client.post("/account/verify-email")
+    again = client.post("/account/verify-email")  # at most one link every few minutes
+
+    assert sent.status_code == again.status_code == 200
+    assert 'data-testid="verification-sent"' in again.content.decode()
+    assert [m.to for m in mail.outbox] == [[person.email]]
+    assert client.get("/account/verify-email").status_code == 405
