@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-END_USER_PATHS = ("/login", "/logout", "/oauth/", "/device", "/account/")
+END_USER_PATHS = ("/login", "/logout", "/oauth/", "/device", "/account/", "/admin/login/")
 
 
 class PageSecurityMiddleware:

@@ -466,8 +466,16 @@ def test_logout_error_page_has_default_brand(client):
 
 
 # --- where the headers apply ---------------------------------------------------------------------------------
-def test_admin_and_json_endpoints_get_no_page_policy(client):
-    assert "Content-Security-Policy" not in client.get("/admin/login/")
+def test_admin_login_is_the_sign_in_page_under_its_policy(client):
+    response = client.get("/admin/login/")
+
+    assert response.status_code == 200
+    assert_locked_down(response)
+
+
+def test_admin_and_json_endpoints_get_no_page_policy(admin_client):
+    client = admin_client
+    assert "Content-Security-Policy" not in client.get("/admin/")  # the admin ships its own scripts
     assert "Content-Security-Policy" not in client.get("/.well-known/openid-configuration")
     assert "Content-Security-Policy" not in client.post("/oauth/token", {"grant_type": "password"})
 

@@ -40,13 +40,26 @@ def test_password_sign_in_records_the_password_method_over_an_earlier_provider_o
     assert re.fullmatch(r"[0-9a-f]{32}", recorded["id"])  # this sign-in's own id, for the codes it issues
 
 
-def test_admin_login_is_our_sign_in_page_and_takes_no_password(client):
+def test_admin_login_is_our_sign_in_page_under_its_policy(client):
+    response = client.get("/admin/login/?next=/admin/auth/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="login-form"' in html and 'action="/login"' in html
+    assert '<input type="hidden" name="next" value="/admin/auth/">' in html
+    assert "script-src" in response["Content-Security-Policy"]
+    assert 'name="this_is_the_login_form"' not in html  # not Django's admin form
+
+
+def test_admin_login_posts_through_our_sign_in_and_its_limits(client, settings):
+    settings.LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP = 1
     UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
 
-    response = client.post("/admin/login/?next=/admin/auth/", {"username": "root@example.com", "password": PASSWORD})
+    wrong = client.post("/admin/login/", {"username": "root@example.com", "password": "wrong"})
+    refused = client.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
 
-    assert response.status_code == 302
-    assert response["Location"] == "/login?next=%2Fadmin%2Fauth%2F"
+    assert wrong.status_code == 200
+    assert refused.status_code == 429  # the lockout of /login holds here too
     assert "_auth_user_id" not in client.session
 
 

@@ -23,8 +23,9 @@ def staff():
 def test_anonymous_admin_visit_goes_to_our_sign_in_page(client):
     response = client.get("/admin/applications/", follow=True)
 
-    assert response.redirect_chain[-1] == ("/login?next=%2Fadmin%2Fapplications%2F", 302)
-    assert 'data-testid="login-form"' in response.content.decode()
+    assert response.redirect_chain[-1] == ("/admin/login/?next=/admin/applications/", 302)
+    assert response.status_code == 200
+    assert 'data-testid="login-form"' in response.content.decode()  # our sign-in page
 
 
 def test_staff_with_a_password_only_is_led_to_set_up_a_second_factor(client, staff):
