@@ -204,15 +204,20 @@ class UserViewSet(mixins.ListModelMixin, ManagementViewSet):
         operation_id="users_sessions_destroy",
         tags=USER_TAGS,
         summary="End one of a user's sessions",
+        parameters=[OpenApiParameter("session_id", int, OpenApiParameter.PATH, description="From the sessions read.")],
         description="The session is signed out; the codes it issued stop working and the tokens they gave "
         "(refresh families included) are revoked.",
         request=None,
         responses={204: None, **error_responses(404)},
     )
-    @action(detail=True, methods=["delete"], url_path=r"sessions/(?P<session_id>[0-9]+)")
+    @action(detail=True, methods=["delete"], url_path=r"sessions/(?P<session_id>[^/]+)")
     def end_session(self, request: Request, pk: str, session_id: str) -> Response:
         user = self.get_object()
-        if not session_services.session_end(actor=request_actor(request), user=user, session_id=int(session_id)):
+        # Any segment reaches here, so that a malformed id gets the API's JSON 404 like an unknown one.
+        number = int(session_id) if session_id.isascii() and session_id.isdigit() else None
+        if number is None or not session_services.session_end(
+            actor=request_actor(request), user=user, session_id=number
+        ):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -195,3 +195,10 @@ def test_management_api_lists_ends_and_signs_out_a_users_sessions(person, writer
     assert ended.status_code == 200 and ended.json() == {"sessions_ended": 1}
     assert laptop.get("/account/")["Location"].startswith("/login")
     assert writer.post(f"/api/users/{person.pk}/second-factors/reset").json() == {"second_factors_removed": 0}
+
+
+def test_management_api_answers_a_malformed_session_id_with_its_json_404(person, writer):
+    response = writer.delete(f"/api/users/{person.pk}/sessions/%0A%C3%9B")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
