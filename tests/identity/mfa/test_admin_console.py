@@ -130,3 +130,17 @@ def test_the_users_page_shows_their_second_factors(admin_client):
     page = admin_client.get(f"/admin/identity/user/{person.pk}/change/").content.decode()
 
     assert "authenticator app, 10 unused recovery code(s)" in page
+
+
+def test_sign_in_page_answers_where_static_files_were_never_collected(client, settings, tmp_path):
+    settings.DEBUG = False
+    settings.STATIC_ROOT = str(tmp_path)  # nothing collected here (Django resets its storage on the change)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+    page = client.get("/login")
+
+    assert page.status_code == 200  # not a 500 for a missing manifest entry; only the passkey button is inert
+    assert 'src="/static/mfa/js/webauthn.js"' in page.content.decode()
