@@ -6,13 +6,10 @@ the authorization decision steps the sign-in up).
 
 from __future__ import annotations
 
-from allauth.mfa.models import Authenticator
 from django.conf import settings
 
 from identity.auth_time import session_sign_in_method
 from identity.mfa.factors import second_factor_shown
-
-SIGN_IN_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
 def staff_second_factor_required() -> bool:
@@ -26,9 +23,3 @@ def staff_session_allowed(request) -> bool:
     if not (user is not None and user.is_authenticated and user.is_active and user.is_staff):
         return False
     return not staff_second_factor_required() or second_factor_shown(session_sign_in_method(request))
-
-
-def second_factor_types(user) -> set[str]:
-    """The kinds of second factor `user` has enrolled that can sign in (TOTP, passkeys); recovery codes
-    only stand in for them."""
-    return set(Authenticator.objects.filter(user_id=user.pk, type__in=SIGN_IN_FACTORS).values_list("type", flat=True))

@@ -7,6 +7,13 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 
 
+def second_factor_types(user) -> set[str]:
+    """The kinds of second factor `user` has that can be shown (TOTP, passkeys); recovery codes only stand in
+    for them."""
+    kinds = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+    return set(Authenticator.objects.filter(user_id=user.pk, type__in=kinds).values_list("type", flat=True))
+
+
 def second_factors_of(user) -> dict:
     """{"blocked": may add none yet (second_factor_blocked), "totp": on?, "passkeys": how many,
     "recovery_codes": unused codes (None without any)}: two queries."""

@@ -28,8 +28,7 @@ from config.ratelimit import Limit, count
 from identity.adapter import safe_next, with_next
 from identity.auth_time import session_sign_in_method
 from identity.mfa.factors import second_factor_shown
-from identity.mfa.policies import second_factor_types
-from identity.mfa.selectors import second_factor_blocked
+from identity.mfa.selectors import second_factor_blocked, second_factor_types
 
 VERIFICATION_RESEND_SECONDS = 180
 

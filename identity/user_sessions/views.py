@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.usersessions.models import UserSession
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,8 +17,6 @@ from identity.user_sessions import services
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     """End one session (404 for one that is not the person's); ending this one signs out here."""
     current_key = request.session.session_key
-    from allauth.usersessions.models import UserSession
-
     current = UserSession.objects.filter(pk=session_id, user_id=request.user.pk, session_key=current_key).exists()
     if not services.session_end(actor=request.user, user=request.user, session_id=session_id):
         raise Http404
