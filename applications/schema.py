@@ -254,7 +254,11 @@ FIELDS: tuple[ApplicationField, ...] = (
         "auth_methods",
         column="auth_methods",
         read=lambda app: list(app.auth_methods or []),
-        write=_strings(default=policies.default_auth_methods),
+        write=_strings(
+            '"password", provider_id values of this application\'s sign-in providers, and "mfa" to require a '
+            "second factor too. Empty: every method the application has enabled.",
+            default=policies.default_auth_methods,
+        ),
         doc=_read_strings,
     ),
     ApplicationField(

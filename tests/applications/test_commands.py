@@ -299,10 +299,10 @@ def test_app_create_repeated_m2m_roles_land_on_model():
 
 
 def test_app_create_auth_method_lands_on_model():
-    data = create_app("--name", "Portal", *WEB, "--auth-method", "password")
+    data = create_app("--name", "Portal", *WEB, "--auth-method", "password", "--auth-method", "mfa")
 
-    assert Application.objects.get().auth_methods == ["password"]
-    assert data["auth_methods"] == ["password"]
+    assert Application.objects.get().auth_methods == ["password", "mfa"]
+    assert data["auth_methods"] == ["password", "mfa"]
 
 
 def test_app_create_auth_method_given_twice_is_rejected():

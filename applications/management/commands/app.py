@@ -70,8 +70,8 @@ class Command(SubcommandCommand):
             default=None,
             dest="auth_methods",
             metavar="METHOD",
-            help="Repeatable: password, or the provider_id of one of the app's sign-in providers. "
-            "Default: none listed, which accepts every method the app has enabled.",
+            help="Repeatable: password, the provider_id of one of the app's sign-in providers, or mfa to require "
+            "a second factor too. Default: none listed, which accepts every method the app has enabled.",
         )
         create.add_argument("--trusted", action="store_true", help="First-party: skip the consent screen.")
         create.add_argument("--pkce-required", action="store_true", help="web only: require PKCE.")

@@ -114,6 +114,7 @@ def test_export_names_listed_providers_by_type_or_oidc_issuer_not_by_id():
 
 def test_export_then_import_into_a_fresh_database_accepts_the_same_methods(tmp_path):
     application = _portal_with_listed_providers()
+    _list_methods(application, [*application.auth_methods, "mfa"])  # the second-factor requirement travels too
     document = export_document()
     old_ids = set(Provider.objects.values_list("pk", flat=True))
     application.delete()  # as a fresh database: no application, no provider, new ids
@@ -128,7 +129,7 @@ def test_export_then_import_into_a_fresh_database_accepts_the_same_methods(tmp_p
     github = Provider.objects.get(type="github")
     sso = Provider.objects.get(issuer="https://idp.example.com")
     assert {github.pk, sso.pk}.isdisjoint(old_ids)
-    assert imported.auth_methods == ["password", str(github.pk), str(sso.pk)]
+    assert imported.auth_methods == ["password", str(github.pk), str(sso.pk), "mfa"]
     assert export_document()["applications"] == document_without_secrets(document)["applications"]
     assert "Nothing to change" in import_file(tmp_path, document_without_secrets(document))
 
