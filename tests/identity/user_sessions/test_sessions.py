@@ -202,3 +202,22 @@ def test_management_api_answers_a_malformed_session_id_with_its_json_404(person,
 
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_listing_sessions_costs_a_fixed_number_of_queries_per_session(
+    person, reader, count, django_assert_max_num_queries
+):
+    # Each session costs four reads: allauth's purge (does its store exist, and does it still hold this user:
+    # the store and the user) and its sign-in id from the store; the applications of all of them are one read.
+    browsers = [browser(FIREFOX_LINUX, f"198.51.100.{n}") for n in range(count)]
+    for each in browsers:
+        sign_in(each, person)
+
+    with django_assert_max_num_queries(6 + 4 * count):
+        listed = reader.get(f"/api/users/{person.pk}/sessions")
+    with django_assert_max_num_queries(8 + 4 * count):
+        page = browsers[0].get("/account/")
+
+    assert len(listed.json()) == count
+    assert len(session_ids(page.content.decode())) == count
