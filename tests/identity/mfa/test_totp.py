@@ -190,3 +190,17 @@ def test_an_unverified_address_must_be_confirmed_before_a_factor_and_the_link_ca
     assert 'data-testid="verification-sent"' in again.content.decode()
     assert [m.to for m in mail.outbox] == [[person.email]]
     assert client.get("/account/verify-email").status_code == 405
+
+
+def test_the_second_step_costs_few_queries(client, person, django_assert_max_num_queries):
+    sign_in(client, person)
+    secret = enrol_totp(client, person)
+    client.post("/logout")
+    sign_in(client, person, next_url="/account/")
+
+    with django_assert_max_num_queries(7):  # the session, the user, their factors (which, then the app's row)
+        assert client.get("/account/2fa/authenticate/").status_code == 200
+    # The code checked and marked used, then the sign-in itself: a new session key, last_login, allauth's
+    # session list (purged and this session added) and the session saved with the factor shown.
+    with django_assert_max_num_queries(24):
+        assert client.post("/account/2fa/authenticate/", {"code": totp_code(secret)}).status_code == 302
