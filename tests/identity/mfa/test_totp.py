@@ -198,7 +198,8 @@ def test_the_second_step_costs_few_queries(client, person, django_assert_max_num
     client.post("/logout")
     sign_in(client, person, next_url="/account/")
 
-    with django_assert_max_num_queries(7):  # the session, the user, their factors (which, then the app's row)
+    # The session, the user, whether they have a factor, their factors, and the session saved (3, savepoints too).
+    with django_assert_max_num_queries(7):
         assert client.get("/account/2fa/authenticate/").status_code == 200
     # The code checked and marked used, then the sign-in itself: a new session key, last_login, allauth's
     # session list (purged and this session added) and the session saved with the factor shown.
